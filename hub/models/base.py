@@ -1,0 +1,187 @@
+"""The small interface every diagnostic task implements.
+
+A task is one module in `hub.models` that defines a `Task` subclass and exposes an instance as `TASK`.
+It knows its input schema (fields with units and valid ranges, or image/signal shape), how to turn raw
+input into network-ready arrays, its network (a PyTorch module with `PyTorchModelHubMixin`), its label
+names, built-in example inputs, how to explain a prediction, and how to load the public data sets it is
+trained on.
+
+The arrays that cross this interface are plain numpy: `Cases.x` is what the network takes (float32,
+batch first). Everything framework-specific (Flower, FastAPI, Gradio) lives elsewhere and calls in here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal
+
+import numpy as np
+from torch import nn
+
+from hub.errors import DataNotFoundError
+
+InputKind = Literal["tabular", "image", "signal"]
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class InputField:
+    """One named scalar input with its unit and the range a valid value lies in."""
+
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    description: str = ""
+
+
+@dataclass
+class Cases:
+    """A batch of inputs, preprocessed and ready for the network.
+
+    `ids` name each case for the user (row number, file name, beat position); `meta` holds per-case
+    extras a task wants to report (for ECG the R-peak sample index), `context` holds batch-level facts
+    (for ECG the sampling rate, the record's signal for plotting).
+    """
+
+    x: np.ndarray
+    ids: list[str]
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.x):
+            raise ValueError("Cases: ids and x differ in length")
+        if not self.meta:
+            self.meta = [{} for _ in self.ids]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class DataSplits:
+    """Training and validation arrays for a task, with a description for the model card.
+
+    `groups_*` hold the patient / record of each row where patients repeat, so splits and federated
+    partitions can be made by patient.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    groups_train: np.ndarray | None = None
+    groups_val: np.ndarray | None = None
+    description: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """A trained network with its validation metrics and the facts the model card needs."""
+
+    network: nn.Module
+    metrics: dict[str, float]
+    data: dict[str, Any]
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """One diagnostic task. Subclasses set the class attributes and implement the abstract methods."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    summary: ClassVar[str]
+    input_kind: ClassVar[InputKind]
+    labels: ClassVar[tuple[str, ...]]
+    #: index of the class whose probability is the "risk" score (binary tasks), for ROC AUC
+    positive_index: ClassVar[int | None] = None
+    #: name of the metric that selects models and gates publishing (higher is better)
+    primary_metric: ClassVar[str] = "roc_auc"
+    #: sub-folder of the shared data root the baseline is trained on (None: ships with a package)
+    data_folder: ClassVar[str | None] = None
+    #: how explanations are computed: "kernel" (model-agnostic SHAP on features) or "gradient"
+    explanation_method: ClassVar[str] = "gradient"
+    #: tabular tasks: the input fields in network order
+    input_fields: ClassVar[tuple[InputField, ...]] = ()
+    #: free-form facts for UIs and the model card (image size, sampling rate, file formats...)
+    input_description: ClassVar[str] = ""
+
+    # ----- network -------------------------------------------------------------------------------
+    @abstractmethod
+    def build_network(self, **hyperparameters: Any) -> nn.Module:
+        """A freshly initialised network (a `PyTorchModelHubMixin` module) for this task."""
+
+    @property
+    @abstractmethod
+    def network_class(self) -> type[nn.Module]:
+        """The network class; `network_class.from_pretrained(folder)` loads a saved version."""
+
+    # ----- input ---------------------------------------------------------------------------------
+    @abstractmethod
+    def read_input(self, path: Path, **options: Any) -> Cases:
+        """Cases from a file or folder (one case or a batch); `InvalidInputError` on bad input."""
+
+    @abstractmethod
+    def prepare(self, raw: Any, **options: Any) -> Cases:
+        """Cases from an in-memory input (a dict of field values, an image, a signal array)."""
+
+    @abstractmethod
+    def example_inputs(self) -> list[Path]:
+        """Paths of built-in example inputs shipped with the package (readable by `read_input`)."""
+
+    # ----- data and training ----------------------------------------------------------------------
+    @abstractmethod
+    def load_training_data(self, data_root: Path | None, *, seed: int = 0) -> DataSplits:
+        """Train / validation splits from the public data set under `data_root`."""
+
+    @abstractmethod
+    def train_baseline(
+        self, data_root: Path | None, *, seed: int = 0, progress: Progress = _quiet
+    ) -> TrainResult:
+        """Train the v1.0 baseline on real data and return it with validation metrics."""
+
+    def metrics(self, y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+        """Validation metrics from true labels and class probabilities (see `hub.metrics`)."""
+        from hub.metrics import classification_metrics
+
+        return classification_metrics(y_true, proba, labels=self.labels, positive_index=self.positive_index)
+
+    # ----- output --------------------------------------------------------------------------------
+    def summarize(self, cases: Cases, proba: np.ndarray) -> dict[str, Any] | None:
+        """A batch-level summary (for ECG: beats per class, rate); None where it means nothing."""
+        return None
+
+    def explain_background(self, network: nn.Module) -> np.ndarray | None:
+        """Reference inputs for SHAP explanations (the explanation hook); None: zeros baseline."""
+        return None
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def data_path(self, data_root: Path | None) -> Path:
+        """The task's data folder under `data_root`, or a clear error naming what is missing."""
+        if self.data_folder is None:
+            raise DataNotFoundError(f"task {self.name!r} has no data folder")
+        if data_root is None:
+            raise DataNotFoundError(f"no data folder given: pass --data DIR containing {self.data_folder}/")
+        folder = Path(data_root) / self.data_folder
+        if not folder.is_dir():
+            raise DataNotFoundError(f"data folder not found: {folder} (needed by task {self.name!r})")
+        return folder
+
+    def card_facts(self) -> dict[str, Any]:
+        """Static facts about the task for model cards and UIs."""
+        return {
+            "task": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "input_kind": self.input_kind,
+            "labels": list(self.labels),
+            "input_description": self.input_description,
+            "input_fields": [f.__dict__ for f in self.input_fields],
+        }

@@ -1,0 +1,1 @@
+"""MedHive composition root: settings, CLI, server."""
