@@ -17,7 +17,7 @@ import json
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -59,10 +59,14 @@ def train_and_save(task_name: str, data_root: Path | None, out_root: Path = SHIP
             "hyperparameters": result.hyperparameters,
             "seed": seed,
             "train_seconds": round(seconds, 1),
-            "trained_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "sha256": {WEIGHTS: sha256_file(tmp / WEIGHTS)},
         }
         (tmp / RECORD).write_text(json.dumps(record, indent=2, default=float) + "\n")
+        # mkdtemp makes a private folder; shipped weights are readable by everyone
+        tmp.chmod(0o755)
+        for f in tmp.iterdir():
+            f.chmod(0o644)
         final = out_root / task_name
         if final.exists():
             old = out_root / f".{task_name}-old"

@@ -1,0 +1,100 @@
+"""The hub server: one FastAPI app. This issue's part: health, the models and their versions.
+
+Later parts mount the metered `/v1` API and the Gradio Spaces on this same app. Errors are RFC 9457
+problem details (`application/problem+json`).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
+from hub.models import all_tasks, get_task
+from medhive.settings import Settings
+
+_STATUS = {UnknownTaskError: 404, VersionNotFoundError: 404}
+
+
+def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": f"https://medhive.dev/problems/{kind}", "title": title, "status": status, "detail": detail},
+        status_code=status, media_type="application/problem+json",
+    )
+
+
+def _models(registry: Any) -> list[dict[str, Any]]:
+    out = []
+    known = set(registry.tasks())
+    for name, task in all_tasks().items():
+        versions = registry.versions(name) if name in known else []
+        aliases = {a: v.version for v in versions for a in v.aliases}
+        prod = next((v for v in versions if v.version == aliases.get("production")), None)
+        out.append({
+            "task": name, "title": task.title, "summary": task.summary, "labels": list(task.labels),
+            "production": aliases.get("production"), "candidate": aliases.get("candidate"),
+            "versions": [v.version for v in versions],
+            "metric": task.primary_metric,
+            "metrics": prod.metrics if prod else {},
+            "updated": prod.created_at if prod else None,
+        })
+    return out
+
+
+def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
+    registry = registry if registry is not None else settings.open_registry()
+    started = time.time()
+    app = FastAPI(title="MedHive", version="0.1.0",
+                  description="Federated model hub for healthcare. Predictions are not a diagnosis.")
+    app.state.registry = registry
+    app.state.settings = settings
+
+    @app.exception_handler(HubError)
+    async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        return problem(status, type(exc).__name__, exc.message, exc.kind)
+
+    @app.get("/health", tags=["hub"])
+    def health() -> dict[str, Any]:
+        tasks = registry.tasks()
+        return {"status": "ok", "uptime_s": round(time.time() - started, 1), "registry": settings.registry,
+                "tasks_served": len(tasks)}
+
+    @app.get("/models", tags=["hub"])
+    def models() -> list[dict[str, Any]]:
+        return _models(registry)
+
+    @app.get("/models/{task}", tags=["hub"])
+    def model(task: str) -> dict[str, Any]:
+        get_task(task)
+        versions = registry.versions(task) if task in registry.tasks() else []
+        if not versions:
+            raise VersionNotFoundError(f"no versions of {task!r} in the registry")
+        return {"task": task, "versions": [asdict(v) for v in versions],
+                "history": [asdict(e) for e in registry.history(task)]}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        rows = "".join(
+            f"<tr><td><b>{html.escape(m['title'])}</b><br><small>{html.escape(m['summary'])}</small></td>"
+            f"<td>{m['production'] or '-'}</td><td>{len(m['versions'])}</td>"
+            f"<td>{m['metric']} {m['metrics'].get(m['metric'], float('nan')):.3f}</td></tr>"
+            for m in _models(registry)
+        )
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>MedHive</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}"
+            "td,th{padding:.5em;border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
+            "<h1>MedHive model hub</h1><p>Diagnostic models trained together by hospitals. "
+            "Predictions are not a diagnosis: for use under clinical review.</p>"
+            f"<table><tr><th>model</th><th>production</th><th>versions</th><th>validation</th></tr>{rows}</table>"
+            "<p><a href='/models'>models (JSON)</a> · <a href='/docs'>API docs</a> · <a href='/health'>health</a></p>"
+            "</body></html>"
+        )
+
+    return app

@@ -1,0 +1,59 @@
+"""MedHive settings: the one place that reads the environment (pydantic-settings, prefix MEDHIVE_).
+
+Defaults are the embedded, offline, no-account setup: a local registry folder under MEDHIVE_HOME and a
+signing key generated there on first use. Production switches by configuration only:
+
+    MEDHIVE_REGISTRY=hf://my-org          Hugging Face Hub (HF_ENDPOINT / HF_TOKEN as huggingface_hub reads them)
+    MEDHIVE_SIGNING_KEY=/secrets/ed25519.pem   the aggregation service's private key (publishers only)
+    MEDHIVE_TRUSTED_KEYS=/etc/medhive/service.pub[,...]   public keys a load accepts
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDHIVE_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".medhive", description="state folder")
+    registry: str = Field("local", description='"local", a folder path, or "hf://<namespace>"')
+    signing_key: Path | None = Field(None, description="ed25519 private key (PEM); default: home/keys")
+    trusted_keys: str = Field("", description="comma-separated public key files; default: the local key")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand(cls, v: object) -> object:
+        return Path(str(v)).expanduser() if v not in (None, "") else Path.home() / ".medhive"
+
+    @cached_property
+    def signer(self):
+        from hub.registry.signing import SigningKey, load_or_create_keypair
+
+        if self.signing_key is not None:
+            return SigningKey.load(self.signing_key)
+        return load_or_create_keypair(self.home)
+
+    @cached_property
+    def trusted(self):
+        from hub.registry.signing import TrustedKeys
+
+        paths = [Path(p.strip()).expanduser() for p in self.trusted_keys.split(",") if p.strip()]
+        # with explicit trusted keys only those are accepted, even if a local signing key exists
+        return TrustedKeys.of(*paths) if paths else TrustedKeys.of(self.signer)
+
+    def open_registry(self):
+        from hub.registry import open_registry
+
+        return open_registry(self.registry, home=self.home, signer=self.signer, trusted_keys=self.trusted)
+
+
+def get_settings() -> Settings:
+    return Settings()
