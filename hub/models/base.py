@@ -13,9 +13,10 @@ batch first). Everything framework-specific (Flower, FastAPI, Gradio) lives else
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from torch import nn

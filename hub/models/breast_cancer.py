@@ -9,8 +9,9 @@ The network standardises with stored statistics, then a small MLP; explanations 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from torch import nn
