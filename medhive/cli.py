@@ -291,6 +291,21 @@ def serve(host: Optional[str] = typer.Option(None, "--host"), port: Optional[int
     uvicorn.run(create_app(settings, registry=registry), host=h, port=p, log_level="warning")
 
 
+def _register_command_modules() -> None:
+    """Each module in medhive/commands/ adds its own commands: `register(app)` (node, ask, audit...)."""
+    import importlib
+    import pkgutil
+
+    import medhive.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"medhive.commands.{info.name}").register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     app(prog_name="medhive")
 

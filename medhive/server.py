@@ -46,6 +46,21 @@ def _models(registry: Any) -> list[dict[str, Any]]:
     return out
 
 
+def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
+    """Each module in medhive/mounts/ adds its routes or apps: `mount(app, settings=..., registry=...)`.
+
+    Modules mount in name order; a module named like `zz_portal` mounts last (a catch-all at "/").
+    """
+    import importlib
+    import pkgutil
+
+    import medhive.mounts as mounts
+
+    for info in sorted(pkgutil.iter_modules(mounts.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"medhive.mounts.{info.name}").mount(app, settings=settings, registry=registry)
+
+
 def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     registry = registry if registry is not None else settings.open_registry()
     started = time.time()
@@ -77,6 +92,8 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
             raise VersionNotFoundError(f"no versions of {task!r} in the registry")
         return {"task": task, "versions": [asdict(v) for v in versions],
                 "history": [asdict(e) for e in registry.history(task)]}
+
+    mount_extensions(app, settings, registry)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

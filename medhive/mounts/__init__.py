@@ -1,0 +1,1 @@
+"""Server extensions: each module defines `mount(app, *, settings, registry)` (API routers, Gradio apps, portal)."""
