@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP      := $(VENV)/.medhive-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test lint clean-venv
+.PHONY: install system-deps run serve test lint clean-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON_BIN) -c 'import sys; assert sys.version_info >= (3, 11), "MedHive needs Python >= 3.11"'
@@ -25,7 +25,10 @@ run: install
 	$(VENV)/bin/medhive seed
 	$(VENV)/bin/medhive serve
 
-test: install
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
