@@ -42,6 +42,10 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except HubError as exc:
             _err(f"error: {exc.message}")
             raise typer.Exit(2) from None
+        except BrokenPipeError:
+            # output piped into `head` and the reader went away: not an error worth a message
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             _err("interrupted")
             raise typer.Exit(130) from None

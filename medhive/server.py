@@ -1,18 +1,17 @@
-"""The hub server: one FastAPI app. This issue's part: health, the models and their versions.
+"""The hub server: one FastAPI app: health, the models and their versions, and the mounts.
 
-Later parts mount the metered `/v1` API and the Gradio Spaces on this same app. Errors are RFC 9457
-problem details (`application/problem+json`).
+Modules in medhive/mounts/ add the rest: the Gradio Spaces (/spaces/<task>/), the portal at "/", the
+metered `/v1` API. Errors are RFC 9457 problem details (`application/problem+json`).
 """
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
 from hub.models import all_tasks, get_task
@@ -94,24 +93,5 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
                 "history": [asdict(e) for e in registry.history(task)]}
 
     mount_extensions(app, settings, registry)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        rows = "".join(
-            f"<tr><td><b>{html.escape(m['title'])}</b><br><small>{html.escape(m['summary'])}</small></td>"
-            f"<td>{m['production'] or '-'}</td><td>{len(m['versions'])}</td>"
-            f"<td>{m['metric']} {m['metrics'].get(m['metric'], float('nan')):.3f}</td></tr>"
-            for m in _models(registry)
-        )
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>MedHive</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}"
-            "td,th{padding:.5em;border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-            "<h1>MedHive model hub</h1><p>Diagnostic models trained together by hospitals. "
-            "Predictions are not a diagnosis: for use under clinical review.</p>"
-            f"<table><tr><th>model</th><th>production</th><th>versions</th><th>validation</th></tr>{rows}</table>"
-            "<p><a href='/models'>models (JSON)</a> · <a href='/docs'>API docs</a> · <a href='/health'>health</a></p>"
-            "</body></html>"
-        )
 
     return app

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     debug: bool = False
+    # accounts, metering and the /v1 API (issue 5)
+    database_url: str = Field("", description="SQLAlchemy/PostgreSQL URL (a Supabase connection string works); "
+                                              "default: SQLite file home/accounts.db")
+    jwt_secret: str = Field("", repr=False, description="HS256 secret for access tokens; default: home/keys/jwt-secret")
+    jwt_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
+    supabase_url: str = Field("", validation_alias=AliasChoices("MEDHIVE_SUPABASE_URL", "SUPABASE_URL"),
+                              description="Supabase project URL: sign-up / sign-in through Supabase Auth when set")
+    supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
+        "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
+    revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
 
     @field_validator("home", mode="before")
     @classmethod
