@@ -122,7 +122,7 @@ class Task(ABC):
     @property
     @abstractmethod
     def network_class(self) -> type[nn.Module]:
-        """The network class; `network_class.from_pretrained(folder)` loads a saved version."""
+        """The network class; `hub.registry.base.load_network(cls, folder)` loads a saved version."""
 
     # ----- input ---------------------------------------------------------------------------------
     @abstractmethod

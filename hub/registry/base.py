@@ -13,7 +13,6 @@ Listing (`versions`, `info`) checks the manifest signature and the digests of th
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import re
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import safetensors.torch
 from torch import nn
 
 from hub.errors import RegistryError, SignatureError, VersionNotFoundError
@@ -410,12 +410,18 @@ def check_loadable(folder: Path, *, label: str) -> None:
 
 
 def load_network(network_class: type[nn.Module], folder: Path, *, label: str) -> nn.Module:
-    """`network_class.from_pretrained(folder, strict=True)` on a checked folder, in eval mode."""
+    """Build `network_class(**config.json)` and load model.safetensors into it strictly, in eval mode.
+
+    Done by hand rather than through `from_pretrained`, whose fallback can unpickle a
+    `pytorch_model.bin` and which prints to stdout; the result is the same module.
+    """
     check_loadable(folder, label=label)
     try:
-        # the mixin prints "Loading weights from local directory" to stdout; keep stdout clean for CLIs
-        with contextlib.redirect_stdout(io.StringIO()):
-            network = network_class.from_pretrained(str(folder), strict=True)  # type: ignore[attr-defined]
+        config = json.loads((Path(folder) / "config.json").read_text())
+        if not isinstance(config, dict):
+            raise ValueError("config.json is not an object")
+        network = network_class(**config)
+        safetensors.torch.load_model(network, str(Path(folder) / "model.safetensors"), strict=True)
     except Exception as exc:  # a shape or key mismatch: one line, no traceback material
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise RegistryError(f"{label}: weights do not fit {network_class.__name__} ({reason})") from None

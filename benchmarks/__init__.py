@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; `python -m benchmarks.run [--quick]` (make bench / make bench-quick)."""
