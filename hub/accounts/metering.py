@@ -1,0 +1,186 @@
+"""Metering: check a billable call against the caller's tier and record it in the same transaction.
+
+Limits are atomic counters (`usage_counters`): one row per organization and calendar month (the quota)
+and one per minute (the rate limit). A call reserves its units with a conditional UPDATE
+(`used = used + n WHERE used + n <= limit`) that either succeeds or changes nothing, so N concurrent
+requests can never overshoot a quota (PostgreSQL re-checks the condition after waiting on the row lock;
+SQLite serializes writers with BEGIN IMMEDIATE) and a count is never lost (it commits or rolls back with
+the usage event and the prediction's response). Idempotency keys live in the same transaction too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hub.accounts.errors import IdempotencyKeyReused, NotFound, QuotaExceeded, RateLimited
+from hub.accounts.models import IdempotencyRecord, Organization, Tier, UsageCounter, UsageEvent
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Limits:
+    tier: str
+    monthly_quota: int | None
+    rate_limit_per_minute: int | None
+    price_micros: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a successful reservation leaves: the counters after it and when each window resets."""
+
+    limits: Limits
+    month_used: int
+    minute_used: int
+    minute_reset_s: int
+    month_reset_s: int
+    now: datetime
+
+    @property
+    def minute_remaining(self) -> int | None:
+        lim = self.limits.rate_limit_per_minute
+        return None if lim is None else max(lim - self.minute_used, 0)
+
+    @property
+    def month_remaining(self) -> int | None:
+        q = self.limits.monthly_quota
+        return None if q is None else max(q - self.month_used, 0)
+
+
+def period_of(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m")
+
+
+def _next_month(now: datetime) -> datetime:
+    now = now.astimezone(UTC)
+    y, m = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return datetime(y, m, 1, tzinfo=UTC)
+
+
+def seconds_to_month_end(now: datetime) -> int:
+    return max(int((_next_month(now) - now).total_seconds()) + 1, 1)
+
+
+def seconds_to_minute_end(now: datetime) -> int:
+    return max(60 - now.second, 1)
+
+
+def limits_for(session: Session, org_id: uuid.UUID) -> Limits:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("no such organization")
+    tier = session.get(Tier, org.tier)
+    pick = lambda own, default: own if own is not None else default  # noqa: E731
+    return Limits(tier=tier.name, monthly_quota=pick(org.monthly_quota, tier.monthly_quota),
+                  rate_limit_per_minute=pick(org.rate_limit_per_minute, tier.rate_limit_per_minute),
+                  price_micros=pick(org.price_micros, tier.price_micros), currency=tier.currency)
+
+
+def _bump(session: Session, org_id: uuid.UUID, bucket: str, units: int, limit: int | None) -> int | None:
+    """Add `units` to a counter unless that passes `limit`; the new value, or None when refused."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    created = session.execute(
+        insert(UsageCounter).values(org_id=org_id, bucket=bucket, used=0).on_conflict_do_nothing()
+    ).rowcount
+    if created and bucket.startswith("r:"):
+        # a new minute: the organization's older minute counters are of no use any more
+        session.execute(delete(UsageCounter).where(UsageCounter.org_id == org_id, UsageCounter.bucket.like("r:%"),
+                                                   UsageCounter.bucket < bucket))
+    stmt = (update(UsageCounter).where(UsageCounter.org_id == org_id, UsageCounter.bucket == bucket)
+            .values(used=UsageCounter.used + units).returning(UsageCounter.used)
+            .execution_options(synchronize_session=False))
+    if limit is not None:
+        stmt = stmt.where(UsageCounter.used + units <= limit)
+    row = session.execute(stmt).first()
+    return None if row is None else int(row[0])
+
+
+def _used(session: Session, org_id: uuid.UUID, bucket: str) -> int:
+    return int(session.scalar(select(UsageCounter.used).where(UsageCounter.org_id == org_id,
+                                                              UsageCounter.bucket == bucket)) or 0)
+
+
+def reserve(session: Session, org_id: uuid.UUID, units: int, *, now: datetime | None = None) -> Reservation:
+    """Reserve `units` predictions for an organization or raise `RateLimited` / `QuotaExceeded`.
+
+    Must run in the transaction that records the call: a rollback releases the reservation.
+    """
+    now = now or datetime.now(UTC)
+    limits = limits_for(session, org_id)
+    minute_bucket = "r:" + now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    month_bucket = "m:" + period_of(now)
+    minute_reset, month_reset = seconds_to_minute_end(now), seconds_to_month_end(now)
+    minute = _bump(session, org_id, minute_bucket, units, limits.rate_limit_per_minute)
+    if minute is None:
+        raise RateLimited(f"rate limit of {limits.rate_limit_per_minute} predictions per minute reached; "
+                          f"retry in {minute_reset} s", retry_after=minute_reset,
+                          extra={"limit": limits.rate_limit_per_minute, "window_s": 60})
+    month = _bump(session, org_id, month_bucket, units, limits.monthly_quota)
+    if month is None:
+        used = _used(session, org_id, month_bucket)
+        raise QuotaExceeded(f"the monthly quota of {limits.monthly_quota} predictions of the {limits.tier} tier is "
+                            f"used up ({used} used, {units} requested); it renews at the start of next month",
+                            retry_after=month_reset,
+                            extra={"quota": limits.monthly_quota, "used": used, "tier": limits.tier})
+    return Reservation(limits, month, minute, minute_reset, month_reset, now)
+
+
+def record(session: Session, reservation: Reservation, *, org_id: uuid.UUID, user_id: uuid.UUID | None,
+           api_key_id: uuid.UUID | None, task: str, model_version: str, units: int) -> UsageEvent:
+    price = reservation.limits.price_micros
+    event = UsageEvent(org_id=org_id, user_id=user_id, api_key_id=api_key_id, task=task, model_version=model_version,
+                       units=units, tier=reservation.limits.tier, price_micros=price, amount_micros=price * units,
+                       period=period_of(reservation.now), created_at=reservation.now)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def current_usage(session: Session, org_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    limits = limits_for(session, org_id)
+    used = _used(session, org_id, "m:" + period_of(now))
+    return {"tier": limits.tier, "period": period_of(now), "used": used, "monthly_quota": limits.monthly_quota,
+            "remaining": None if limits.monthly_quota is None else max(limits.monthly_quota - used, 0),
+            "rate_limit_per_minute": limits.rate_limit_per_minute, "price_micros": limits.price_micros,
+            "currency": limits.currency, "resets_in_s": seconds_to_month_end(now)}
+
+
+# ----- idempotency ---------------------------------------------------------------------------------
+def request_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def replay(session: Session, org_id: uuid.UUID, key: str, req_hash: str, *, now: datetime | None = None
+           ) -> tuple[int, Any] | None:
+    """The stored (status, body) for a retried request, None for a new key; `IdempotencyKeyReused` when the
+    key was used with a different request."""
+    now = now or datetime.now(UTC)
+    rec = session.get(IdempotencyRecord, (org_id, key))
+    if rec is None:
+        return None
+    if rec.created_at + IDEMPOTENCY_TTL < now:
+        session.delete(rec)
+        session.flush()
+        return None
+    if rec.request_hash != req_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request body")
+    return rec.status_code, json.loads(rec.response_json)
+
+
+def remember(session: Session, org_id: uuid.UUID, key: str, req_hash: str, status: int, body: Any) -> None:
+    session.add(IdempotencyRecord(org_id=org_id, key=key, request_hash=req_hash, status_code=status,
+                                  response_json=json.dumps(body, separators=(",", ":"), default=str)))
+    session.flush()

@@ -1,0 +1,215 @@
+"""Request and response bodies of the `/v1` API, with the examples shown in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _example_case() -> dict[str, float]:
+    """The shipped malignant breast-cancer example (a public WDBC row) as a JSON case, for the docs."""
+    import csv
+
+    from hub.models import get_task
+
+    try:
+        csvs = [p for p in get_task("breast_cancer").example_inputs() if p.suffix == ".csv"]
+        path = next((p for p in csvs if "malignant" in p.name), csvs[0])
+        with open(path, newline="") as fh:
+            row = next(csv.DictReader(fh))
+        return {k: float(v) for k, v in row.items()}
+    except (StopIteration, IndexError, OSError, ValueError, KeyError):
+        return {"mean radius": 17.99, "mean texture": 10.38}
+
+
+BC_CASE = _example_case()
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "https://medhive.dev/problems/quota-exceeded", "title": "Monthly quota exceeded", "status": 429,
+        "detail": "the monthly quota of 100 predictions of the free tier is used up", "instance": "/v1/models/ecg/predict"}]})
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+class SignUp(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"email": "ml-team@acme.example", "password": "a long passphrase", "account_type": "enterprise",
+         "organization": "Acme Diagnostics"},
+        {"email": "student@uni.example", "password": "another long passphrase", "account_type": "user"}]})
+    email: str = Field(max_length=320)
+    password: str = Field(min_length=10, max_length=200)
+    account_type: Literal["user", "enterprise"] = "user"
+    organization: str | None = Field(None, min_length=1, max_length=200)
+    display_name: str = Field("", max_length=200)
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ml-team@acme.example",
+                                                               "password": "a long passphrase"}]})
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=200)
+
+
+class Account(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    org_id: str
+    organization: str
+    tier: str
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"access_token": "eyJhbGciOi...", "token_type": "bearer",
+                                                               "expires_at": "2026-11-23T10:00:00+00:00", "role": "enterprise"}]})
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: str
+    role: str
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "production backend", "expires_in_days": 90}]})
+    name: str = Field("", max_length=100)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class KeyView(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    status: Literal["active", "revoked", "expired"]
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class KeyCreated(KeyView):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "6f1c...", "name": "production backend", "prefix": "mh_1a2b3c4d", "status": "active",
+        "key": "mh_1a2b3c4d_<secret>", "created_at": "2026-11-23T09:00:00+00:00", "expires_at": None,
+        "revoked_at": None, "last_used_at": None}]})
+    key: str = Field(description="the full key: shown once, store it now; only its hash is kept")
+
+
+class FileInput(BaseModel):
+    filename: str = Field(max_length=200, pattern=r"^[\w.\- ]+$", description="name with the format's extension")
+    content_base64: str = Field(max_length=20_000_000)
+
+
+class PredictRequest(BaseModel):
+    """One case (`inputs` an object), a batch (`inputs` a list, at most 100) or a file (`file`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    inputs: dict[str, Any] | list[Any] | None = None
+    file: FileInput | None = None
+    version: str = Field("production", max_length=32, description="version tag or alias")
+    options: dict[str, float | str] = Field(default_factory=dict, description="task options, e.g. fs, lead")
+    explain: bool = Field(False, description="also explain the first case (key factors)")
+
+
+PREDICT_EXAMPLES = {
+    "single": {"summary": "one case", "value": {"inputs": BC_CASE}},
+    "batch": {"summary": "a batch", "value": {"inputs": [BC_CASE, BC_CASE]}},
+    "explained": {"summary": "with an explanation", "value": {"inputs": BC_CASE, "explain": True}},
+}
+
+
+class CaseOut(BaseModel):
+    id: str
+    label: str
+    probabilities: dict[str, float]
+    meta: dict[str, Any] = {}
+
+
+class UsageOut(BaseModel):
+    units: int
+    tier: str
+    monthly_quota: int | None
+    remaining: int | None
+
+
+class PredictResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "task": "breast_cancer", "model_version": "v1.0",
+        "predictions": [{"id": "row 1", "label": "malignant", "probabilities": {"benign": 0.02, "malignant": 0.98}, "meta": {}}],
+        "summary": None, "usage": {"units": 1, "tier": "pay_per_use", "monthly_quota": None, "remaining": None},
+        "explanation": None, "disclaimer": "Not a diagnosis: for use under clinical review."}]})
+    task: str
+    model_version: str
+    predictions: list[CaseOut]
+    summary: dict[str, Any] | None = None
+    usage: UsageOut
+    explanation: dict[str, Any] | None = None
+    disclaimer: str
+
+
+class TierChange(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tier": "enterprise", "monthly_quota": 100000,
+                                                               "rate_limit_per_minute": 1200, "price_micros": 800}]})
+    tier: Literal["free", "pay_per_use", "enterprise"]
+    monthly_quota: int | None = Field(None, ge=0, le=10**12)
+    rate_limit_per_minute: int | None = Field(None, ge=0, le=10**9)
+    price_micros: int | None = Field(None, ge=0, le=10**12)
+
+
+class RoleChange(BaseModel):
+    role: Literal["admin", "data_provider", "clinician", "user", "enterprise"]
+
+
+class Promote(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "v1.1", "alias": "production"}]})
+    version: str = Field(max_length=32)
+    alias: Literal["production", "candidate"] = "production"
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"subject_ref": "cohort-2026-icu", "scope": "federated_training",
+                                                               "status": "granted"}]})
+    subject_ref: str = Field(max_length=100, description="pseudonymous data set / cohort reference, never a patient")
+    scope: Literal["federated_training", "evaluation", "research"]
+    status: Literal["granted", "withdrawn"]
+    note: str = Field("", max_length=500)
+
+
+class EnrollmentTokenIn(BaseModel):
+    org_id: str = Field(max_length=64)
+    valid_hours: float = Field(24, gt=0, le=168)
+
+
+class EnrollIn(BaseModel):
+    token: str = Field(max_length=200)
+    node_name: str = Field(min_length=1, max_length=200)
+
+
+class ContributionIn(BaseModel):
+    org_id: str = Field(max_length=64)
+    task: str = Field(max_length=64)
+    model_version: str = Field(max_length=32)
+    samples: int = Field(ge=0, le=10**12)
+    rounds: int = Field(0, ge=0, le=10**6)
+
+
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+#: error responses every /v1 route documents (all are problem+json)
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem_doc("Bad request"), 401: _problem_doc("Not authenticated, or invalid / expired credentials"),
+    403: _problem_doc("The caller's role may not use this route"), 404: _problem_doc("Not found"),
+    409: _problem_doc("Conflict"), 410: _problem_doc("Gone (a used or expired one-time token)"),
+    422: _problem_doc("The request does not match the schema, or an Idempotency-Key was reused"),
+    429: _problem_doc("Rate limited (Retry-After) or monthly quota exceeded"),
+    501: _problem_doc("Not implemented"), 502: _problem_doc("Identity provider error"),
+}

@@ -1,0 +1,1 @@
+"""Tests of issue 5 (accounts, metered API, Supabase schema)."""
