@@ -1,0 +1,31 @@
+"""Mount every task's Gradio Space on the hub server at /spaces/<task>/, sharing one predictor.
+
+The Spaces are the same `gr.Blocks` a Hugging Face Space builds (`medhive.ui.build_space`), mounted with
+`gr.mount_gradio_app`. One `Predictor` serves them all, so a version is loaded once and a promotion shows
+in every Space at once. `app.state.spaces` maps task -> URL for the portal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from hub.inference import Predictor
+from hub.models import task_names
+from medhive.ui import build_space, launch_options
+
+PREFIX = "/spaces"
+
+
+def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
+    predictor = getattr(app.state, "predictor", None) or Predictor(registry)
+    app.state.predictor = predictor
+    spaces: dict[str, str] = {}
+    for name in task_names():
+        blocks = build_space(name, predictor=predictor, portal_url="/")
+        gr.mount_gradio_app(app, blocks, path=f"{PREFIX}/{name}", ssr_mode=False, show_error=True,
+                            footer_links=[], **launch_options())
+        spaces[name] = f"{PREFIX}/{name}/"
+    app.state.spaces = spaces

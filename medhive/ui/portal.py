@@ -1,0 +1,149 @@
+"""The portal's marketplace page: one model card per task, each opening its Space.
+
+Plain server-rendered HTML (no JavaScript needed): a navigation bar with room for the views later issues
+add (assistant, hospitals, admin: other mounts register them in `app.state.portal_nav`), then a grid of
+cards with the production version, its validation metric, the hospitals behind it, the last update and
+a small chart of the metric across every version (the production one marked).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from hub.models import all_tasks
+from hub.reports import DISCLAIMER, model_facts
+
+#: nav entries the portal reserves; a mount that provides one registers {"label", "href"} under this label
+RESERVED_NAV = ("Assistant", "Hospitals", "Admin")
+
+_STYLE = """
+*{box-sizing:border-box} body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
+header{background:#1f4e79;color:#fff} .bar{max-width:1180px;margin:0 auto;display:flex;align-items:center;gap:22px;padding:12px 20px;flex-wrap:wrap}
+.brand{font-weight:700;font-size:1.25em;color:#fff;text-decoration:none;margin-right:auto}
+nav{display:flex;gap:18px;flex-wrap:wrap;align-items:center} nav a,nav span{color:#dce9f5;text-decoration:none;font-size:.95em} nav a:hover{color:#fff;text-decoration:underline}
+nav .soon{opacity:.55;cursor:default} nav .soon small{font-size:.7em;border:1px solid #dce9f5;border-radius:8px;padding:0 5px;margin-left:3px}
+main{max-width:1180px;margin:0 auto;padding:18px 20px 40px}
+.intro{margin:6px 0 16px} .intro h1{margin:0 0 6px;font-size:1.6em}
+.disclaimer{background:#fdf2e9;border-left:4px solid #d35400;padding:8px 12px;border-radius:4px;margin:10px 0 18px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:18px}
+.card{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:16px 18px;display:flex;flex-direction:column;gap:8px}
+.card h2{margin:0;font-size:1.15em} .card p.sum{margin:0;color:#4a5868;font-size:.92em}
+.facts{display:grid;grid-template-columns:auto 1fr;gap:3px 12px;font-size:.88em;margin:4px 0}
+.facts dt{color:#66727f} .facts dd{margin:0;font-weight:600}
+.badge{display:inline-block;background:#e3f2e5;color:#1b5e20;border-radius:8px;padding:1px 7px;font-size:.78em;font-weight:600}
+.badge.none{background:#eceff1;color:#546e7a}
+.chart{margin:2px 0} .chart figcaption{font-size:.75em;color:#66727f}
+.actions{display:flex;gap:10px;margin-top:auto;align-items:center}
+.open{white-space:nowrap;background:#1f4e79;color:#fff;text-decoration:none;padding:8px 14px;border-radius:6px;font-weight:600}
+.open:hover{background:#163a5a} .json{font-size:.85em;color:#1f4e79}
+footer{max-width:1180px;margin:0 auto;padding:0 20px 30px;color:#66727f;font-size:.85em}
+"""
+
+
+def nav_entries(registered: list[dict[str, str]] | None) -> list[dict[str, Any]]:
+    """The portal's navigation: models, API docs, then the reserved views (live once registered)."""
+    by_label = {e["label"]: e for e in registered or []}
+    entries: list[dict[str, Any]] = [{"label": "Models", "href": "/"}, {"label": "API docs", "href": "/docs"}]
+    for label in RESERVED_NAV:
+        entry = by_label.pop(label, None)
+        entries.append({"label": label, "href": entry["href"]} if entry else {"label": label, "href": None})
+    entries += [{"label": e["label"], "href": e["href"]} for e in by_label.values()]
+    return entries
+
+
+def history_chart(versions: list[Any], metric: str, production: str | None) -> str:
+    """An inline SVG of `metric` across versions (production filled), or a note when there is none."""
+    points = [(v.version, v.metrics.get(metric)) for v in versions]
+    points = [(name, val) for name, val in points if val is not None]
+    if not points:
+        return "<p class='sum'>No validation metric recorded yet.</p>"
+    w, h, pad = 290, 70, 14
+    values = [val for _, val in points]
+    lo, hi = min(values), max(values)
+    if hi - lo < 0.02:
+        lo, hi = lo - 0.01, hi + 0.01
+    n = len(points)
+
+    def xy(i: int, val: float) -> tuple[float, float]:
+        x = pad + (w - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+        return x, h - pad - (h - 2 * pad) * (val - lo) / (hi - lo)
+
+    coords = [xy(i, val) for i, (_, val) in enumerate(points)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    dots = "".join(
+        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{5 if name == production else 3.5}' "
+        f"fill='{'#1f4e79' if name == production else '#fff'}' stroke='#1f4e79' stroke-width='1.5'>"
+        f"<title>{html.escape(name)}: {val:.3f}</title></circle>"
+        f"<text x='{x:.1f}' y='{h - 1}' font-size='9' text-anchor='middle' fill='#66727f'>{html.escape(name)}</text>"
+        for (x, y), (name, val) in zip(coords, points)
+    )
+    label = f"{metric} by version ({n} version{'s' if n != 1 else ''}; filled: production)"
+    return (f"<figure class='chart'><svg width='{w}' height='{h}' role='img' aria-label='{html.escape(label)}'>"
+            f"<polyline points='{line}' fill='none' stroke='#90a4ae' stroke-width='1.5'/>{dots}</svg>"
+            f"<figcaption>{html.escape(label)}</figcaption></figure>")
+
+
+def model_cards(registry: Any, spaces: dict[str, str]) -> list[dict[str, Any]]:
+    """One dict per task: the facts a card shows, and where its Space lives."""
+    known = set(registry.tasks())
+    cards = []
+    for name, task in all_tasks().items():
+        versions = registry.versions(name) if name in known else []
+        prod = next((v for v in versions if "production" in v.aliases), None)
+        facts = model_facts(task, prod) if prod else None
+        cards.append({"task": task, "versions": versions, "production": prod, "facts": facts,
+                      "space": spaces.get(name)})
+    return cards
+
+
+def _card_html(card: dict[str, Any]) -> str:
+    task, facts, prod = card["task"], card["facts"], card["production"]
+    e = html.escape
+    if facts:
+        value = facts["primary_value"]
+        auc = facts["metrics"].get("ROC AUC")
+        metric = f"{task.primary_metric.replace('_', ' ')} {value:.3f}" if value is not None else "-"
+        if auc is not None and task.primary_metric != "roc_auc":
+            metric += f" · ROC AUC {auc:.3f}"
+        hospitals = (f"<span class='badge'>{facts['hospitals']} hospitals</span>" if facts["hospitals"]
+                     else "<span class='badge none'>public-data baseline</span>")
+        facts_html = (
+            f"<dl class='facts'><dt>version</dt><dd>{e(facts['version'])} (production)</dd>"
+            f"<dt>validation</dt><dd>{e(metric)}</dd><dt>hospitals</dt><dd>{hospitals}</dd>"
+            f"<dt>last updated</dt><dd>{e(facts['updated'])}</dd>"
+            f"<dt>data</dt><dd style='font-weight:400'>{e(str(facts['dataset']))}</dd></dl>"
+        )
+    else:
+        facts_html = "<p class='sum'>No production version yet.</p>"
+    chart = history_chart(card["versions"], task.primary_metric, prod.version if prod else None)
+    open_link = (f"<a class='open' href='{e(card['space'])}' data-task='{e(task.name)}'>Open Space →</a>"
+                 if card["space"] else "")
+    return (
+        f"<article class='card' id='card-{e(task.name)}'><h2>{e(task.title)}</h2>"
+        f"<p class='sum'>{e(task.summary)}</p>{facts_html}{chart}"
+        f"<div class='actions'>{open_link}<a class='json' href='/models/{e(task.name)}'>versions &amp; history (JSON)</a>"
+        f"</div></article>"
+    )
+
+
+def render_marketplace(registry: Any, *, spaces: dict[str, str], nav: list[dict[str, str]] | None = None) -> str:
+    e = html.escape
+    links = "".join(
+        f"<a href='{e(item['href'])}'>{e(item['label'])}</a>" if item["href"]
+        else f"<span class='soon' title='coming soon'>{e(item['label'])}<small>soon</small></span>"
+        for item in nav_entries(nav)
+    )
+    cards = "".join(_card_html(c) for c in model_cards(registry, spaces))
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>MedHive · model hub</title>"
+        f"<style>{_STYLE}</style></head><body><header><div class='bar'><a class='brand' href='/'>MedHive</a>"
+        f"<nav>{links}</nav></div></header><main><section class='intro'><h1>Diagnostic models, trained together</h1>"
+        "<p>Hospitals improve these models together without any patient record leaving their premises. Pick a "
+        "model to try it on an example or your own case: you get a prediction, an explanation and a PDF report."
+        f"</p><div class='disclaimer'><b>{e(DISCLAIMER)}</b> Results are prompts for a clinician's review.</div>"
+        f"</section><section class='grid' aria-label='models'>{cards}</section></main>"
+        "<footer>MedHive federated model hub · <a href='/models'>models (JSON)</a> · <a href='/docs'>REST API</a> · "
+        "<a href='/health'>health</a></footer></body></html>"
+    )
