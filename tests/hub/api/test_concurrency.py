@@ -3,7 +3,6 @@ PostgreSQL, through uvicorn on 127.0.0.1 (requests handled by its worker threads
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -12,38 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hub.accounts import audit
 from hub.accounts.models import AuditEntry, UsageCounter, UsageEvent
+from tests.hub.accounts.gotrue_server import LocalServer
 from tests.hub.api.conftest import auth, bc_case, set_tier, signup_login
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-class Server:
-    def __init__(self, app) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            if time.time() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _fire(base: str, n: int, headers: dict[str, str], body: dict) -> list[httpx.Response]:
@@ -74,7 +50,7 @@ def test_200_parallel_predictions_against_quota_of_50(make_app, request, backend
     key = client.post("/v1/keys", json={"name": "load"}, headers=auth(h)).json()["key"]
     set_tier(store, h["_org_id"], "free", monthly_quota=50, rate_limit_per_minute=100_000)
     started = time.perf_counter()
-    with Server(app) as base:
+    with LocalServer(app) as base:
         responses = _fire(base, 200, {"X-API-Key": key}, {"inputs": bc_case()})
     seconds = time.perf_counter() - started
     codes = Counter(r.status_code for r in responses)
@@ -102,7 +78,7 @@ def test_parallel_retries_with_one_idempotency_key_bill_once(make_app, request, 
     h = signup_login(client)
     # a quota of exactly one request's units: a retry that waited on the counter must still get the replay
     set_tier(store, h["_org_id"], "free", monthly_quota=2, rate_limit_per_minute=100_000)
-    with Server(app) as base:
+    with LocalServer(app) as base:
         responses = _fire(base, 20, {**auth(h), "Idempotency-Key": "retry-me"}, {"inputs": [bc_case()] * 2})
     assert {r.status_code for r in responses} == {200}, [r.text for r in responses if r.status_code != 200][:1]
     assert len({r.text for r in responses}) == 1
