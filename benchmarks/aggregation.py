@@ -38,17 +38,21 @@ def measure(n: int, p: int, *, repeats: int) -> dict[str, float]:
 
 def run(quick: bool) -> str:
     grid = QUICK if quick else FULL
-    rows, ok = [], True
+    rows, missed = [], []
     for p in grid["p"]:
         for n in grid["n"]:
             r = measure(n, p, repeats=3 if quick else 5)
             ratio = r["agg_gbs"] / r["copy_gbs"]
-            ok &= ratio >= 0.5
+            if ratio < 0.5:
+                missed.append(f"N={n}, P={p:,} ({ratio:.2f}x)")
             rows.append([n, f"{p:,}", f"{n * p * 4 / 1e6:,.0f}", f"{r['agg_s'] * 1000:.1f}", f"{r['agg_gbs']:.2f}",
                          f"{r['copy_gbs']:.2f}", f"{ratio:.2f}", f"{r['max_err']:.1e}"])
     body = (md_table(["N updates", "P params", "MB read", "aggregate ms", "aggregate GB/s", "copy GB/s",
                       "ratio", "max abs error"], rows)
-            + f"\nGoal >= 0.5x copy bandwidth: {'met' if ok else 'NOT met'} on every size above.\n")
+            + f"\nGoal >= 0.5x copy bandwidth: met on {len(rows) - len(missed)} of {len(rows)} sizes"
+            + (f"; NOT met on {'; '.join(missed)}" if missed else "") + ".\n"
+            + "\nSmall sizes fit in the CPU cache, where the copy runs at cache speed and the kernel's fixed "
+              "per-call cost (a few numpy/BLAS calls per 128 KiB block) dominates.\n")
     write_result("aggregation", "Aggregation kernel throughput", body, quick=quick)
     return body
 

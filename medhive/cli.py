@@ -207,9 +207,8 @@ def models_train_baseline(
 
 
 def _publish_candidate(name: str, folder: Path, record: dict) -> None:
-    from hub.registry.base import Lineage
-
     from hub.models import get_task
+    from hub.registry.base import Lineage
 
     registry = open_registry()
     net = get_task(name).network_class.from_pretrained(folder, strict=True)
@@ -283,7 +282,7 @@ def seed() -> None:
 @app.command()
 @cli_errors
 def serve(host: Optional[str] = typer.Option(None, "--host"), port: Optional[int] = typer.Option(None, "--port")) -> None:
-    """Start the hub server (health, models; later the API and the Spaces)."""
+    """Start the hub server: portal, Spaces, the /v1 API, the assistant, admin, health."""
     import uvicorn
 
     from medhive.server import create_app

@@ -62,7 +62,7 @@ def test_medhive_serve_answers_over_http(tmp_path):
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+                    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}") from None
                 time.sleep(0.5)
         assert r.json()["status"] == "ok"
         models = httpx.get(f"http://127.0.0.1:{port}/models", timeout=10).json()

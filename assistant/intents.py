@@ -1,0 +1,72 @@
+"""Intent routing for the offline backend: which task a message is about and what the user wants.
+
+Plain keyword and pattern rules, checked in a fixed order, so routing is deterministic and explainable.
+Anything that is not a request for an action is a question for the knowledge base.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TASK_WORDS = {
+    "breast_cancer": r"breast|wdbc|fine[- ]needle|aspirate|malignan|benign|tumou?r|nuclei|mean radius",
+    "pneumonia": r"pneumonia|x-?ray|chest (film|image|radiograph)|radiograph|lung",
+    "glaucoma": r"glaucoma|fundus|optic (disc|nerve|cup)|retina|eye",
+    "ecg": r"\becg\b|\bekg\b|electrocardio|heart ?beats?|arrhythmi|palpitation|wfdb|mit-?bih|\bbeats?\b|qrs",
+}
+_TASK_RE = {task: re.compile(p, re.I) for task, p in _TASK_WORDS.items()}
+
+
+def detect_task(text: str) -> str | None:
+    """The task a message names, the first mentioned when several are."""
+    found = [(m.start(), task) for task, pattern in _TASK_RE.items() if (m := pattern.search(text))]
+    return min(found)[1] if found else None
+
+
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring)\b.{0,40}\b(hospital|clinic|"
+                              r"organi[sz]ation|node|site)|\b(hospital|clinic)\b.{0,40}\b(join|connect|onboard|contribute|"
+                              r"participate|take part)|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
+                              r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
+    ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
+                         r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
+                         re.I)),
+    ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
+                                 r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
+    ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
+                           r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
+    ("interpret", re.compile(r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
+                             r"\b\d{1,3}(\.\d+)?\s?%.{0,40}\b(mean|means|meaning)\b|\bis (this|that|my result) (bad|good|serious)",
+                             re.I)),
+    ("predict", re.compile(r"\b(predict|classify|run|try|test|analy[sz]e|check|score|assess)\b.{0,60}\b(model|case|"
+                           r"image|x-?ray|ecg|record|file|values?|example|sample|this|photo|scan|fundus|signal)|"
+                           r"\b(on|with) (an|the|a built-in) example\b", re.I)),
+    ("list_models", re.compile(r"\b(which|what|list|show|available)\b.{0,30}\bmodels\b|\ball (the )?models\b|"
+                               r"\bcompare (the )?models\b", re.I)),
+    ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|precision)\b"
+                              r".{0,40}\b(of|for) the\b", re.I)),
+]
+
+
+def route(text: str, *, has_attachment: bool = False, has_values: bool = False) -> str:
+    """The intent of a message: one of the rule names above, or "question"."""
+    for name, pattern in _RULES:
+        if pattern.search(text):
+            if name == "model_info" and not detect_task(text):
+                continue
+            return name
+    if has_attachment or has_values:
+        return "predict"
+    return "question"
+
+
+_YES = re.compile(r"^\s*(yes|yep|yeah|y|ok|okay|sure|go ahead|please do|do it|create( it)?|confirm(ed)?|correct)\b", re.I)
+_NO = re.compile(r"^\s*(no|nope|cancel|stop|abort|never ?mind|not now)\b", re.I)
+
+
+def is_yes(text: str) -> bool:
+    return bool(_YES.search(text))
+
+
+def is_no(text: str) -> bool:
+    return bool(_NO.search(text))

@@ -1,0 +1,218 @@
+"""The offline backend: routes each message to a tool or to the documentation, deterministically.
+
+No network and no language model: the intent router (`assistant.intents`) picks what the user wants;
+actions run through the same tools Groq would call (with the caller's permissions); questions are
+answered with the most relevant sentences of the retrieved passages (`assistant.compose`). Every answer
+cites the sections it rests on, and ends by naming this backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from assistant import compose, onboarding
+from assistant.errors import ToolError
+from assistant.intents import detect_task, route
+from assistant.llm.base import Answer, ToolCall, Turn, sources_of
+from assistant.safety import symptom_question
+from assistant.tools import parse_fields, run_tool
+
+NAME = "offline"
+ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
+_LABELS = {"malignant": "breast_cancer", "benign": "breast_cancer", "pneumonia": "pneumonia",
+           "glaucoma": "glaucoma"}
+
+
+class OfflineBackend:
+    name = NAME
+
+    def answer(self, turn: Turn) -> Answer:
+        answer = self._answer(turn)
+        answer.backend = NAME
+        return answer
+
+    def stream(self, turn: Turn) -> Iterator[str | Answer]:
+        answer = self.answer(turn)
+        yield answer.text
+        yield answer
+
+    # ----- routing ---------------------------------------------------------------------------------
+    def _answer(self, turn: Turn) -> Answer:
+        state = turn.state.setdefault("onboarding", {})
+        if turn.emergency:
+            return self._question(turn, intent="emergency")
+        intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
+        if state.get("awaiting") or intent == "onboarding":
+            return self._onboarding(turn, state)
+        if intent == "predict" or (turn.attached and intent == "question"):
+            return self._predict(turn)
+        if intent == "explain":
+            return self._tool(turn, "explain", {"task": None} if not detect_task(turn.text) else
+                              {"task": detect_task(turn.text)}, compose.render_explanation, intent)
+        if intent == "interpret":
+            return self._interpret(turn)
+        if intent == "usage":
+            return self._tool(turn, "usage", {}, _render_usage, intent)
+        if intent == "contributions":
+            return self._tool(turn, "contributions", {"task": detect_task(turn.text)}, _render_contributions, intent)
+        if intent == "list_models":
+            return self._tool(turn, "list_models", {}, compose.render_models, intent)
+        if intent == "model_info" and not symptom_question(turn.text):
+            answer = self._tool(turn, "model_info", {"task": detect_task(turn.text)}, compose.render_model_info, intent)
+            return self._with_passages(answer, turn)
+        return self._question(turn, intent="symptom" if symptom_question(turn.text) else "question")
+
+    def _values(self, turn: Turn) -> dict[str, float] | None:
+        task = detect_task(turn.raw) or "breast_cancer"
+        from hub.models import get_task
+
+        spec = get_task(task)
+        if spec.input_kind != "tabular":
+            return None
+        values = parse_fields(spec, turn.raw)
+        return values if len(values) >= 3 else None
+
+    # ----- actions ---------------------------------------------------------------------------------
+    def _call(self, turn: Turn, name: str, args: dict[str, Any]) -> ToolCall:
+        call = ToolCall(name=name, arguments={k: v for k, v in args.items() if v is not None})
+        try:
+            call.result = run_tool(turn.tools, name, call.arguments)
+        except ToolError as exc:
+            call.error = exc.message
+        return call
+
+    def _tool(self, turn: Turn, name: str, args: dict[str, Any], render, intent: str) -> Answer:
+        call = self._call(turn, name, args)
+        text = render(call.result) if call.result is not None else f"I could not do that: {call.error}."
+        return Answer(text=text, tool_calls=[call], intent=intent)
+
+    def _predict(self, turn: Turn) -> Answer:
+        task = detect_task(turn.raw)
+        values = self._values(turn)
+        args: dict[str, Any] = {"task": task}
+        if turn.attached:
+            args["file"] = turn.attached[0]
+        elif values:
+            args["task"] = task or "breast_cancer"
+            args["inputs"] = values
+        elif re.search(r"\bexamples?\b|\bsample\b|\bdemo\b", turn.text, re.I):
+            m = re.search(r"\bexample\s*(\d+)", turn.text, re.I)
+            args["example"] = int(m.group(1)) - 1 if m else 0
+        if not task and "inputs" not in args:
+            return Answer(text="Which model should I use: `breast_cancer`, `pneumonia`, `glaucoma` or `ecg`? "
+                               "Attach a file, type the values, or ask for a built-in example.", intent="predict")
+        if len(args) == 1:
+            return self._with_passages(Answer(
+                text=f"To predict with the `{task}` model, attach an input file, type the values, or say "
+                     f"\"try the {task} model on an example\".", intent="predict"), turn, force_task=task)
+        return self._tool(turn, "predict", args, compose.render_prediction, "predict")
+
+    def _interpret(self, turn: Turn) -> Answer:
+        last = turn.tools.last_input
+        task = detect_task(turn.text) or (last or {}).get("task")
+        label = next((w for w in re.findall(r"[a-z]+", turn.text.lower()) if w in _LABELS), None)
+        if label and not task:
+            task = _LABELS[label]
+        m = re.search(r"(\d{1,3}(?:\.\d+)?)\s?%|\b(0\.\d+)\b", turn.text)
+        prob = None if not m else float(m.group(1)) / 100 if m.group(1) else float(m.group(2))
+        if not task or not label:
+            return self._question(turn, intent="interpret")
+        answer = self._tool(turn, "interpret", {"task": task, "label": label, "probability": prob},
+                            compose.render_interpretation, "interpret")
+        return self._with_passages(answer, turn)
+
+    def _onboarding(self, turn: Turn, state: dict[str, Any]) -> Answer:
+        action, args = onboarding.step(state, turn.raw)
+        hits = [h for h in turn.hits if h.chunk.doc == "hospital-onboarding.md"]
+        # the flow itself is documented in the onboarding guide, whatever this message retrieved
+        sources = sources_of(hits, 2) or [{"doc": "hospital-onboarding.md", "heading": ONBOARDING_HEADING}]
+        if action == "cancel":
+            return Answer(text="Onboarding cancelled; nothing was created.", intent="onboarding", sources=sources)
+        if action == "ask":
+            return Answer(text=onboarding.prompt(state), intent="onboarding", sources=sources)
+        call = self._call(turn, "onboard_hospital", args or {})
+        if call.error:
+            return Answer(text=f"I could not create it: {call.error}. An administrator can create the organization "
+                               "and an enrollment token for you (`POST /v1/admin/enrollment-tokens`).",
+                          tool_calls=[call], intent="onboarding", sources=sources)
+        r = call.result or {}
+        text = (f"Created the {r['organization']['kind']} organization **{r['organization']['name']}** "
+                f"(id `{r['organization']['id']}`) and a one-time enrollment token, valid until {r['expires_at']}:\n\n"
+                f"`{r['token']}`\n\nCopy it now: only its hash is stored. Next, on the node machine:\n\n"
+                f"1. Check the data (nothing is sent):\n```\n{r['validate_command']}\n```\n"
+                f"2. Record consent for training:\n```\n{r['consent_command']}\n```\n"
+                f"3. Enroll the node once with the token:\n```\n{r['enroll_command']}\n```\n"
+                f"4. Start the node (it validates again, checks consent, then joins the rounds):\n"
+                f"```\n{r['node_command']}\n```")
+        return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
+
+    # ----- documentation ---------------------------------------------------------------------------
+    def _question(self, turn: Turn, *, intent: str) -> Answer:
+        hits = turn.hits
+        if intent in ("emergency", "symptom"):
+            hits = sorted(hits, key=lambda h: h.chunk.doc != "symptoms-and-emergencies.md")
+        if not hits:
+            return Answer(text="I found nothing about that in the MedHive documentation. Try asking about the "
+                               "models, predictions, onboarding a hospital, privacy, the API or pricing.", intent=intent)
+        text = compose.passage_answer(turn.text, hits, max_units=12 if intent == "emergency" else 6)
+        if intent == "symptom":
+            task = detect_task(turn.text)
+            lead = ("I can't tell whether you have a condition: only a clinician can, after examining you. "
+                    "Please talk to a doctor about these symptoms.")
+            if task:
+                lead += f" The related MedHive model is `{task}`; here is what it can and cannot do."
+            text = f"{lead}\n\n{text}"
+        return Answer(text=text, sources=sources_of(hits[:2] if intent != "question" else
+                                                    [h for h in hits[:2] if h.score >= hits[0].score - 0.04]),
+                      intent=intent)
+
+    def _with_passages(self, answer: Answer, turn: Turn, force_task: str | None = None) -> Answer:
+        task = force_task or detect_task(turn.text)
+        docs = {"breast_cancer": "model-breast-cancer.md", "pneumonia": "model-pneumonia.md",
+                "glaucoma": "model-glaucoma.md", "ecg": "model-ecg.md"}
+        hits = [h for h in turn.hits if h.chunk.doc in (docs.get(task or ""), "reading-predictions.md")] or turn.hits
+        if hits:
+            answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
+            answer.sources = sources_of(hits, 2)
+        return answer
+
+
+def _render_usage(r: dict[str, Any]) -> str:
+    lim = r.get("limits", {})
+    quota = lim.get("monthly_quota")
+    text = (f"This month ({r.get('period')}) your organization made **{lim.get('used', 0)}** predictions on the "
+            f"**{lim.get('tier')}** tier. ")
+    text += (f"Quota: {quota} a month, **{lim.get('remaining')} remaining**, renewing in "
+             f"{int(lim.get('resets_in_s') or 0) // 86400} day(s). " if quota is not None else "No monthly quota. ")
+    if lim.get("rate_limit_per_minute") is not None:
+        text += f"Rate limit: {lim['rate_limit_per_minute']} per minute. "
+    if lim.get("price_micros"):
+        text += f"Price: {lim['price_micros'] / 1e6:g} {lim.get('currency', '')} per prediction. "
+    rows = r.get("by_model") or []
+    if rows:
+        text += "\n\n" + "\n".join(f"- {x['task']} {x['model_version']}: {x['predictions']} predictions" for x in rows)
+    return text
+
+
+def _render_contributions(r: dict[str, Any]) -> str:
+    rows = r.get("contributions") or []
+    if rows:
+        text = "Your organization's contributions:\n\n" + "\n".join(
+            f"- {c['task']} {c['model_version']}: {c['samples']} samples over {c['rounds']} round(s); the version has "
+            f"served {c.get('predictions_served', 0)} predictions" for c in rows)
+    else:
+        text = "No contributions are recorded for your organization yet."
+    jobs = r.get("jobs") or []
+    if jobs:
+        text += "\n\nLatest training jobs:\n\n" + "\n".join(
+            f"- {j['task']}: {j['status']}, round {j['rounds_done']} of {j.get('rounds_planned') or '?'}, "
+            f"{j['hospitals']} hospital(s)" + (f", published {j['published']}" if j.get("published") else "")
+            for j in jobs)
+    fed = r.get("federated_versions") or []
+    if fed:
+        text += "\n\nFederated versions: " + "; ".join(
+            f"{v['task']} {v['version']} ({v['rounds']} rounds, {v['hospitals']} hospitals, epsilon "
+            f"{v['epsilon'] if v['epsilon'] is not None else 'n/a'})" for v in fed)
+    return text

@@ -1,0 +1,100 @@
+"""Safety: emergencies first, no diagnosis wording, symptom questions get guidance, identifiers removed.
+
+- `emergency(text)` recognises emergency symptoms (chest pain, stroke signs, severe breathing trouble,
+  unconsciousness, severe bleeding, anaphylaxis, overdose, self-harm); the reply then starts with
+  `EMERGENCY_NOTICE`, before anything else.
+- `symptom_question(text)` recognises "I have X, do I have Y?" questions: they get guidance and the
+  relevant model, never a verdict.
+- `guard(text)` rewrites wording that presents a model output as a diagnosis ("you have pneumonia",
+  "the diagnosis is") and adds the not-a-diagnosis line to any answer that talks about a prediction.
+- `redact(text)` removes identifiers (e-mail addresses, phone numbers, dates, record / insurance
+  numbers, "my name is ...") from what the assistant keeps in memory or sends to a language model.
+"""
+
+from __future__ import annotations
+
+import re
+
+NOT_A_DIAGNOSIS = "Not a diagnosis: for use under clinical review."
+EMERGENCY_NOTICE = (
+    "**If this is happening now, call your local emergency number immediately** (112 in the EU, 911 in the "
+    "US and Canada, 999 in the UK, 000 in Australia) or go to the nearest emergency department. Do not wait "
+    "for a model or for this assistant."
+)
+
+_EMERGENCY = [
+    ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting)|crushing (pain|chest)|pain in my chest"),
+    ("heart attack", r"\bheart attack\b"),
+    ("stroke signs", r"\bstroke\b|face (is )?droop|slurred speech|one side of (my|his|her|the) (body|face)|"
+                     r"(arm|leg) (is |went |feels? )?(numb|weak)"),
+    ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble) breath|short(ness)? of breath|"
+                  r"choking|lips? (are |is |turning )?(blue|purple)"),
+    ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|not breathing|seizure|convuls)"),
+    ("bleeding", r"(severe|heavy|won'?t stop|uncontrolled)\s+bleeding|bleeding (heavily|a lot|won'?t stop)|coughing up blood"),
+    ("anaphylaxis", r"anaphyla|throat (is )?(swelling|closing)|swollen (tongue|throat)"),
+    ("overdose or poisoning", r"\boverdos|\bpoison"),
+    ("self-harm", r"\b(suicid|kill myself|end my life|self[- ]harm|hurt myself)"),
+]
+_EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
+
+_SYMPTOM = re.compile(
+    r"\b(i('ve| have| had)|i'm having|i am having|i feel|i've been|my (child|son|daughter|husband|wife|mother|father|"
+    r"baby)( has|'s)?|symptoms?)\b.*\b(pain|cough|fever|lump|breath|dizz|palpitat|vision|headache|tired|ache|"
+    r"rash|swelling|bleed|skipped|racing|flutter|sore|nause|vomit|short)|\b(do|could|might|can) (i|he|she|they) have\b|"
+    r"\bam i (sick|ill|okay|ok)\b|\bis it (cancer|pneumonia|glaucoma|serious)\b", re.I)
+
+_CONDITIONS = r"(pneumonia|glaucoma|(?:breast )?cancer|malignan\w*|arrhythmia|a tumou?r|the disease)"
+# "you have X" style verdicts the assistant must never state about a user
+_VERDICT = [
+    (re.compile(r"\byou (definitely |probably |likely |clearly )?(don't|do not) have\s+(an? )?" + _CONDITIONS, re.I),
+     "the model's output does not point to {0}, which does not rule it out: only a clinician can"),
+    (re.compile(r"\byou (definitely |probably |likely |clearly )?(have|are suffering from)\s+(an? )?" + _CONDITIONS, re.I),
+     "the model's output points to {0}, which only a clinician can confirm or rule out"),
+    (re.compile(r"\b(your|the) diagnosis is\b", re.I), "the model's output is"),
+    (re.compile(r"\byou are diagnosed with\b", re.I), "the model's output points to"),
+    (re.compile(r"\bthis confirms\b", re.I), "this is consistent with"),
+]
+_PREDICTION_TALK = re.compile(r"\b(probabilit(y|ies)|confidence|the model's output|its output is|predicted label)\b", re.I)
+
+_REDACTIONS = [
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[e-mail]"),
+    (re.compile(r"\b(my|patient'?s?|his|her) name is\s+[A-Z][\w'-]+(\s+[A-Z][\w'-]+)*", re.I), r"\1 name is [name]"),
+    (re.compile(r"\b(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"), "[date]"),
+    (re.compile(r"\b(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d\b"), "[date]"),
+    (re.compile(r"\b(born|dob|date of birth)\b[:\s]+[\w ,./-]{4,20}", re.I), r"\1 [date]"),
+    (re.compile(r"\b(mrn|nhs|ssn|record|patient id|insurance)( (number|no\.?|#|id))?[:#\s]+[A-Z0-9-]{4,}", re.I), r"\1 [id]"),
+    (re.compile(r"(?<![\w.])\+?\d[\d ()-]{7,}\d(?![\w.])"), "[phone]"),
+]
+
+
+def emergency(text: str) -> str | None:
+    """The kind of emergency the text describes, or None."""
+    for name, pattern in _EMERGENCY_RE:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def symptom_question(text: str) -> bool:
+    return bool(_SYMPTOM.search(text))
+
+
+def guard(text: str, *, about_prediction: bool = False) -> str:
+    """Reword diagnosis-like statements; add the not-a-diagnosis line when the answer is about a prediction
+    (`about_prediction`, or wording such as "probability" / "the model's output")."""
+    out = text
+    for pattern, replacement in _VERDICT:
+        def _sub(m: re.Match[str], r: str = replacement) -> str:
+            return r.format(m.group(m.lastindex)) if "{0}" in r else r
+        out = pattern.sub(_sub, out)
+    if (about_prediction or _PREDICTION_TALK.search(out)) and "not a diagnosis" not in out.lower():
+        out = f"{out.rstrip()}\n\n{NOT_A_DIAGNOSIS}"
+    return out
+
+
+def redact(text: str) -> str:
+    """The text with identifiers replaced by placeholders (what is kept in memory or sent out)."""
+    out = text
+    for pattern, replacement in _REDACTIONS:
+        out = pattern.sub(replacement, out)
+    return out

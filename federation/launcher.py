@@ -1,0 +1,225 @@
+"""Local launcher: one `flower-superlink` and N `flower-supernode` processes on 127.0.0.1, then `flwr run`.
+
+    with LocalFederation(workdir, [NodeSpec(data_path=..., state_dir=...), ...]) as fed:
+        outcome = fed.run(run_config={"task": "breast_cancer", "num-rounds": 2}, on_event=print)
+
+Every process gets its own free loopback port(s) and writes its log under `workdir/logs`. Stopping
+sends SIGTERM (a SuperNode deregisters at once), then SIGKILL, and also ends the `flower-superexec` /
+app processes each of them started, which a killed parent leaves running. The outcome comes from the
+ServerApp's `outcome.json`, because `flwr run --stream` exits 0 even when the ServerApp failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from federation.errors import RunFailedError
+
+APP_DIR = Path(__file__).parent / "app"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    kids, out, todo = _children(), [], [pid]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass
+class NodeSpec:
+    data_path: str
+    state_dir: str
+    min_rows: int = 200
+    epsilon_budget: float = 10.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def node_config(self) -> str:
+        values = {"data-path": self.data_path, "state-dir": self.state_dir, "min-rows": self.min_rows,
+                  "epsilon-budget": float(self.epsilon_budget), **self.extra}
+        return " ".join(f"{k}={toml_value(v)}" for k, v in values.items())
+
+
+class LocalFederation:
+    def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.nodes = nodes
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.flwr_home = self.workdir / "flwr-home"
+        self.env = {**os.environ, **(env or {}), "FLWR_HOME": str(self.flwr_home), "PYTHONUNBUFFERED": "1"}
+        # the SuperLink / SuperNode start `flower-superexec` and the app processes by name
+        self.env["PATH"] = f"{BIN}{os.pathsep}{self.env.get('PATH', '')}"
+        self.superlink: subprocess.Popen | None = None
+        self.supernodes: list[subprocess.Popen | None] = []
+        self._known: set[int] = set()
+        self.ports: dict[str, int] = {}
+
+    # ----- processes ---------------------------------------------------------------------------------
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir,
+                                stdin=subprocess.DEVNULL)
+        log.close()
+        self._known.add(proc.pid)
+        return proc
+
+    def start(self, *, wait: float = 90.0) -> LocalFederation:
+        self.ports = {"serverappio": free_port(), "fleet": free_port(), "control": free_port()}
+        self.flwr_home.mkdir(parents=True, exist_ok=True)
+        (self.flwr_home / "config.toml").write_text(
+            '[superlink]\ndefault = "local"\n\n[superlink.local]\n'
+            f'address = "127.0.0.1:{self.ports["control"]}"\ninsecure = true\n')
+        self.superlink = self._spawn("superlink", [
+            str(BIN / "flower-superlink"), "--insecure", "--disable-runtime-dependency-installation",
+            "--database", str(self.workdir / "superlink.db"),
+            "--serverappio-api-address", f"127.0.0.1:{self.ports['serverappio']}",
+            "--fleet-api-address", f"127.0.0.1:{self.ports['fleet']}",
+            "--control-api-address", f"127.0.0.1:{self.ports['control']}"])
+        self._wait_port(self.ports["control"], wait, "SuperLink")
+        for i in range(len(self.nodes)):
+            self.supernodes.append(self._start_node(i))
+        return self
+
+    def _start_node(self, i: int) -> subprocess.Popen:
+        return self._spawn(f"supernode-{i}", [
+            str(BIN / "flower-supernode"), "--insecure", "--superlink", f"127.0.0.1:{self.ports['fleet']}",
+            "--clientappio-api-address", f"127.0.0.1:{free_port()}", "--node-config", self.nodes[i].node_config()])
+
+    def _wait_port(self, port: int, timeout: float, what: str) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.superlink is not None and self.superlink.poll() is not None:
+                raise RunFailedError(f"{what} exited at start (see {self.logs / 'superlink.log'})")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.3)
+        raise RunFailedError(f"{what} did not start within {timeout:.0f}s")
+
+    def kill_node(self, i: int, sig: int = signal.SIGKILL) -> None:
+        """Kill SuperNode `i` (SIGKILL: an abrupt dropout); its app processes are killed with it."""
+        proc = self.supernodes[i]
+        if proc is None:
+            return
+        kids = descendants(proc.pid)
+        _signal([proc.pid], sig)
+        proc.wait(timeout=30)
+        _signal(kids, signal.SIGKILL)
+        self.supernodes[i] = None
+
+    def stop(self) -> None:
+        procs = [p for p in [*self.supernodes, self.superlink] if p is not None]
+        kids = {k for p in procs for k in descendants(p.pid)}
+        _signal([p.pid for p in procs if p.poll() is None], signal.SIGTERM)
+        end = time.monotonic() + 10
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+        kids |= {k for pid in self._known for k in descendants(pid)}
+        _signal(sorted(kids), signal.SIGKILL)
+        self.supernodes, self.superlink = [], None
+
+    def __enter__(self) -> LocalFederation:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----- a run ---------------------------------------------------------------------------------------
+    def run(self, run_config: dict[str, Any], *, app_dir: Path = APP_DIR, timeout: float = 900.0,
+            on_event: Callable[[dict[str, Any]], None] | None = None,
+            during: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Submit a run and follow it to its outcome (`outcome.json`); `during(event)` may act on events."""
+        job_dir = Path(run_config.get("job-dir") or self.workdir / "job")
+        job_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("events.jsonl", "outcome.json"):
+            (job_dir / stale).unlink(missing_ok=True)
+        config = {**run_config, "job-dir": str(job_dir)}
+        overrides = self.workdir / "run-config.toml"
+        overrides.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in config.items()))
+        flwr = self._spawn("flwr-run", [str(BIN / "flwr"), "run", str(app_dir), "local", "--stream",
+                                        "--run-config", str(overrides)])
+        events, seen = job_dir / "events.jsonl", 0
+        end = time.monotonic() + timeout
+        try:
+            while time.monotonic() < end:
+                if events.is_file():
+                    lines = events.read_text().splitlines()
+                    for line in lines[seen:]:
+                        event = json.loads(line)
+                        if on_event:
+                            on_event(event)
+                        if during:
+                            during(event)
+                    seen = len(lines)
+                if (job_dir / "outcome.json").is_file():
+                    return json.loads((job_dir / "outcome.json").read_text())
+                if flwr.poll() is not None and not (job_dir / "outcome.json").is_file():
+                    time.sleep(2)  # the outcome is written before the run ends; allow the file system a moment
+                    if not (job_dir / "outcome.json").is_file():
+                        raise RunFailedError(f"the run ended without an outcome (see {self.logs})")
+                time.sleep(0.5)
+            raise RunFailedError(f"the run did not finish within {timeout:.0f}s")
+        finally:
+            if flwr.poll() is None:
+                try:
+                    flwr.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    flwr.kill()
+                    flwr.wait(timeout=10)

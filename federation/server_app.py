@@ -1,0 +1,155 @@
+"""Flower ServerApp: the aggregation service's side of a federation job (thin glue over `federation.job`).
+
+Rounds 1..R fit (through SecAgg+'s four exchanges, or one plain exchange); in each, every hospital
+first scores the model it receives on its own held-out split (round 1: the parent, production version),
+so only the final model needs a separate evaluation exchange. The legacy path
+(`LegacyContext` + `FedAvg`-based strategy + `SecAggPlusWorkflow`) is the one SecAgg+ supports in
+flwr 1.32.1. Any round below the minimum, a halted SecAgg+ protocol or a crash ends the job as failed,
+and nothing is published.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import flwr.compat.common.recorddict_compat as compat
+from flwr.app import ConfigRecord, Context, Message
+from flwr.common import GetPropertiesIns, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.common.constant import MessageTypeLegacy
+from flwr.server import LegacyContext, ServerConfig
+from flwr.server.compat.app_utils import start_update_client_manager_thread
+from flwr.server.workflow import SecAggPlusWorkflow
+from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD, Key
+from flwr.server.workflow.default_workflows import default_evaluate_workflow, default_fit_workflow
+from flwr.serverapp import Grid, ServerApp
+
+from federation.errors import RunFailedError
+from federation.job import Job, JobConfig
+from federation.probe import RecordingGrid
+from federation.strategy import MedHiveStrategy, reason_of
+from federation.training import frozen_state, network_config
+
+app = ServerApp()
+
+
+def _ensure(legacy: LegacyContext, job: Job, what: str) -> None:
+    if not legacy.client_manager.wait_for(job.config.min_hospitals, timeout=job.config.wait_timeout):
+        have = legacy.client_manager.num_available()
+        raise RunFailedError(f"{what}: {have} hospital(s) connected, at least {job.config.min_hospitals} needed")
+
+
+def _evaluate(grid: Grid, legacy: LegacyContext, job: Job, strategy: MedHiveStrategy, round_: int) -> None:
+    _ensure(legacy, job, f"evaluation of round {round_}")
+    default_evaluate_workflow(grid, legacy)
+    log = strategy.eval_log.get(round_)
+    if not log or len(log["hospitals"]) < job.config.min_hospitals:
+        n = len(log["hospitals"]) if log else 0
+        raise RunFailedError(f"evaluation of round {round_}: {n} hospital(s) reported, "
+                             f"at least {job.config.min_hospitals} needed")
+    job.evaluated(round_, log["metrics"], log["hospitals"])
+
+
+def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tuple[set[int], list[str]]:
+    """Ask every connected hospital whether it takes part in round `round_` (one light exchange).
+
+    A node that must decline (no consent, refused data, privacy budget) says so here, before SecAgg+
+    starts: in flwr 1.32.1 a node leaving between SecAgg+ key set-up and key sharing halts the protocol.
+    """
+    ins = GetPropertiesIns({"server-round": round_, "run-name": job.config.job_name})
+    nodes = [p.node_id for p in legacy.client_manager.all().values()]
+    messages = [Message(content=compat.getpropertiesins_to_recorddict(ins), dst_node_id=nid,
+                        message_type=MessageTypeLegacy.GET_PROPERTIES, group_id=f"eligibility-{round_}")
+                for nid in nodes]
+    eligible, declined = set(), []
+    for reply in grid.send_and_receive(messages, timeout=float(job.config.wait_timeout)):
+        if reply.has_error():
+            declined.append(reason_of(Exception(reply.error)))
+            continue
+        props = compat.recorddict_to_getpropertiesres(reply.content).properties
+        if props.get("eligible"):
+            eligible.add(reply.metadata.src_node_id)
+        else:
+            declined.append(str(props.get("reason", "declined")))
+    return eligible, declined
+
+
+def run(grid: Grid, context: Context, job: Job) -> None:
+    cfg = job.config
+    current = {"round": 0, "exchange": 0}
+
+    def exchanged(kind: str, replies: int, errors: int) -> None:
+        current["exchange"] += 1
+        job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors)
+
+    grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged)
+    initial = job.start()
+    strategy = MedHiveStrategy(shapes=[a.shape for a in initial], min_hospitals=cfg.min_hospitals,
+                               rule=cfg.strategy, secure=cfg.secure_aggregation, trim_fraction=cfg.trim_fraction,
+                               run_name=cfg.job_name,
+                               downlink={"network-config": network_config(job.network),
+                                         "frozen": frozen_state(job.network)})
+    legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.num_rounds), strategy=strategy)
+    fit_workflow = default_fit_workflow
+    if cfg.secure_aggregation:
+        fit_workflow = SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=cfg.secagg_threshold,
+                                          max_weight=cfg.secagg_max_weight, clipping_range=cfg.secagg_clipping_range,
+                                          timeout=None)
+    thread, f_stop, c_done = start_update_client_manager_thread(grid, legacy.client_manager)
+    c_done.wait()
+    try:
+        _ensure(legacy, job, "start")
+        legacy.state.array_records[MAIN_PARAMS_RECORD] = compat.parameters_to_arrayrecord(
+            ndarrays_to_parameters(initial), True)
+        rounds_cfg = ConfigRecord()
+        legacy.state.config_records[MAIN_CONFIGS_RECORD] = rounds_cfg
+        for r in range(1, cfg.num_rounds + 1):
+            rounds_cfg[Key.CURRENT_ROUND] = r
+            current.update(round=r, exchange=0)
+            for attempt in range(cfg.round_retries + 1):
+                _ensure(legacy, job, f"round {r}")
+                eligible, declined = _eligibility(grid, legacy, job, r)
+                job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
+                if len(eligible) < cfg.min_hospitals:
+                    raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
+                                         f"{cfg.min_hospitals} needed" + (f" ({'; '.join(declined)})" if declined else ""))
+                strategy.eligible = eligible
+                fit_workflow(grid, legacy)
+                if r in strategy.fit_log:
+                    break
+                # SecAgg+ in flwr 1.32.1 cannot unmask when a node drops between key set-up and key sharing;
+                # the node is offline by now: run the round again with the hospitals that are left
+                job.event("retry", round=r, reason="secure aggregation halted after a dropout")
+                time.sleep(5)
+            record = strategy.fit_log.get(r)
+            if record is None:
+                raise RunFailedError(f"round {r}: secure aggregation halted (too few hospitals completed the protocol)")
+            job.fitted(r, record)
+            if not record["ok"]:
+                raise RunFailedError(record.get("reason", f"round {r} failed"))
+            grid.save_aggregate(r, strategy.last_aggregate or [])
+            # each hospital scored the incoming model before training: that is round r-1's evaluation
+            # (round 0: the parent), without an extra exchange
+            scores = record["global_eval"]
+            if len(scores["hospitals"]) < cfg.min_hospitals:
+                raise RunFailedError(f"round {r}: only {len(scores['hospitals'])} hospital(s) scored the model")
+            job.evaluated(r - 1, scores["metrics"], scores["hospitals"])
+        _evaluate(grid, legacy, job, strategy, cfg.num_rounds)
+        final = parameters_to_ndarrays(compat.arrayrecord_to_parameters(
+            legacy.state.array_records[MAIN_PARAMS_RECORD], keep_input=True))
+        job.finish(final)
+    finally:
+        f_stop.set()
+        thread.join()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    job = Job(JobConfig.from_run_config(dict(context.run_config)))
+    try:
+        run(grid, context, job)
+    except RunFailedError as exc:
+        job.fail(exc.message)
+    except Exception as exc:  # noqa: BLE001 - the job must end with an outcome, never silently
+        (job.dir / "server-error.txt").write_text(traceback.format_exc())
+        job.fail(f"server error: {type(exc).__name__}: {str(exc)[:200]}")

@@ -1,0 +1,149 @@
+"""Mounts the assistant's chat at /assistant on the hub server (a Gradio chat, also the Space's UI).
+
+The assistant is built on the first message, not at start-up, so the server (and every test that creates
+it) starts without loading the embedding model. It shares the server's registry, predictor and accounts
+store. A visitor chats anonymously (documentation, models, predictions, explanations) or pastes an API
+key to act as that account (usage, contributions, onboarding for administrators). Conversations live in
+memory only, per browser session, at most `MAX_SESSIONS` at a time; nothing is saved (no chat history in
+the browser, no flagging).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+PATH = "/assistant"
+MAX_SESSIONS = 500
+EXAMPLES = [
+    "Which models are available and how accurate are they?",
+    "Try the pneumonia model on an example",
+    "What does epsilon mean for our hospital?",
+    "I want to connect our hospital",
+    "How much of my quota is left?",
+]
+INTRO = ("Ask about MedHive's models, reading a result, federated learning and privacy, onboarding a hospital, "
+         "the API and pricing; attach an X-ray, fundus photo, ECG record or CSV to get a prediction. "
+         "**Not a diagnosis: for use under clinical review. In an emergency call your local emergency number.**")
+
+
+def lazy(build: Callable[[], Any]) -> Callable[[], Any]:
+    """`build()` once, on first use, thread-safely."""
+    lock = threading.Lock()
+    box: list[Any] = []
+
+    def get() -> Any:
+        with lock:
+            if not box:
+                box.append(build())
+            return box[0]
+
+    return get
+
+
+def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assistant") -> gr.Blocks:
+    """The chat UI as a `gr.Blocks` (not launched): streaming answers with sources and the backend named."""
+    from assistant.errors import AssistantError
+    from assistant.ports import ANONYMOUS
+    from assistant.session import render
+
+    sessions: OrderedDict[str, Any] = OrderedDict()
+    lock = threading.Lock()
+
+    def session_for(request: gr.Request | None, api_key: str) -> tuple[Any, str]:
+        bot = get_assistant()
+        key = (getattr(request, "session_hash", None) or "local") + ":" + hashlib.sha256(api_key.encode()).hexdigest()
+        with lock:
+            if key in sessions:
+                sessions.move_to_end(key)
+                return sessions[key], ""
+        note = ""
+        caller = ANONYMOUS
+        if api_key.strip():
+            try:
+                caller = bot.caller_from_api_key(api_key)
+            except AssistantError as exc:
+                note = f"_API key not accepted ({exc.message}); answering as a guest._\n\n"
+        session = bot.session(caller)
+        with lock:
+            sessions[key] = session
+            while len(sessions) > MAX_SESSIONS:
+                sessions.popitem(last=False)
+        return session, note
+
+    def respond(message: Any, history: list, api_key: str = "", request: gr.Request | None = None) -> Iterator[str]:
+        text = message.get("text", "") if isinstance(message, dict) else str(message or "")
+        files = [f if isinstance(f, str) else f.get("path", "") for f in (message.get("files", [])
+                                                                         if isinstance(message, dict) else [])]
+        if not text.strip() and files:
+            text = "What does the model say about this file?"
+        if not text.strip():
+            yield "Ask me something, or attach a file."
+            return
+        session, note = session_for(request, api_key or "")
+        shown = note
+        for item in session.stream(text, files=tuple(f for f in files if f)):
+            if isinstance(item, str):
+                shown += item
+                yield shown
+            else:
+                yield note + render(item)
+
+    with gr.Blocks(title=title) as demo:
+        gr.Markdown(f"# {title}\n\n{INTRO}")
+        key = gr.Textbox(label="API key (optional: act as your account)", type="password", placeholder="mh_...",
+                         render=False)
+        gr.ChatInterface(respond, multimodal=True, additional_inputs=[key],
+                         additional_inputs_accordion=gr.Accordion("Sign in", open=False, render=False),
+                         examples=[[{"text": e, "files": []}] for e in EXAMPLES], cache_examples=False,
+                         flagging_mode="never", save_history=False, fill_height=True, api_name="ask",
+                         delete_cache=(3600, 3600))
+    return demo
+
+
+def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
+    from hub.inference import Predictor
+    from medhive.ui import launch_options
+
+    predictor = getattr(app.state, "predictor", None) or Predictor(registry)
+    app.state.predictor = predictor  # the Spaces mount after this one and share it
+    api = getattr(app.state, "medhive_api", None)
+
+    def build() -> Any:
+        from medhive.commands.ask import build_from_settings
+
+        return build_from_settings(settings, registry=registry, predictor=predictor,
+                                   store=api.store if api is not None else None)
+
+    gr.mount_gradio_app(app, build_chat(lazy(build)), path=PATH, ssr_mode=False, show_error=True, footer_links=[],
+                        **launch_options())
+    nav = getattr(app.state, "portal_nav", None)
+    if nav is None:
+        nav = app.state.portal_nav = []
+    nav.append({"label": "Assistant", "href": f"{PATH}/"})
+
+
+def build_space_app(*, knowledge_dir: Any = None) -> gr.Blocks:
+    """The assistant as a standalone Space: the configured registry (seeded) and accounts, built lazily."""
+    from pathlib import Path
+
+    from hub.registry.seed import seed_baselines
+    from medhive.commands.ask import build_from_settings
+    from medhive.settings import get_settings
+
+    settings = get_settings()
+    if settings.knowledge_dir is None and knowledge_dir is not None and Path(knowledge_dir).is_dir():
+        settings.knowledge_dir = Path(knowledge_dir)
+
+    def build() -> Any:
+        registry = settings.open_registry()
+        seed_baselines(registry)
+        return build_from_settings(settings, registry=registry)
+
+    return build_chat(lazy(build))

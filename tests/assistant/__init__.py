@@ -1,0 +1,1 @@
+"""Tests of the assistant package: retrieval, backends, tools, safety and the surfaces."""

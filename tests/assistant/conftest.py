@@ -1,0 +1,90 @@
+"""Fixtures for the assistant tests: the real embedding model and index (built once per run), a seeded
+registry, an accounts store on SQLite, and assistants wired to them with the offline backend."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+KNOWLEDGE = REPO / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()  # the packaged all-MiniLM-L6-v2; loading never downloads
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("assistant-index") / "index"
+
+
+@pytest.fixture(scope="session")
+def kindex(embedder, index_dir):
+    from assistant.retrieval import KnowledgeIndex
+
+    return KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    from hub.registry import load_or_create_keypair, open_registry
+    from hub.registry.seed import seed_baselines
+
+    home = tmp_path_factory.mktemp("registry-home")
+    reg = open_registry("local", home=home, signer=load_or_create_keypair(home))
+    seed_baselines(reg)
+    return reg
+
+
+@pytest.fixture(scope="session")
+def predictor(registry):
+    from hub.inference import Predictor
+
+    return Predictor(registry)
+
+
+@pytest.fixture
+def store(tmp_path):
+    from hub.accounts import Store
+
+    s = Store(f"sqlite:///{tmp_path / 'accounts.db'}")
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def bot(kindex, registry, predictor, store, medhive_home):
+    """An assistant on the offline backend with real accounts (SQLite) and the seeded registry."""
+    from assistant import build_assistant
+    from assistant.ports import HubAccounts
+
+    return build_assistant(knowledge_dir=KNOWLEDGE, home=medhive_home, registry=registry, predictor=predictor,
+                           accounts=HubAccounts(store), index=kindex, backend="offline")
+
+
+@pytest.fixture
+def home_with_index(medhive_home, index_dir, kindex) -> Path:
+    """MEDHIVE_HOME holding the already-built index, so surfaces reuse it instead of re-embedding."""
+    target = medhive_home / "assistant" / "index"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(index_dir, target)
+    return medhive_home
+
+
+def make_org(store, *, name: str, role: str, kind: str = "hospital", email: str | None = None):
+    """An organization with one user of `role`; returns the assistant `Caller` for that user."""
+    from assistant.ports import Caller
+    from hub.accounts import users
+
+    with store.transaction() as s:
+        org = users.create_org(s, name=name, kind=kind)
+        user = users.create_user(s, email=email or f"{role}@{name.lower().replace(' ', '')}.example",
+                                 password=None, role=role, org_id=org.id)
+        return Caller(role=role, org_id=str(org.id), user_id=str(user.id), actor=f"user:{user.id}")

@@ -1,0 +1,107 @@
+"""Retrieval: the evaluation set (recall@5 >= 0.9), normalised inner-product search, and an index that is
+persisted and rebuilt only when the corpus or the embedding model changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.retrieval import KnowledgeIndex
+from tests.assistant.conftest import KNOWLEDGE
+
+EVAL = Path(__file__).with_name("eval_questions.json")
+
+
+def evaluate(index: KnowledgeIndex, questions: list[dict], k: int = 5) -> tuple[float, float, list, list[float]]:
+    at1 = at_k = 0
+    misses, latencies = [], []
+    for q in questions:
+        started = time.perf_counter()
+        hits = index.search(q["q"], k)
+        latencies.append(time.perf_counter() - started)
+        keys = [(h.chunk.doc, h.chunk.heading) for h in hits]
+        expected = (q["doc"], q["heading"])
+        at_k += expected in keys
+        at1 += bool(keys) and keys[0] == expected
+        if expected not in keys:
+            misses.append((q["q"], expected, keys[:2]))
+    return at1 / len(questions), at_k / len(questions), misses, latencies
+
+
+def test_evaluation_set_is_realistic_and_points_at_real_sections(kindex):
+    questions = json.loads(EVAL.read_text())
+    assert len(questions) >= 40
+    assert {q["persona"] for q in questions} >= {"patient", "student", "hospital", "enterprise", "admin"}
+    sections = {(c.doc, c.heading) for c in kindex.chunks}
+    for q in questions:
+        assert (q["doc"], q["heading"]) in sections, q
+
+
+def test_recall_at_5_on_the_evaluation_set(kindex):
+    questions = json.loads(EVAL.read_text())
+    at1, at5, misses, latencies = evaluate(kindex, questions)
+    latencies.sort()
+    print(f"\nrecall@1 {at1:.3f}  recall@5 {at5:.3f}  ({len(questions)} questions)  "
+          f"latency p50 {latencies[len(latencies) // 2] * 1000:.1f} ms  max {latencies[-1] * 1000:.1f} ms")
+    assert at5 >= 0.9, misses
+
+
+def test_scores_are_cosine_similarities_of_normalised_vectors(kindex, embedder):
+    vectors = embedder.encode(["secure aggregation", "monthly quota of the free tier"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    hits = kindex.search("secure aggregation", 3)
+    assert hits[0].chunk.heading == "Secure aggregation"
+    direct = float(embedder.encode([hits[0].chunk.embedding_text()])[0] @ vectors[0])
+    assert hits[0].dense == pytest.approx(direct, abs=1e-4)
+    assert len({(h.chunk.doc, h.chunk.heading) for h in hits}) == len(hits)  # distinct sections
+
+
+class CountingEmbedder:
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.texts = 0
+
+    def encode(self, texts):
+        self.texts += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_index_is_persisted_and_rebuilt_only_when_the_corpus_changes(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    shutil.copytree(KNOWLEDGE, docs, ignore=shutil.ignore_patterns("[!m]*"))  # the model-*/medhive-* documents
+    where = tmp_path / "index"
+    counting = CountingEmbedder(embedder)
+    first = KnowledgeIndex.open(docs, where, embedder=counting)
+    assert first.rebuilt and counting.texts == len(first.chunks)
+    assert {p.name for p in where.iterdir()} == {"index.faiss", "chunks.json", "manifest.json"}
+
+    counting.texts = 0
+    again = KnowledgeIndex.open(docs, where, embedder=counting)
+    assert not again.rebuilt and counting.texts == 0
+    assert again.search("ECG sampling rate", 1)[0].chunk.doc == "model-ecg.md"
+
+    with (docs / "model-ecg.md").open("a") as fh:
+        fh.write("\n## Added section\n\nA brand-new paragraph about sampling at 500 Hz.\n")
+    counting.texts = 0
+    changed = KnowledgeIndex.open(docs, where, embedder=counting)
+    assert changed.rebuilt and counting.texts == len(changed.chunks)
+    assert any(c["heading"] == "Added section" for c in json.loads((where / "chunks.json").read_text()))
+
+    class OtherModel(CountingEmbedder):
+        pass
+
+    other = OtherModel(embedder)
+    other.model_id = "another-model"
+    assert KnowledgeIndex.open(docs, where, embedder=other).rebuilt
+
+
+def test_no_pickle_in_the_persisted_index(index_dir, kindex):
+    for path in index_dir.iterdir():
+        assert path.suffix in (".faiss", ".json")
+        assert not path.read_bytes().startswith(b"\x80")  # pickle protocol header

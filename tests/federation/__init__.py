@@ -1,0 +1,1 @@
+"""Tests of the federation package: node data, privacy, aggregation, gate, Deployment-Engine runs."""

@@ -1,0 +1,118 @@
+"""Local training on a node without Flower: arrays in / out, FedProx, DP-SGD, frozen buffers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from federation.config import JobConfig
+from federation.dp import DpConfig, check_supported, dp_train
+from federation.errors import FederationError
+from federation.node import HospitalNode, NodeConfig
+from federation.node_state import NodeState
+from federation.training import (
+    LocalConfig,
+    build_network,
+    exchange_keys,
+    frozen_state,
+    get_arrays,
+    local_fit,
+    network_config,
+    set_arrays,
+)
+from hub.models import get_task
+
+BC = get_task("breast_cancer")
+
+
+@pytest.fixture
+def parent(wdbc):
+    x, y = wdbc
+    net = BC.build_network()
+    net.set_standardization(x)
+    return net
+
+
+def test_exchange_excludes_preprocessing_statistics(parent):
+    keys = exchange_keys(parent)
+    assert "mean" not in keys and "std" not in keys and all(k.startswith("mlp.") for k in keys)
+    image = get_task("glaucoma").build_network()
+    ikeys = exchange_keys(image)
+    assert any(k.endswith("running_var") for k in ikeys)
+    assert not any(k.endswith("num_batches_tracked") or k in ("mean_image", "channel_mean") for k in ikeys)
+
+
+def test_rebuilt_network_matches_parent(parent, wdbc):
+    x, _ = wdbc
+    clone = build_network(BC, network_config(parent), frozen_state(parent))
+    set_arrays(clone, get_arrays(parent))
+    clone.eval()
+    parent.eval()
+    with torch.no_grad():
+        assert torch.allclose(clone(torch.as_tensor(x[:5])), parent(torch.as_tensor(x[:5])))
+    arrays = get_arrays(parent)
+    arrays[0] = arrays[0][:, :3]
+    with pytest.raises(ValueError, match="wrong shape"):
+        set_arrays(clone, arrays)
+
+
+def _drift(a, b):
+    return float(np.sqrt(sum(((p - q) ** 2).sum() for p, q in zip(a, b))))
+
+
+def test_fedprox_keeps_local_model_near_the_global_one(parent, wdbc):
+    x, y = wdbc
+    skew = np.flatnonzero(y == 1)[:150]  # a hospital that only sees malignant cases: strong client drift
+    start = get_arrays(parent)
+    plain = build_network(BC, network_config(parent), frozen_state(parent))
+    set_arrays(plain, start)
+    prox = build_network(BC, network_config(parent), frozen_state(parent))
+    set_arrays(prox, start)
+    a = local_fit(BC, plain, x[skew], y[skew], LocalConfig(epochs=5, lr=0.01))
+    b = local_fit(BC, prox, x[skew], y[skew], LocalConfig(epochs=5, lr=0.01, proximal_mu=5.0))
+    assert _drift(b.arrays, start) < 0.8 * _drift(a.arrays, start)
+
+
+def test_dp_sgd_trains_and_refuses_batchnorm(parent, wdbc):
+    x, y = wdbc
+    before = get_arrays(parent)
+    out = dp_train(parent, x[:200], y[:200], epochs=2, lr=0.003, config=DpConfig(clip=1.0, noise_multiplier=1.0))
+    assert out.steps == 2 * 7 and np.isclose(out.q, 32 / 200)
+    assert _drift(get_arrays(parent), before) > 0
+    with pytest.raises(FederationError, match="without BatchNorm"):
+        check_supported(get_task("glaucoma").build_network())
+
+
+def test_hospital_node_fit_and_evaluate(tmp_path, wdbc_csv, parent):
+    state = NodeState(tmp_path / "state")
+    state.grant("breast_cancer")
+    node = HospitalNode(NodeConfig(data_path=str(wdbc_csv), state_dir=str(state.folder)),
+                        JobConfig(task="breast_cancer", dp=True, dp_epsilon=2.0, num_rounds=2))
+    config = {"server-round": 1, "run-name": "t", "network-config": network_config(parent),
+              "frozen": frozen_state(parent)}
+    start = get_arrays(parent)
+    update, n, metrics = node.fit(start, config)
+    assert 0 < _drift(update, [np.zeros_like(a) for a in update]) < 10  # an update (delta), not weights
+    arrays = [a + d for a, d in zip(start, update)]
+    assert n == len(node.data().y_train) and metrics["hospital"] == state.pseudonym()
+    assert 0 < metrics["epsilon_round"] <= metrics["epsilon_total"] <= 2.0
+    assert set(metrics) == {"hospital", "loss", "epsilon_round", "epsilon_total", "delta", "noise_multiplier",
+                            "global_loss", "global_n", "global_roc_auc", "global_accuracy", "global_macro_f1"}
+    assert metrics["global_n"] == len(node.data().y_val)  # the parent's score on the held-out split
+    loss, n_val, m = node.evaluate(arrays, config)
+    assert n_val == len(node.data().y_val) and 0.5 < m["roc_auc"] <= 1.0
+    assert state.contributions()[0]["samples"] == n
+
+
+def test_a_diverged_node_sits_the_round_out_instead_of_sending_it(tmp_path, wdbc_csv, parent):
+    # with SecAgg+ the server cannot check one update, so the honest node checks its own before sending
+    state = NodeState(tmp_path / "state")
+    state.grant("breast_cancer")
+    node = HospitalNode(NodeConfig(data_path=str(wdbc_csv), state_dir=str(state.folder)),
+                        JobConfig(task="breast_cancer", lr=1e37, local_epochs=3))
+    config = {"server-round": 1, "run-name": "t", "network-config": network_config(parent),
+              "frozen": frozen_state(parent)}
+    with pytest.raises(FederationError, match="diverged"):
+        node.fit(get_arrays(parent), config)
+    assert state.contributions() == []
