@@ -6,8 +6,11 @@ the clipped gradients of a Poisson-sampled batch are summed, Gaussian noise of s
 only ever sees the noisy gradient, so the accountant's guarantee covers the whole update. The FedProx
 term does not depend on data and is added after the noise.
 
-Networks with BatchNorm are refused: batch statistics mix examples, which per-example clipping cannot
-bound (DP for the image tasks needs GroupNorm networks; see federation/README.md).
+BatchNorm layers are frozen during DP training: they normalise with the running statistics the parent
+version shipped (public model content) instead of the batch's, so no example's output depends on another
+example and per-example clipping bounds each example's influence; their running statistics are not
+updated (in non-DP training they are, from local data, and sent with the update). Their affine weights
+still train, under DP like every other parameter.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from federation.accountant import steps_for
-from federation.errors import FederationError
 
 
 @dataclass
@@ -37,16 +39,20 @@ class DpOutcome:
     q: float
 
 
-def check_supported(network: nn.Module) -> None:
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules()):
-        raise FederationError("differential privacy needs a network without BatchNorm (per-example clipping)")
+def freeze_batchnorm(network: nn.Module) -> int:
+    """Put every BatchNorm layer in eval mode (running statistics, no updates); returns how many."""
+    frozen = 0
+    for m in network.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            frozen += 1
+    return frozen
 
 
 def dp_train(network: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, config: DpConfig,
              seed: int = 0, proximal_mu: float = 0.0, global_params: list[torch.Tensor] | None = None,
              weight_decay: float = 0.0) -> DpOutcome:
     """Train `network` in place with DP-SGD; returns the mean loss, the number of steps and q."""
-    check_supported(network)
     gen = torch.Generator().manual_seed(seed)
     xt = torch.as_tensor(x, dtype=torch.float32)
     yt = torch.as_tensor(y, dtype=torch.long)
@@ -63,6 +69,7 @@ def dp_train(network: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, l
 
     per_example = vmap(grad(sample_loss), in_dims=(None, 0, 0), randomness="different")
     network.train()
+    freeze_batchnorm(network)
     losses = []
     for _ in range(steps):
         mask = torch.rand(n, generator=gen) < q

@@ -8,7 +8,7 @@ Each federation costs minutes on a 2-core machine, so each test combines its ass
    updates within quantization error; a canary planted in a node's data appears nowhere.
 2. 4 hospitals, minimum 3: a SuperNode killed mid-round still lets the round complete; a second kill
    (3 left of a minimum of 3) fails the job cleanly, production unchanged, no process left behind.
-3. An image task (glaucoma, small folders) through the same app, driven by `medhive federate`.
+3. An image task (glaucoma, small folders) with DP-SGD (BatchNorm frozen), driven by `medhive federate`.
 4. Secure aggregation off, 5 hospitals: a node sending NaN and one sending an extra array are rejected by
    pseudonym; the round completes with the 3 honest ones and the aggregate is their FedAvg.
 """
@@ -229,7 +229,7 @@ def test_image_task_through_the_federate_command(tmp_path, medhive_home, shared_
     monkeypatch.setenv("MEDHIVE_DATA_ROOT", str(shared_data))
     result = CliRunner().invoke(app, ["federate", "--task", "glaucoma", "--hospitals", "3", "--rounds", "1",
                                       "--per-hospital", "48", "--min-rows", "30", "--local-epochs", "1",
-                                      "--alpha", "5"])
+                                      "--alpha", "5", "--epsilon", "8"])
     assert result.exit_code == 0, result.output
     assert "splitting glaucoma data across 3 local hospitals" in result.stderr
     assert "round 1: 3 update(s) aggregated" in result.stderr
@@ -240,9 +240,14 @@ def test_image_task_through_the_federate_command(tmp_path, medhive_home, shared_
     assert "lineage: parent v1.0, 1 rounds, 3 hospitals" in result.stdout
     registry = open_registry("local", home=medhive_home, signer=load_or_create_keypair(medhive_home))
     info = registry.info("glaucoma", version)
-    assert info.lineage.secure_aggregation and info.lineage.epsilon is None and info.lineage.samples > 90
+    assert info.lineage.secure_aggregation and info.lineage.samples > 90
+    assert 0 < info.lineage.epsilon <= 8 and info.lineage.delta == pytest.approx(1e-5)  # DP-SGD on a CNN
     loaded = registry.load("glaucoma", version)  # signed, verifiable, loadable
     assert type(loaded.network).__name__ == "ImageNet"
+    # under DP the BatchNorm layers were frozen: running statistics exactly as the parent shipped them
+    parent = registry.load("glaucoma", "v1.0").network.state_dict()
+    stats = {k: v for k, v in loaded.network.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+    assert stats and all(np.allclose(v.numpy(), parent[k].numpy(), atol=1e-4) for k, v in stats.items())
     jobs = list((medhive_home / "federation" / "jobs").glob("glaucoma-*"))
     assert len(jobs) == 1
     hospitals = sorted((jobs[0] / "hospitals").glob("hospital-*"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from federation.config import JobConfig
-from federation.dp import DpConfig, check_supported, dp_train
+from federation.dp import DpConfig, dp_train, freeze_batchnorm
 from federation.errors import FederationError
 from federation.node import HospitalNode, NodeConfig
 from federation.node_state import NodeState
@@ -74,14 +74,43 @@ def test_fedprox_keeps_local_model_near_the_global_one(parent, wdbc):
     assert _drift(b.arrays, start) < 0.8 * _drift(a.arrays, start)
 
 
-def test_dp_sgd_trains_and_refuses_batchnorm(parent, wdbc):
+def test_dp_sgd_trains(parent, wdbc):
     x, y = wdbc
     before = get_arrays(parent)
     out = dp_train(parent, x[:200], y[:200], epochs=2, lr=0.003, config=DpConfig(clip=1.0, noise_multiplier=1.0))
     assert out.steps == 2 * 7 and np.isclose(out.q, 32 / 200)
     assert _drift(get_arrays(parent), before) > 0
-    with pytest.raises(FederationError, match="without BatchNorm"):
-        check_supported(get_task("glaucoma").build_network())
+
+
+def test_dp_sgd_freezes_batchnorm_so_examples_stay_independent():
+    """The CNNs have BatchNorm: under DP it normalises with the shipped running statistics (no batch
+    statistics, no updates), so an example's output does not depend on the rest of its batch."""
+    task = get_task("pneumonia")
+    net = task.build_network()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # running statistics as a trained parent would have them
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-0.5, 0.5, generator=gen)
+                m.running_var.uniform_(0.5, 2.0, generator=gen)
+    x = torch.rand(40, task.channels, task.image_size, task.image_size, generator=gen).numpy()
+    y = (torch.rand(40, generator=gen) < 0.5).long().numpy()
+    stats = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    weights = [p.detach().clone() for p in net.parameters()]
+    dp_train(net, x, y, epochs=1, lr=0.01, config=DpConfig(clip=1.0, noise_multiplier=1.0, batch_size=16))
+    state = net.state_dict()
+    assert stats and all(torch.equal(state[k], v) for k, v in stats.items())  # nothing learned from the batch
+    assert any(not torch.equal(p, w) for p, w in zip(net.parameters(), weights))
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+    net.train()
+    freeze_batchnorm(net)
+    for m in net.modules():  # dropout is per example already; switched off only to compare outputs exactly
+        if isinstance(m, torch.nn.Dropout):
+            m.eval()
+    xt = torch.as_tensor(x[:8])
+    with torch.no_grad():
+        together, alone = net(xt), torch.cat([net(xt[i:i + 1]) for i in range(8)])
+    assert torch.allclose(together, alone, atol=1e-5)
 
 
 def test_hospital_node_fit_and_evaluate(tmp_path, wdbc_csv, parent):
