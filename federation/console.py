@@ -1,7 +1,8 @@
 """The hospital console: a small Gradio app on the hospital's own machine (bound to 127.0.0.1).
 
 It shows what the node would do with a data folder (validation result and statistics), manages consent,
-and shows training contributions and privacy budget spent, read from the node's state folder. The
+shows whether the node is enrolled, and follows training: contributions per round and privacy budget spent,
+read from the node's state folder and refreshed on a timer while a federation runs. The
 functions below are plain (testable without Gradio); `build_console` only wires them to components.
 Nothing here talks to the SuperLink.
 """
@@ -47,13 +48,23 @@ def budget_text(state: NodeState, delta: float = 1e-5) -> str:
     return "\n".join(f"- **{t}**: epsilon spent {state.spent_epsilon(t, delta):.3f} (delta {delta:g})" for t in tasks)
 
 
-def build_console(state_dir: Path, *, tasks: list[str], default_task: str | None = None):
+def enrollment_text(state: NodeState) -> str:
+    enrolled = state.enrollment()
+    if not enrolled:
+        return ("Not enrolled: this node can train, but no organization is credited for the versions it helps "
+                "publish. Enroll once with `medhive node enroll --hub URL --token TOKEN`.")
+    return (f"Enrolled as **{enrolled['name']}** for organization `{enrolled['org_id']}` at {enrolled['hub']} "
+            f"(since {enrolled['enrolled_at']}).")
+
+
+def build_console(state_dir: Path, *, tasks: list[str], default_task: str | None = None, refresh_seconds: float = 5.0):
     import gradio as gr
 
     state = NodeState(state_dir)
     with gr.Blocks(title="MedHive hospital console") as demo:
         gr.Markdown(f"# MedHive hospital console\nNode `{state.pseudonym()}` - state in `{state.folder}`. "
                     "Runs on this machine only; no patient data leaves it.")
+        gr.Markdown(enrollment_text(state))
         with gr.Tab("Data"):
             task = gr.Dropdown(tasks, value=default_task or tasks[0], label="Task")
             path = gr.Textbox(label="Data file or folder (CSV, image folders, WFDB records)")
@@ -79,9 +90,16 @@ def build_console(state_dir: Path, *, tasks: list[str], default_task: str | None
             grant.click(_grant, [c_task, scope, by], table)
             revoke.click(_revoke, [c_task, scope], table)
         with gr.Tab("Training and privacy"):
+            gr.Markdown(f"Rounds this node trained in, newest last (refreshed every {refresh_seconds:g} s while "
+                        "a federation runs), and the privacy budget spent per task.")
             budget = gr.Markdown(budget_text(state))
             history = gr.Dataframe(contribution_rows(state),
                                    headers=["time", "task", "run", "round", "samples", "epsilon"])
             refresh = gr.Button("Refresh")
-            refresh.click(lambda: (budget_text(state), contribution_rows(state)), None, [budget, history])
+
+            def _progress() -> tuple[str, list[list[Any]]]:
+                return budget_text(state), contribution_rows(state)
+
+            refresh.click(_progress, None, [budget, history])
+            gr.Timer(refresh_seconds).tick(_progress, None, [budget, history])
     return demo
