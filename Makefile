@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP      := $(VENV)/.medhive-installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run serve test lint clean-venv
+.PHONY: install system-deps run serve test lint clean-venv bench bench-quick
 
 $(STAMP): pyproject.toml
 	@$(PYTHON_BIN) -c 'import sys; assert sys.version_info >= (3, 11), "MedHive needs Python >= 3.11"'
@@ -33,6 +33,12 @@ test: install system-deps
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) -m benchmarks.run
+
+bench-quick: install
+	$(PY) -m benchmarks.run --quick
 
 clean-venv:
 	rm -rf $(VENV)

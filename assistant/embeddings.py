@@ -71,7 +71,9 @@ class SentenceTransformerEmbedder:
         with _LOAD_LOCK:
             if key not in _LOADED:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on the command line
                 try:
                     # local_files_only: a missing file is an error here, never a download
                     _LOADED[key] = SentenceTransformer(key[0], device=self.device, local_files_only=True)
