@@ -35,6 +35,7 @@ class JobConfig:
     trim_fraction: float = 0.2
     secure_aggregation: bool = True
     secagg_threshold: float = 0.6
+    secagg_num_shares: float = 1.0  # <= 1: fraction of the round's hospitals each one shares with; > 1: a count
     secagg_max_weight: float = 1000.0
     secagg_clipping_range: float = 8.0
     local_epochs: int = 2

@@ -92,7 +92,8 @@ def run(grid: Grid, context: Context, job: Job) -> None:
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.num_rounds), strategy=strategy)
     fit_workflow = default_fit_workflow
     if cfg.secure_aggregation:
-        fit_workflow = SecAggPlusWorkflow(num_shares=1.0, reconstruction_threshold=cfg.secagg_threshold,
+        shares = cfg.secagg_num_shares if cfg.secagg_num_shares <= 1 else int(cfg.secagg_num_shares)
+        fit_workflow = SecAggPlusWorkflow(num_shares=shares, reconstruction_threshold=cfg.secagg_threshold,
                                           max_weight=cfg.secagg_max_weight, clipping_range=cfg.secagg_clipping_range,
                                           timeout=None)
     thread, f_stop, c_done = start_update_client_manager_thread(grid, legacy.client_manager)
