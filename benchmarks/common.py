@@ -41,7 +41,9 @@ def machine() -> str:
 
 
 def command() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, "-m", "benchmarks.run", *sys.argv[1:]])
+    """The command that is running, as typed from the repository root (`python -m benchmarks.<module> ...`)."""
+    module = f"benchmarks.{Path(sys.argv[0]).stem}" if sys.argv and sys.argv[0].endswith(".py") else "benchmarks.run"
+    return " ".join(shlex.quote(a) for a in ["python", "-m", module, *sys.argv[1:]])
 
 
 def git_revision() -> str:
