@@ -48,16 +48,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _goal_status(text: str) -> str:
-    """The result's goal lines (outside headings and tables), shortened to their goal sentences."""
-    found = []
+    """The result's goal verdicts: lines that start with "Goal", and the top-level bullets of a "## Goals"
+    section (each goal with its met / NOT met count), joined with "; "."""
+    found, in_goals = [], False
     for line in text.splitlines():
-        if line.startswith(("#", "|", "  ")) or not _GOAL.search(line):
+        if line.startswith("#"):
+            in_goals = line.strip().lower() == "## goals"
             continue
-        line = line.strip().lstrip("-* ").strip()
-        if len(line) > 200:
-            line = " ".join(s for s in re.split(r"(?<=[.;])\s+", line) if _GOAL.search(s))
-        found.append(line)
-    return (" ".join(found) or "-")[:600]
+        if line.startswith("Goal") or (in_goals and line.startswith("- ") and _GOAL.search(line)
+                                       and not line.startswith("- For information")):
+            found.append(line.lstrip("- ").strip().replace("**", ""))
+    return "; ".join(found) or "-"
 
 
 def _measured(path: Path, text: str) -> str:
