@@ -194,25 +194,34 @@ def _explainer() -> Any:
 
 def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
                      explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
+    """Predict (and explain), then bill. The model work runs before the write transaction, which holds
+    only the bookkeeping (idempotency, reserve, usage event, audit, stored response): concurrent requests
+    do not queue behind each other's inference on the database lock. Reserve and record stay in one
+    transaction, so counts are exact; a request refused for rate or quota has computed a prediction it
+    does not return and is not billed, and a failed prediction never reaches the counters."""
+    if idem:  # a replay needs no model work
+        replayed = _replay(ctx, p, idem, req_hash)
+        if replayed is not None:
+            return replayed
+    batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
+    explanation = None
+    if explain_fn is not None:
+        network = ctx.predictor.model(task, batch.version).network
+        explanation = jsonable(explain_fn(task, network, cases, index=0).to_dict())
     reservation: Reservation | None = None
     try:
         with ctx.store.transaction() as s:
-            if idem:
+            if idem:  # a concurrent twin may have committed while this one predicted
                 stored = metering.replay(s, p.org_id, idem, req_hash)
                 if stored is not None:
                     return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
             reservation = metering.reserve(s, p.org_id, units)
-            batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
             metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id, task=task,
                             model_version=batch.version, units=units)
             if p.api_key_id:
                 keys.touch(s, p.api_key_id)
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
                          details={"units": units, "cases": len(batch.predictions)})
-            explanation = None
-            if explain_fn is not None:
-                network = ctx.predictor.model(task, batch.version).network
-                explanation = jsonable(explain_fn(task, network, cases, index=0).to_dict())
             out = PredictResponse(
                 task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
                 predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})

@@ -102,3 +102,43 @@ def test_openapi_examples_are_valid_requests(client, app):
     assert "429" in op["responses"] and "application/problem+json" in op["responses"]["429"]["content"]
     signup = doc["paths"]["/v1/auth/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert signup["$ref"].endswith("/SignUp") and doc["components"]["schemas"]["SignUp"]["examples"]
+
+
+def test_model_work_runs_outside_the_write_transaction_and_failures_are_not_billed(client, store, app):
+    """The database write lock is held only for the bookkeeping, not while the model predicts (so
+    concurrent requests do not queue behind each other's inference); a failed prediction bills nothing."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    h = signup_login(client)
+    predictor = app.state.medhive_api.predictor
+    real = predictor.predict_cases
+    seen: list[bool] = []
+
+    def probing(*args, **kwargs):
+        # would a writer get the lock right now? (timeout 0: fail at once instead of waiting)
+        other = sqlite3.connect(make_url(store.url).database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append(True)
+        except sqlite3.OperationalError:
+            seen.append(False)
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    predictor.predict_cases = probing
+    try:
+        assert client.post(URL, json={"inputs": bc_case()}, headers=auth(h)).status_code == 200
+    finally:
+        predictor.predict_cases = real
+    assert seen == [True] and _billed(store) == 1
+    missing = client.post(URL, json={"inputs": bc_case(), "version": "v9.9"}, headers=auth(h))
+    assert missing.status_code == 404, missing.text
+    assert _billed(store) == 1
+    with store.transaction() as s:  # the month counter saw one prediction, not two
+        from hub.accounts.models import UsageCounter
+
+        assert s.scalar(select(func.sum(UsageCounter.used)).where(UsageCounter.bucket.like("m:%"))) == 1
