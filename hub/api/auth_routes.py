@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from hub.accounts import audit, keys, users
-from hub.accounts.errors import AccountsError, Conflict
+from hub.accounts.errors import AccountsError, Conflict, InvalidCredentials, RateLimited
 from hub.accounts.models import Organization, User
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, KEY_ROLES, ApiContext, context, require
 from hub.api.schemas import PROBLEMS, Account, KeyCreate, KeyCreated, KeyView, Login, SignUp, TokenOut
+from hub.api.throttle import LoginThrottle
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
@@ -47,8 +48,13 @@ def sign_up(body: SignUp, ctx: ApiContext = Depends(context)) -> Account:
 
 @router.post("/auth/login", response_model=TokenOut, summary="Log in: a short-lived access token (JWT)",
              openapi_extra={"x-public": True})
-def login(body: Login, ctx: ApiContext = Depends(context)) -> TokenOut:
+def login(body: Login, request: Request, ctx: ApiContext = Depends(context)) -> TokenOut:
     email = body.email.strip().lower()
+    throttle: LoginThrottle = ctx.extra.setdefault("login_throttle", LoginThrottle())
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(email, client)
+    if wait is not None:  # refused before any password is checked
+        raise RateLimited(f"too many failed logins; try again in {wait} s", retry_after=wait)
     try:
         with ctx.store.transaction() as s:
             if ctx.identity is not None:
@@ -59,8 +65,12 @@ def login(body: Login, ctx: ApiContext = Depends(context)) -> TokenOut:
             else:
                 user = users.check_password(s, email, body.password)
             audit.append(s, actor=f"user:{user.id}", action="auth.login", target=f"user:{user.id}")
-            return _token(ctx, user)
+            token = _token(ctx, user)
+        throttle.succeeded(email)
+        return token
     except AccountsError as exc:
+        if isinstance(exc, InvalidCredentials):
+            throttle.failed(email, client)
         with ctx.store.transaction() as s:
             audit.append(s, actor="anonymous", action="auth.login_failed", target="", details={"reason": exc.kind})
         raise
