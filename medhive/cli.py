@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -153,6 +154,30 @@ def models_history(task: str, as_json: bool = typer.Option(False, "--json")) -> 
         typer.echo(f"{e.time}  {e.action:<9}{e.version}{alias}{extra}  {e.actor or ''} {e.note}".rstrip())
 
 
+@contextmanager
+def _audit(action: str):
+    """Record a governance action from the command line in the accounts audit trail, in the same database
+    transaction as the change is confirmed (as the admin API does): if the registry refuses, nothing is
+    recorded. The actor is `cli:<login name>`."""
+    import getpass
+
+    from hub.accounts import audit
+    from medhive.mounts.api import open_store
+
+    store = open_store(get_settings())
+    try:
+        with store.transaction() as session:
+            actor = f"cli:{getpass.getuser()}"
+
+            def record(target: str, details: dict) -> None:
+                audit.append(session, actor=actor, action=action, target=target, details=details)
+
+            record.actor = actor  # type: ignore[attr-defined]
+            yield record
+    finally:
+        store.dispose()
+
+
 @models_app.command("promote")
 @cli_errors
 def models_promote(task: str, version: str, alias: str = typer.Option("production", "--alias")) -> None:
@@ -160,7 +185,9 @@ def models_promote(task: str, version: str, alias: str = typer.Option("productio
     from hub.models import get_task
 
     get_task(task)
-    event = open_registry().promote(task, version, alias=alias, actor="cli")
+    with _audit("model.promote") as record:
+        event = open_registry().promote(task, version, alias=alias, actor=record.actor)
+        record(f"{task}@{event.version}", {"alias": alias, "previous": event.previous})
     typer.echo(f"{task}: {alias} -> {event.version}" + (f" (was {event.previous})" if event.previous else ""))
 
 
@@ -171,7 +198,9 @@ def models_rollback(task: str) -> None:
     from hub.models import get_task
 
     get_task(task)
-    event = open_registry().rollback(task, actor="cli")
+    with _audit("model.rollback") as record:
+        event = open_registry().rollback(task, actor=record.actor)
+        record(f"{task}@{event.version}", {"previous": event.previous})
     typer.echo(f"{task}: production -> {event.version} (was {event.previous})")
 
 

@@ -125,6 +125,20 @@ def test_promote_rollback_history_and_pinned_prediction(tmp_path):
     assert "promote" in actions and actions.index("promote") < len(actions) - 1
     shown = json.loads(run("models", "show", "breast_cancer", "--json").stdout)
     assert shown["version"] == "v1.0" and "production" in shown["aliases"]
+    # governance from the command line lands in the accounts audit trail too, and the chain still verifies
+    refused = run("models", "promote", "breast_cancer", "v9.9")
+    assert refused.exit_code != 0
+    from hub.accounts import audit
+    from medhive.mounts.api import open_store
+    from medhive.settings import get_settings
+
+    store = open_store(get_settings())
+    with store.transaction() as session:
+        rows = [(e.action, e.target) for e in audit.entries(session, limit=50)]
+    store.dispose()
+    assert ("model.promote", "breast_cancer@v1.1") in rows and ("model.rollback", "breast_cancer@v1.0") in rows
+    assert not any(t == "breast_cancer@v9.9" for _, t in rows)  # a refused promotion is not recorded
+    assert run("audit", "verify").exit_code == 0
 
 
 def test_console_script_prints_one_line_without_traceback(tmp_path):
