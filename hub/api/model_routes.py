@@ -158,7 +158,8 @@ def predict(task: str, request: Request,
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None
-    req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")})
+    # the body hash guards an Idempotency-Key against reuse with other inputs; without a key it is not needed
+    req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")}) if idempotency_key else ""
     for attempt in (1, 2):
         try:
             return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
