@@ -369,17 +369,24 @@ def run(quick: bool) -> str:
             latency_rows.append([task, base[task]["cases"], c, r["n"], f"{r['p50']:.1f}", f"{r['p95']:.1f}",
                                  f"{r['p99']:.1f}", f"{r['max']:.1f}", f"{r['throughput']:.1f}",
                                  r["errors"] + r["warmup_errors"]])
-    ratio_rows, met, missed, bounds, forwards = [], [], [], {}, {}
+    ratio_rows, met, missed, suspect, bounds, forwards = [], [], [], [], {}, {}
     for task in TASKS:
         b, p50 = base[task], results[task][1]["p50"]
         fwd = b["forward"] * 1000
         bounds[task], forwards[task] = 1.5 * fwd + 5, fwd
         ok = p50 <= bounds[task]
-        (met if ok else missed).append(f"{task} ({p50:.1f} ms vs {bounds[task]:.1f} ms)")
+        # a multi-thread forward pass far slower than the 1-thread one was slowed by other processes: a "met"
+        # against it says nothing
+        inflated = fwd > 3 * b["forward_1t"] * 1000 + 0.5
+        if inflated:
+            suspect.append(task)
+        (met if ok else missed).append(f"{task} ({p50:.1f} ms vs {bounds[task]:.1f} ms"
+                                       + (", baseline inflated" if inflated else "") + ")")
         ratio_rows.append([task, f"{b['body_kb']:.1f}", f"{fwd:.2f}", f"{b['forward_1t'] * 1000:.2f}",
                            f"{b['prepare'] * 1000:.2f}",
                            f"{b['predictor'] * 1000:.2f}", f"{p50:.1f}", f"{p50 / fwd:.1f}x",
-                           f"{p50 - fwd:.1f}", f"{bounds[task]:.1f}", "yes" if ok else "NO",
+                           f"{p50 - fwd:.1f}", f"{bounds[task]:.1f}",
+                           ("yes" if ok else "NO") + ("*" if inflated else ""),
                            f"{b['first_ms']:.0f}"])
     explain_rows, e_missed = [], []
     for task in TASKS:
@@ -429,6 +436,9 @@ def run(quick: bool) -> str:
                     "first request ms"], ratio_rows)
         + f"\nGoal p50 <= 1.5 x forward + 5 ms at concurrency 1: met on {len(met)} of {len(TASKS)} tasks"
         + (f"; NOT met on {'; '.join(missed)}" if missed else "") + ".\n"
+        + (f"\n\\* {', '.join(suspect)}: the {threads}-thread forward pass took more than 3x the 1-thread one, "
+           "i.e. other processes slowed it; the goal's verdict for these tasks is not meaningful in this run.\n"
+           if suspect else "")
         + "\n## Explanation latency\n\n"
         "in-process: `hub.explain.explain` on case 0 as the API explains it (benchmarks/explain_latency.py's "
         "measurement), median after a warm-up; HTTP: `predict` with `\"explain\": true` at concurrency 1 "
