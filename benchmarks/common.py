@@ -65,6 +65,17 @@ def write_result(name: str, title: str, body: str, *, quick: bool) -> Path:
     return path
 
 
+def busy_warning(load_before: float) -> str:
+    """A warning line when other processes kept the CPUs busy during the run (the numbers then mislead)."""
+    load = max(load_before, os.getloadavg()[0])
+    cpus = os.cpu_count() or 1
+    if load <= cpus:
+        return ""
+    return (f"**Warning: the 1-minute load average reached {load:.1f} on {cpus} CPUs during this run: other "
+            "processes competed for the CPUs, so latencies are inflated and erratic. Rerun on a quiet machine "
+            "before drawing conclusions.**\n\n")
+
+
 def timeit(fn: Callable[[], object], *, repeats: int, warmup: int = 1) -> list[float]:
     for _ in range(warmup):
         fn()

@@ -19,21 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, md_table, write_result
+from benchmarks.common import ROOT, busy_warning, md_table, write_result
 
 KNOWLEDGE = ROOT / "knowledge"
 EVAL = ROOT / "tests" / "assistant" / "eval_questions.json"
-
-
-def busy_warning(load_before: float) -> str:
-    """A warning line when other processes kept the CPUs busy during the run (the numbers then mislead)."""
-    load = max(load_before, os.getloadavg()[0])
-    cpus = os.cpu_count() or 1
-    if load <= cpus:
-        return ""
-    return (f"**Warning: the 1-minute load average reached {load:.1f} on {cpus} CPUs during this run: other "
-            "processes competed for the CPUs, so latencies are inflated and erratic. Rerun on a quiet machine "
-            "before drawing conclusions.**\n\n")
 
 
 def run(quick: bool) -> str:

@@ -35,24 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS, md_table, median, timeit, write_result
+from benchmarks.common import RESULTS, busy_warning, md_table, median, timeit, write_result
 
 TASKS = ("breast_cancer", "pneumonia", "glaucoma", "ecg")
 LEVELS = (1, 8, 32)
 FULL = {"requests": 300, "forward_repeats": 200, "explain_repeats": 7}
 QUICK = {"requests": 30, "forward_repeats": 30, "explain_repeats": 3}
 START_TIMEOUT_S = 240
-
-
-def busy_warning(load_before: float) -> str:
-    """A warning line when other processes kept the CPUs busy during the run (the numbers then mislead)."""
-    load = max(load_before, os.getloadavg()[0])
-    cpus = os.cpu_count() or 1
-    if load <= cpus:
-        return ""
-    return (f"**Warning: the 1-minute load average reached {load:.1f} on {cpus} CPUs during this run: other "
-            "processes competed for the CPUs, so latencies are inflated and erratic. Rerun on a quiet machine "
-            "before drawing conclusions.**\n\n")
 
 
 # ----- the server ---------------------------------------------------------------------------------
