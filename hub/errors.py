@@ -49,3 +49,17 @@ class SignatureError(RegistryError):
     """A model version is unsigned, signed by an untrusted key, or its files were altered."""
 
     kind = "signature-invalid"
+
+
+class OutOfDistributionError(InvalidInputError):
+    """The input is not one the model can judge (out of range, wrong kind of image, unusable signal).
+
+    Raised before any label is produced, so no prediction exists to report or bill; the message names
+    the reason (and for rows the fields), never the values.
+    """
+
+    kind = "out-of-distribution"
+
+    def __init__(self, message: str, *, score: float | None = None) -> None:
+        super().__init__(message)
+        self.score = score

@@ -7,6 +7,11 @@ change once published, so the cache never needs invalidating, only trimming (lea
 Every prediction reports the model version it used and its timing (resolve + load, network), so a
 report, an API response or a Space can say exactly which model answered and how fast. Batches of rows,
 images or beats go through the network in chunks of `batch_size`.
+
+Before any label, each case is judged against the version's trust profile (`hub.trust.judge`): a single
+case the model cannot judge raises `OutOfDistributionError`; in a batch such a case is marked
+`out_of_distribution` and gets no label or probabilities, and the others go on. Probabilities are the
+calibrated ones (the version's temperature).
 """
 
 from __future__ import annotations
@@ -20,21 +25,29 @@ from typing import Any
 
 import numpy as np
 
+from hub.errors import OutOfDistributionError
 from hub.models import Cases, get_task
 from hub.training import predict_proba
+from hub.trust import calibrate, judge
 
 
 @dataclass
 class CasePrediction:
+    """One case's answer; an out-of-distribution case has no label and no probabilities, only the reason."""
+
     id: str
-    label: str
+    label: str | None
     probabilities: dict[str, float]
     meta: dict[str, Any] = field(default_factory=dict)
+    out_of_distribution: bool = False
+    #: distance to the training distribution over the refusal threshold (above 1: refused); None: not scored
+    ood_score: float | None = None
+    ood_reason: str | None = None
 
     @property
     def confidence(self) -> float:
-        """The probability of the predicted label."""
-        return float(self.probabilities[self.label])
+        """The (calibrated) probability of the predicted label; NaN for a refused case."""
+        return float(self.probabilities[self.label]) if self.label is not None else float("nan")
 
 
 @dataclass
@@ -130,19 +143,28 @@ class Predictor:
         loaded, cached = self._model(task, ref)
         load_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        if len(cases):
-            proba = predict_proba(loaded.network, cases.x, batch_size=self.batch_size)
-        else:
-            proba = np.zeros((0, len(spec.labels)))
+        trust = getattr(loaded, "trust", None)
+        verdicts = judge(spec, loaded.network, trust, cases)
+        if len(cases) == 1 and verdicts[0].out_of_distribution:
+            v = verdicts[0]
+            raise OutOfDistributionError(
+                f"{cases.ids[0]}: out of distribution for the {task} model ({v.reason}"
+                + (f"; score {v.score:.2f}, refused above 1.00" if v.score is not None else "") + "); no prediction made",
+                score=v.score)
+        accepted = np.array([not v.out_of_distribution for v in verdicts], dtype=bool)
+        proba = np.zeros((len(cases), len(spec.labels)))
+        if accepted.any():
+            raw = predict_proba(loaded.network, cases.x[accepted], batch_size=self.batch_size)
+            proba[accepted] = calibrate(trust, raw)
         seconds = time.perf_counter() - started
         preds = [
-            CasePrediction(
-                id=cid,
-                label=spec.labels[int(np.argmax(p))],
-                probabilities={lab: round(float(v), 6) for lab, v in zip(spec.labels, p)},
-                meta=meta,
-            )
-            for cid, p, meta in zip(cases.ids, proba, cases.meta)
+            CasePrediction(id=cid, label=spec.labels[int(np.argmax(p))],
+                           probabilities={lab: round(float(q), 6) for lab, q in zip(spec.labels, p)}, meta=meta,
+                           ood_score=v.score)
+            if ok else
+            CasePrediction(id=cid, label=None, probabilities={}, meta=meta, out_of_distribution=True,
+                           ood_score=v.score, ood_reason=v.reason)
+            for cid, p, meta, v, ok in zip(cases.ids, proba, cases.meta, verdicts, accepted)
         ]
         return PredictionBatch(
             task=task, version=loaded.version, predictions=preds, summary=spec.summarize(cases, proba),

@@ -57,11 +57,16 @@ def model_facts(task: Task, info: Any) -> dict[str, Any]:
     shown = {name: metrics[key] for key, name in METRIC_NAMES.items() if key in metrics}
     if task.primary_metric in metrics and task.primary_metric not in METRIC_NAMES:
         shown[task.primary_metric] = metrics[task.primary_metric]
+    from hub.registry.card import data_statement
+
+    trust = dict(getattr(info, "trust", None) or {})
     return {
         "task": task.name, "title": task.title, "version": info.version, "aliases": list(info.aliases),
         "updated": _fmt_date(info.created_at), "created_at": info.created_at, "source": source,
         "hospitals": hospitals, "trained_by": trained_by, "privacy": privacy,
-        "dataset": data.get("dataset", "not stated"),
+        "dataset": data_statement(lineage.to_dict() if hasattr(lineage, "to_dict") else {}, data)
+        if source == "federated" else data.get("dataset", "not stated"),
+        "reference": trust.get("reference"), "calibration": trust.get("calibration"),
         "train_cases": data.get("train_cases"), "validation_cases": data.get("validation_cases", metrics.get("n")),
         "metrics": shown, "primary_metric": task.primary_metric, "primary_value": metrics.get(task.primary_metric),
         "synthetic": "synthetic" in str(data.get("dataset", "")).lower(),

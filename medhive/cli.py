@@ -289,8 +289,14 @@ def _print_batch(batch: Any, limit: int = 25) -> None:
     typer.echo(f"{batch.task} {batch.version}: {len(preds)} case(s) in {batch.seconds * 1000:.1f} ms")
     shown = preds if len(preds) <= limit else [p for p in preds if p.label != preds[0].label][:limit] or preds[:limit]
     for p in shown:
+        if p.out_of_distribution:  # no label: the model cannot judge this case
+            typer.echo(f"  {p.id:<32} {'refused':<12} out of distribution: {p.ood_reason}")
+            continue
         conf = p.probabilities[p.label]
         typer.echo(f"  {p.id:<32} {p.label:<12} {conf:6.1%}")
+    refused = sum(p.out_of_distribution for p in preds)
+    if refused:
+        typer.echo(f"{refused} case(s) refused as out of distribution (no label given)")
     if len(shown) < len(preds):
         typer.echo(f"  ... {len(preds) - len(shown)} more (use --json for every case)")
     if batch.summary:

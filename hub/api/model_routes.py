@@ -61,6 +61,9 @@ def _task_view(registry: Any, name: str, task: Any) -> dict[str, Any]:
             "labels": list(task.labels), "production": aliases.get("production"),
             "candidate": aliases.get("candidate"), "versions": [v.version for v in versions],
             "metric": task.primary_metric, "metrics": prod.metrics if prod else {},
+            # like for like: the reference-split metric (n, 95% interval) and calibration error of production
+            "reference": (prod.trust.get("reference") if prod else None),
+            "calibration": (prod.trust.get("calibration") if prod else None),
             "updated": prod.created_at if prod else None}
 
 
@@ -225,7 +228,9 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
                          details={"units": units, "cases": len(batch.predictions)})
             out = PredictResponse(
                 task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
-                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})
+                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta,
+                                       "out_of_distribution": c.out_of_distribution, "ood_score": c.ood_score,
+                                       "ood_reason": c.ood_reason})
                              for c in batch.predictions],
                 usage={"units": units, "tier": reservation.limits.tier, "monthly_quota": reservation.limits.monthly_quota,
                        "remaining": reservation.month_remaining},

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.accounts.errors import AccountsError
-from hub.errors import HubError, InvalidInputError, UnknownTaskError, VersionNotFoundError
+from hub.errors import HubError, InvalidInputError, OutOfDistributionError, UnknownTaskError, VersionNotFoundError
 
 PREFIX = "/v1"
 TYPE_BASE = "https://medhive.dev/problems/"
@@ -87,7 +87,8 @@ def install(app: FastAPI) -> None:
             return await before[HubError](request, exc)
         status = next((s for cls, s in _HUB_STATUS.items() if isinstance(exc, cls)), 400)
         detail = redact(exc.message, getattr(request.state, "inputs", None))
-        return problem(status, type(exc).__name__, detail, exc.kind, instance=request.url.path)
+        extra = ({"out_of_distribution": True, "score": exc.score} if isinstance(exc, OutOfDistributionError) else {})
+        return problem(status, type(exc).__name__, detail, exc.kind, instance=request.url.path, **extra)
 
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not _is_v1(request):

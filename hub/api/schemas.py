@@ -126,9 +126,13 @@ PREDICT_EXAMPLES = {
 
 class CaseOut(BaseModel):
     id: str
-    label: str
+    label: str | None = Field(description="none when the case is refused as out of distribution")
     probabilities: dict[str, float]
     meta: dict[str, Any] = {}
+    out_of_distribution: bool = False
+    ood_score: float | None = Field(None, description="distance to the training data over the refusal threshold "
+                                                      "(above 1: refused); none where not scored")
+    ood_reason: str | None = None
 
 
 class UsageOut(BaseModel):

@@ -92,13 +92,26 @@ def to_tensor_layout(images: np.ndarray) -> np.ndarray:
     return a[:, None] if a.ndim == 3 else np.ascontiguousarray(a.transpose(0, 3, 1, 2))
 
 
-def cases_from_images(images: list[np.ndarray], ids: list[str], sizes: list[tuple[int, int]], **context: Any) -> Cases:
+def colourfulness(img: Image.Image) -> float:
+    """Hasler & Suesstrunk (2003) colourfulness of an image (0 for grey-scale), on a 64 px thumbnail."""
+    if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
+        return 0.0
+    thumb = img.convert("RGB")
+    thumb.thumbnail((64, 64))
+    a = np.asarray(thumb, dtype=np.float64)
+    rg, yb = a[..., 0] - a[..., 1], 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def cases_from_images(images: list[np.ndarray], ids: list[str], sizes: list[tuple[int, int]],
+                      colours: list[float] | None = None, **context: Any) -> Cases:
     """`Cases` with x (N, C, H, W); the preprocessed uint8 images stay in context for display."""
     stack = np.stack(images)
+    colours = colours or [0.0] * len(images)
     return Cases(
         x=to_tensor_layout(stack),
         ids=ids,
-        meta=[{"original_size": [int(w), int(h)]} for w, h in sizes],
+        meta=[{"original_size": [int(w), int(h)], "colourfulness": round(c, 2)} for (w, h), c in zip(sizes, colours)],
         context={"display_images": stack, **context},
     )
 
@@ -117,13 +130,14 @@ def find_images(folder: Path) -> list[Path]:
     return found
 
 
-def _read_files(files: list[Path], names: list[str], *, size: int, channels: int) -> tuple[list, list]:
-    images, sizes = [], []
+def _read_files(files: list[Path], names: list[str], *, size: int, channels: int) -> tuple[list, list, list]:
+    images, sizes, colours = [], [], []
     for path, name in zip(files, names):
         img = open_image(path, name, draft_to=4 * size)
         sizes.append(img.size)
+        colours.append(colourfulness(img))
         images.append(preprocess(img, size=size, channels=channels))
-    return images, sizes
+    return images, sizes, colours
 
 
 def read_image_path(path: Path, *, size: int, channels: int, **context: Any) -> Cases:
@@ -136,8 +150,8 @@ def read_image_path(path: Path, *, size: int, channels: int, **context: Any) -> 
         files, names = [path], [path.name]
     else:
         raise InvalidInputError(f"file or folder not found: {path.name or path}")
-    images, sizes = _read_files(files, names, size=size, channels=channels)
-    return cases_from_images(images, names, sizes, **context)
+    images, sizes, colours = _read_files(files, names, size=size, channels=channels)
+    return cases_from_images(images, names, sizes, colours, **context)
 
 
 def array_to_image(a: np.ndarray, name: str = "image") -> Image.Image:
@@ -174,7 +188,7 @@ def prepare_images(raw: Any, *, size: int, channels: int, **context: Any) -> Cas
         raise InvalidInputError(f"expected an image (PIL image or numpy array), got {type(raw).__name__}")
     if not items:
         raise InvalidInputError("no images given")
-    images, sizes, ids = [], [], []
+    images, sizes, ids, colours = [], [], [], []
     for i, item in enumerate(items, start=1):
         name = f"image {i}"
         if isinstance(item, Image.Image):
@@ -184,9 +198,10 @@ def prepare_images(raw: Any, *, size: int, channels: int, **context: Any) -> Cas
         else:
             img = array_to_image(item, name)
         sizes.append(img.size)
+        colours.append(colourfulness(img))
         images.append(preprocess(img, size=size, channels=channels))
         ids.append(name)
-    return cases_from_images(images, ids, sizes, **context)
+    return cases_from_images(images, ids, sizes, colours, **context)
 
 
 def _npz_key(files: list[str], key: str | None, name: str) -> str:
@@ -248,7 +263,7 @@ def _load_folders_cached(folder: str, labels: tuple[str, ...], size: int, channe
     for k, label in enumerate(labels):
         files = find_images(root / label)
         names = [p.relative_to(root).as_posix() for p in files]
-        imgs, _ = _read_files(files, names, size=size, channels=channels)
+        imgs, _, _ = _read_files(files, names, size=size, channels=channels)
         images += imgs
         y += [k] * len(imgs)
         ids += names

@@ -256,3 +256,41 @@ class ImageTask(Task):
 
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         return explain_background(network)
+
+    # ----- plausibility ----------------------------------------------------------------------------
+    def embed(self, network: nn.Module, x: np.ndarray) -> np.ndarray | None:
+        return image_embedding(network, x)
+
+    def input_issues(self, cases: Cases) -> list[str | None]:
+        if self.channels != 1:
+            return [None] * len(cases)
+        # a grey-scale model (chest X-rays) cannot tell a colour photograph from an X-ray once it is
+        # turned grey; X-rays carry no colour, so a colourful upload is refused by that fact alone
+        return [f"a colour image (colourfulness {m['colourfulness']:.0f}); this model reads grey-scale images"
+                if m.get("colourfulness", 0.0) > COLOURFUL else None for m in cases.meta]
+
+
+#: Hasler & Suesstrunk (2003) colourfulness above which an image is "moderately colourful" (their scale:
+#: 0 not colourful, 15 slightly, 33 moderately); grey-scale scans and X-ray exports score about 0
+COLOURFUL = 15.0
+
+
+def image_embedding(network: nn.Module, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Per image: a 6x6 thumbnail of the input, and each conv stage's channel means (before pooling).
+
+    The network's own features tell X-rays from fundus photographs and noise; the thumbnail adds the
+    layout of the input itself, which features trained to separate two classes can ignore.
+    """
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = torch.as_tensor(np.asarray(x[start : start + batch_size]), dtype=torch.float32)
+            feats = [F.adaptive_avg_pool2d(xb, 6).flatten(1)]
+            h = (xb - network.channel_mean[None, :, None, None]) / network.channel_std[None, :, None, None]
+            last = len(network.features) - 1
+            for i, layer in enumerate(network.features):
+                h = layer(h)
+                if isinstance(layer, nn.MaxPool2d) or i == last:
+                    feats.append(h.mean(dim=(2, 3)))
+            out.append(torch.cat(feats, dim=1).numpy())
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 0))

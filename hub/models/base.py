@@ -163,6 +163,21 @@ class Task(ABC):
         """Reference inputs for SHAP explanations (the explanation hook); None: zeros baseline."""
         return None
 
+    # ----- plausibility (hub.trust) ---------------------------------------------------------------
+    def embed(self, network: nn.Module, x: np.ndarray) -> np.ndarray | None:
+        """One vector per case for the distance to the training distribution (`hub.trust.plausibility`).
+
+        Tabular tasks: the row itself (the distance is affine-invariant, so no scaling is needed here).
+        None: the task judges its inputs by `input_issues` only.
+        """
+        if self.input_fields:
+            return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        return None
+
+    def input_issues(self, cases: Cases) -> list[str | None]:
+        """Rule-based reasons, per case, why the model cannot judge it (None: no objection)."""
+        return [None] * len(cases)
+
     # ----- helpers -------------------------------------------------------------------------------
     def data_path(self, data_root: Path | None) -> Path:
         """The task's data folder under `data_root`, or a clear error naming what is missing."""

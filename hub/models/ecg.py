@@ -28,8 +28,9 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from hub.errors import DataNotFoundError, InvalidInputError
+from hub.errors import DataNotFoundError, InvalidInputError, OutOfDistributionError
 from hub.models import _ecg_signal as sig
+from hub.models._ecg_quality import signal_issue
 from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
 
 LABELS = ("N", "S", "V", "F", "Q")
@@ -160,9 +161,12 @@ class EcgTask(Task):
         if "fs" not in options:
             raise InvalidInputError("the sampling rate is needed: pass fs= (Hz) with the signal")
         x = sig.to_fs(raw, options["fs"])
-        if float(np.ptp(x)) < 1e-6:
-            raise InvalidInputError("flat signal: no heartbeats can be detected")
-        peaks = sig.detect_r_peaks(x)
+        # signal quality first, so an unusable recording is refused as such before any beat is labelled
+        issue = signal_issue(x, sig.FS)
+        peaks = sig.detect_r_peaks(x) if issue is None else np.zeros(0, dtype=np.int64)
+        issue = issue or signal_issue(x, sig.FS, peaks)
+        if issue:
+            raise OutOfDistributionError(f"the ECG cannot be judged: {issue}")
         if len(peaks) < 3:
             raise InvalidInputError(f"only {len(peaks)} heartbeat(s) detected in {len(x) / sig.FS:.1f} s; is this an ECG?")
         feats = sig.beat_features(x, peaks)

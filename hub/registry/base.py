@@ -18,7 +18,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,8 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 CARD = "README.md"
 LINEAGE = "lineage.json"
+#: plausibility statistics, calibration and reference metric of a version (`hub.trust`), signed like the rest
+TRUST = "trust.json"
 ALIASES = ("production", "candidate")
 VERSION_RE = re.compile(r"^v(\d{1,6})\.(\d{1,6})$")
 TASK_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -114,6 +116,8 @@ class VersionInfo:
     data: dict[str, Any]
     digest: str  # sha256 of model.safetensors
     signed_by: str  # key id
+    #: reference metric (n, interval), calibration error, plausibility: `hub.trust.summary`; {} for old versions
+    trust: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "lineage": self.lineage.to_dict()}
@@ -126,6 +130,8 @@ class LoadedModel:
     network: nn.Module
     info: VersionInfo
     path: Path
+    #: the version's trust.json (verified with the other files); None for versions published without one
+    trust: dict[str, Any] | None = None
 
 
 @dataclass
@@ -275,6 +281,7 @@ class Registry(ABC):
             metrics={k: float(v) for k, v in (meta.get("metrics") or {}).items()},
             lineage=lineage, data=dict(meta.get("data") or {}),
             digest=manifest["files"][WEIGHTS], signed_by=manifest["key_id"],
+            trust=dict(meta.get("trust") or {}),
         )
 
     # ----- loading -------------------------------------------------------------------------------
@@ -284,13 +291,23 @@ class Registry(ABC):
         folder = self.fetch(task, version)
         info = self._version_info(task, version, self._state(task)[0])
         network = load_network(get_task(task).network_class, folder, label=f"{version} of {task}")
-        return LoadedModel(task=task, version=version, network=network, info=info, path=folder)
+        trust = None
+        if (folder / TRUST).is_file():  # fetch verified it against the signature with every other file
+            try:
+                trust = json.loads((folder / TRUST).read_text())
+            except ValueError:
+                raise RegistryError(f"{version} of {task}: {TRUST} cannot be read") from None
+        return LoadedModel(task=task, version=version, network=network, info=info, path=folder, trust=trust)
 
     # ----- writing -------------------------------------------------------------------------------
     def publish(self, task: str, network: nn.Module, *, metrics: dict[str, float], lineage: Lineage | dict[str, Any],
                 data: dict[str, Any] | None = None, alias: str | None = "production", actor: str | None = None,
-                version: str | None = None) -> VersionInfo:
-        """Write, sign and commit a new version atomically, then move `alias` to it."""
+                version: str | None = None, trust: dict[str, Any] | None = None) -> VersionInfo:
+        """Write, sign and commit a new version atomically, then move `alias` to it.
+
+        `trust` (from `hub.trust.build_profile`) is written as trust.json; its summary goes on the card.
+        """
+        from hub.trust import summary as trust_summary
         spec = get_task(check_task_name(task))
         if self.signer is None:
             raise RegistryError(f"cannot publish to {self.location}: no signing key configured")
@@ -307,13 +324,17 @@ class Registry(ABC):
         data = json.loads(json.dumps(data or {}, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
         created = now_iso()
         signer = self.signer
+        trust = json.loads(json.dumps(trust, default=float)) if trust else None
+        shown = trust_summary(trust)
 
         def stage(folder: Path, chosen: str) -> None:
             network.save_pretrained(folder)
             (folder / CARD).write_text(render_card(
                 spec.card_facts(), version=chosen, created_at=created, metrics=clean_metrics,
-                lineage=lineage.to_dict(), data=data, key_id=signer.key_id), encoding="utf-8")
+                lineage=lineage.to_dict(), data=data, key_id=signer.key_id, trust=shown), encoding="utf-8")
             (folder / LINEAGE).write_text(json.dumps(lineage.to_dict(), indent=2, sort_keys=True) + "\n")
+            if trust:
+                (folder / TRUST).write_text(json.dumps(trust) + "\n")
             check_loadable(folder, label=f"{chosen} of {task}")
             sign_folder(folder, task=task, version=chosen, signer=signer)
 

@@ -46,7 +46,8 @@ def _fmt(value: float) -> str:
 
 
 def _metadata(facts: Mapping[str, Any], *, version: str, created_at: str, metrics: Mapping[str, float],
-              lineage: Mapping[str, Any], data: Mapping[str, Any], key_id: str) -> dict[str, Any]:
+              lineage: Mapping[str, Any], data: Mapping[str, Any], key_id: str,
+              trust: Mapping[str, Any] | None = None) -> dict[str, Any]:
     task = facts["task"]
     pipeline = PIPELINE_TAGS.get(facts.get("input_kind", ""), "other")
     federated = lineage.get("source") == "federated"
@@ -78,6 +79,7 @@ def _metadata(facts: Mapping[str, Any], *, version: str, created_at: str, metric
     meta["medhive"] = {
         "task": task, "version": version, "created_at": created_at, "metrics": dict(metrics),
         "data": dict(data), "lineage": dict(lineage), "key_id": key_id, "labels": list(facts.get("labels", [])),
+        "trust": dict(trust or {}),
     }
     return _plain(meta)
 
@@ -106,11 +108,41 @@ def _lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def data_statement(lineage: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    """One line on what a version was trained on; a federated version adds its hospitals to its parent's."""
+    if lineage.get("source") == "federated":
+        return (f"the data of its parent {lineage.get('parent') or '(unknown)'}, then {lineage.get('hospitals', 0)} "
+                f"hospital(s) with {lineage.get('samples', 0)} training samples in {lineage.get('rounds', 0)} "
+                "federated round(s); no hospital data left its hospital")
+    return str(data.get("dataset") or "not stated")
+
+
+def reference_lines(trust: Mapping[str, Any] | None) -> list[str]:
+    """The card's like-for-like section: reference metric with n and interval, and calibration error."""
+    ref = (trust or {}).get("reference")
+    cal = (trust or {}).get("calibration")
+    if not ref:
+        return ["No reference-split evaluation recorded for this version (published before it existed).", ""]
+    out = [f"Scored on the hub's fixed public reference split, the same for every version of this task: "
+           f"{ref.get('dataset', '')}, {ref.get('split', '')}. No hospital data.", "",
+           "| metric | value | cases | 95% interval |", "|---|---|---|---|",
+           f"| {_metric_name(ref['metric'])} | {_fmt(float(ref['value']))} | {ref['n']} | "
+           f"{_fmt(float(ref['ci_low']))} .. {_fmt(float(ref['ci_high']))} |", "",
+           f"Interval: {ref.get('interval', '')}."]
+    if cal:
+        out += ["", f"Calibration: expected calibration error {_fmt(float(cal['ece']))} after temperature scaling "
+                f"(T = {cal['temperature']:g}; {_fmt(float(cal['ece_uncalibrated']))} before), on {cal['n']} reference "
+                f"cases; {cal.get('ece_note', '')}. A score is how sure the model is, not the chance of a diagnosis."]
+    return [*out, ""]
+
+
 def render_card(facts: Mapping[str, Any], *, version: str, created_at: str, metrics: Mapping[str, float],
-                lineage: Mapping[str, Any], data: Mapping[str, Any], key_id: str) -> str:
-    """README.md text for one version; `facts` is `task.card_facts()`, `lineage` a `Lineage.to_dict()`."""
+                lineage: Mapping[str, Any], data: Mapping[str, Any], key_id: str,
+                trust: Mapping[str, Any] | None = None) -> str:
+    """README.md text for one version; `facts` is `task.card_facts()`, `lineage` a `Lineage.to_dict()`,
+    `trust` the summary of its trust profile (`hub.trust.summary`)."""
     meta = _metadata(facts, version=version, created_at=created_at, metrics=metrics, lineage=lineage,
-                     data=data, key_id=key_id)
+                     data=data, key_id=key_id, trust=trust)
     title = facts.get("title", facts["task"])
     labels = ", ".join(f"`{label}`" for label in facts.get("labels", []))
     out = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
@@ -122,14 +154,24 @@ def render_card(facts: Mapping[str, Any], *, version: str, created_at: str, metr
         out += ["| field | unit | valid range |", "|---|---|---|"]
         out += [f"| {f['name']} | {f.get('unit') or '-'} | {f['minimum']:g} .. {f['maximum']:g} |" for f in fields]
         out.append("")
-    out += ["## Training data", ""]
+    out += ["## Training data", "", f"- data: {data_statement(lineage, data)}"]
     if data:
         out += [f"- {k.replace('_', ' ')}: {json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in _plain(data).items()]
     else:
         out.append("- not recorded")
     if data.get("synthetic"):
         out += ["", "This model was trained on **synthetic data**; its metrics say nothing about real patients."]
-    out += ["", "## Validation metrics", "", "| metric | value |", "|---|---|"]
+    out += ["", "## Reference evaluation (like for like)", "", *reference_lines(trust)]
+    federated = lineage.get("source") == "federated"
+    if federated:
+        n = metrics.get("n")
+        out += ["## Hospitals' own validation (federated)", "",
+                f"Each hospital scored the model on its own held-out split; sample-weighted mean over "
+                f"{lineage.get('hospitals', 0)} hospital(s), {int(n) if n else 'unknown'} cases. Not comparable with "
+                "the reference metric above: different cases, different hospitals.", ""]
+    else:
+        out += ["## Validation metrics (training split)", ""]
+    out += ["| metric | value |", "|---|---|"]
     out += [f"| {_metric_name(k)} | {_fmt(v)} |" for k, v in metrics.items()]
     out += ["", "## Lineage", "", *_lineage_lines(lineage), f"- signed by key: `{key_id}`", ""]
     out += [

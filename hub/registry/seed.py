@@ -3,7 +3,8 @@
 A baseline folder (`hub/models/weights/<task>/`, written by `hub.baselines`) holds `model.safetensors`,
 `config.json` and `baseline.json` (validation metrics, data description, the weights' SHA-256). Seeding
 checks that SHA-256, loads the weights strictly into the task's network class (safetensors only), and
-publishes them signed as v1.0 with alias `production`. Tasks that already have a version, or whose
+publishes them signed as v1.0 with alias `production`, with the baseline's trust profile (`trust.json`:
+plausibility statistics, calibration, reference metric; its SHA-256 is checked too). Tasks that already have a version, or whose
 weights do not ship yet, are left alone, so seeding is idempotent.
 """
 
@@ -16,6 +17,7 @@ from hub.baselines import RECORD, SHIPPED, WEIGHTS, sha256_file
 from hub.errors import RegistryError
 from hub.models import get_task, task_names
 from hub.registry.base import Lineage, Registry, VersionInfo, load_network
+from hub.trust import TRUST_FILE
 
 
 def seed_baselines(registry: Registry, weights_root: Path = SHIPPED, tasks: list[str] | None = None, *,
@@ -39,11 +41,16 @@ def seed_baselines(registry: Registry, weights_root: Path = SHIPPED, tasks: list
                 f"shipped baseline of {name}: {WEIGHTS} does not match the sha256 in {RECORD} (corrupted or replaced?)"
             )
         network = load_network(task.network_class, folder, label=f"shipped baseline of {name}")
+        trust = None
+        if (folder / TRUST_FILE).is_file():
+            if sha256_file(folder / TRUST_FILE) != (record.get("sha256") or {}).get(TRUST_FILE):
+                raise RegistryError(f"shipped baseline of {name}: {TRUST_FILE} does not match the sha256 in {RECORD}")
+            trust = json.loads((folder / TRUST_FILE).read_text())
         data = dict(record.get("data") or {})
         lineage = Lineage(
             source="baseline", samples=int(data.get("train_cases") or 0),
             notes=f"baseline trained centrally on public data{', seed ' + str(record['seed']) if 'seed' in record else ''}",
         )
         done.append(registry.publish(name, network, metrics=record.get("metrics") or {}, lineage=lineage,
-                                     data=data, alias="production", actor=actor, version="v1.0"))
+                                     data=data, alias="production", actor=actor, version="v1.0", trust=trust))
     return done

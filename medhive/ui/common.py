@@ -81,14 +81,36 @@ def card_markdown(ctx: SpaceContext) -> str:
     f = model_facts(ctx.task, info)
     metrics = " · ".join(f"{k} **{v:.3f}**" for k, v in f["metrics"].items())
     val = f" on {int(f['validation_cases'])} validation cases" if f.get("validation_cases") else ""
+    where = "hospitals' own validation (federated)" if f["source"] == "federated" else "validation split"
     lines = [
         f"**Model {f['version']}** ({'production' if 'production' in f['aliases'] else ', '.join(f['aliases'])}) · "
         f"last updated {f['updated']}",
-        f"{metrics}{val}",
+        *reference_lines(f),
+        f"{where}: {metrics}{val}",
         f"Trained by: {f['trained_by']}" + (f" · {f['privacy']}" if f.get("privacy") else ""),
         f"Data: {f['dataset']}" + (" (synthetic)" if f["synthetic"] else ""),
     ]
     return "  \n".join(lines)
+
+
+def reference_lines(facts: dict[str, Any]) -> list[str]:
+    """The like-for-like line (reference split, n, 95% interval) and the calibration error, if recorded."""
+    ref, cal = facts.get("reference"), facts.get("calibration")
+    out = []
+    if ref:
+        out.append(f"Reference split: {ref['metric'].replace('_', ' ')} **{ref['value']:.3f}** "
+                   f"(95% interval {ref['ci_low']:.3f}-{ref['ci_high']:.3f}, {ref['n']} cases; same cases for every version)")
+    if cal:
+        out.append(f"Calibration error (ECE) {cal['ece']:.3f}: a score is how sure the model is, not the chance of a diagnosis")
+    return out
+
+
+def score_words(ctx: SpaceContext, label: str, score: float, version: str) -> str:
+    """The calibrated reading of a score, from the version's reliability table (`hub.trust`)."""
+    from hub.trust import confidence_words
+
+    trust = ctx.predictor.model(ctx.task.name, version).trust or {}
+    return confidence_words(label, score, trust.get("calibration"))
 
 
 @dataclass
@@ -136,8 +158,13 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
     """Predict, explain case `index` (default: the first), write the report: the values for `Outputs.list()`."""
     task = ctx.task
     batch = batch or ctx.predictor.predict_cases(task.name, cases)
-    index = 0 if index is None else index
+    accepted = [i for i, p in enumerate(batch.predictions) if not p.out_of_distribution]
+    if not accepted:
+        raise gr.Error("None of these inputs can be judged by this model: "
+                       f"{batch.predictions[0].ood_reason}.", title="Out of distribution")
+    index = accepted[0] if index is None or index not in accepted else index
     pred = batch.predictions[index]
+    refused = len(batch.predictions) - len(accepted)
     loaded = ctx.predictor.model(task.name, batch.version)
     e = explain(task.name, loaded.network, cases, index)
     png = e.figure_png()
@@ -153,6 +180,8 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
     timing = batch.timing()
     explanation_md = (
         f"### {head}\n" + (f"**Why:** {why[0].upper()}{why[1:]}.\n\n" if why else "")
+        + f"{score_words(ctx, pred.label, pred.confidence, batch.version)}\n\n"
+        + (f"**{refused} input(s) refused as out of distribution** (no label given).\n\n" if refused else "")
         + f"<small>Model {batch.version} · prediction {timing['predict_ms']:.0f} ms · explanation "
         f"{e.seconds * 1000:.0f} ms · {e.method}</small>"
     )

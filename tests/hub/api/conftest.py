@@ -68,10 +68,14 @@ def store(app):
 
 
 def bc_case() -> dict[str, float]:
-    """A valid breast_cancer case: the middle of every field's range."""
+    """A valid breast_cancer case: a real WDBC row (the middle of every field's range is no case a model
+    was trained on, and is refused as out of distribution)."""
+    from sklearn.datasets import load_breast_cancer
+
     from hub.models import get_task
 
-    return {f.name: round((f.minimum + f.maximum) / 2, 4) for f in get_task("breast_cancer").input_fields}
+    row = load_breast_cancer().data[19]  # a benign case
+    return {f.name: round(float(v), 4) for f, v in zip(get_task("breast_cancer").input_fields, row)}
 
 
 def signup_login(client, *, email=None, account_type="enterprise", organization=None) -> dict[str, str]:

@@ -1,0 +1,54 @@
+"""Like-for-like evaluation: every version of a task scored on the same fixed, public reference split.
+
+The reference split is the validation split of the task's public data set with a fixed seed (0), held by
+the hub, never a hospital's data. The headline metric comes with its case count and a 95% interval from
+a stratified percentile bootstrap (Efron & Tibshirani 1993); scikit-learn computes the metric itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+REFERENCE_SEED = 0
+BOOTSTRAP = 1000
+
+
+def bootstrap_interval(y: np.ndarray, proba: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float], *,
+                       resamples: int = BOOTSTRAP, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of `metric(y, proba)`, resampling within each class."""
+    y = np.asarray(y, dtype=int)
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(y == k) for k in np.unique(y)]
+    values = []
+    for _ in range(resamples):
+        idx = np.concatenate([rng.choice(ix, size=len(ix), replace=True) for ix in by_class])
+        v = metric(y[idx], proba[idx])
+        if np.isfinite(v):
+            values.append(v)
+    if not values:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def evaluate(task: Any, proba: np.ndarray, y: np.ndarray, *, description: dict[str, Any] | None = None,
+             resamples: int = BOOTSTRAP) -> dict[str, Any]:
+    """The task's primary metric on the reference split with n and a 95% bootstrap interval."""
+    name = task.primary_metric
+
+    def metric(yy: np.ndarray, pp: np.ndarray) -> float:
+        return float(task.metrics(yy, pp).get(name, float("nan")))
+
+    value = metric(y, proba)
+    lo, hi = bootstrap_interval(y, proba, metric, resamples=resamples)
+    desc = description or {}
+    return {
+        "metric": name, "value": round(value, 4), "n": int(len(y)), "ci_low": round(lo, 4), "ci_high": round(hi, 4),
+        "interval": f"95% stratified percentile bootstrap, {resamples} resamples",
+        "dataset": str(desc.get("dataset") or task.name),
+        "split": f"validation split of the public data, seed {REFERENCE_SEED}"
+                 + (f": {desc['split']}" if desc.get("split") else ""),
+    }
