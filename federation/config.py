@@ -47,6 +47,8 @@ class JobConfig:
     dp_clip: float = 1.0
     dp_delta: float = 1e-5
     gate_tolerance: float = 0.005
+    reference_tolerance: float = 0.01  # how far the candidate's reference-split metric may fall below the parent's
+    reference_data: str = ""  # the hub's public data root (the reference split); "" for tasks whose data ships
     wait_timeout: int = 120
     round_retries: int = 1
     medhive_home: str = ""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from federation.config import JobConfig, load_task
-from federation.gate import GateDecision, decide
+from federation.gate import GateDecision, decide, with_reference
 
 
 class Job:
@@ -171,16 +171,41 @@ class Job:
 
         return score(first), score(last)
 
+    def _reference_split(self):
+        """The hub's public reference split of the task, or None (with an event) where its data is absent."""
+        from hub.errors import HubError
+        from hub.trust import reference_split
+
+        root = Path(self.config.reference_data).expanduser() if self.config.reference_data else None
+        try:
+            return reference_split(self.task, root)
+        except HubError as exc:
+            self.event("reference-unavailable", reason=exc.message)
+            return None
+
     def finish(self, arrays: list[np.ndarray]) -> GateDecision:
         from federation.training import set_arrays
         from hub.registry import Lineage
+        from hub.training import predict_proba
+        from hub.trust import build_profile
 
         metric = self.task.primary_metric
         final = self.round_metrics.get(self.config.num_rounds, {})
         parent_score, candidate_score = self._paired(metric)
         decision = decide(metric=metric, candidate=candidate_score, parent=parent_score,
                           tolerance=self.config.gate_tolerance)
+        splits = self._reference_split()
+        parent_reference = None
+        if splits is not None:  # the parent's weights are still in self.network: score them on the same cases
+            parent_reference = float(self.task.metrics(splits.y_val, predict_proba(self.network, splits.x_val))[metric])
         set_arrays(self.network, arrays)
+        # plausibility statistics, calibration and the reference metric are recomputed for the new weights,
+        # on the hub's public split only (the hospitals' data never reaches the server)
+        trust = build_profile(self.task, self.network, splits) if splits is not None else None
+        if trust is not None:
+            trust["reference"].update(parent_version=self.parent_version, parent_value=round(parent_reference, 4))
+        decision = with_reference(decision, candidate=trust["reference"]["value"] if trust else None,
+                                  parent=parent_reference, tolerance=self.config.reference_tolerance)
         epsilons = [h["epsilon_total"] for h in self.hospitals.values() if "epsilon_total" in h]
         samples = sum(h["samples"] for h in self.hospitals.values())
         lineage = Lineage(parent=self.parent_version, source="federated", rounds=self.config.num_rounds,
@@ -193,7 +218,8 @@ class Job:
         data = {"federation": {"job": self.config.job_name or self.dir.name, "hospitals": self.hospitals,
                                "gate": asdict(decision), "parent_metrics": self.round_metrics.get(0, {})}}
         info = self.registry().publish(self.task.name, self.network, metrics=metrics, lineage=lineage, data=data,
-                                       alias=decision.alias, actor=f"federation:{self.config.job_name or self.dir.name}")
+                                       alias=decision.alias, actor=f"federation:{self.config.job_name or self.dir.name}",
+                                       trust=trust)
         if self.tracker:
             self.tracker.tags({"outcome": "published", "published_version": info.version, "alias": decision.alias,
                                "gate": decision.reason})

@@ -6,7 +6,8 @@ The weights shipped in `hub/models/weights/<task>/` are produced by
 
 (or `python -m hub.baselines`), and seeded into a fresh registry as v1.0. Each folder holds the files of
 `save_pretrained` (model.safetensors, config.json) plus `baseline.json`: validation metrics, data
-description, hyperparameters, seed, when it was trained, and the weights' SHA-256.
+description, hyperparameters, seed, when it was trained, and the SHA-256 of the weights and of
+`trust.json` (plausibility statistics, calibration, reference metric: `hub.trust`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def train_and_save(task_name: str, data_root: Path | None, out_root: Path = SHIP
             "sha256": {WEIGHTS: sha256_file(tmp / WEIGHTS)},
         }
         (tmp / RECORD).write_text(json.dumps(record, indent=2, default=float) + "\n")
+        # plausibility statistics, calibration and the reference metric ship with the weights (trust.json)
+        from hub.trust.build import write_profile
+
+        write_profile(task_name, tmp, data_root)
+        record = json.loads((tmp / RECORD).read_text())
         # mkdtemp makes a private folder; shipped weights are readable by everyone
         tmp.chmod(0o755)
         for f in tmp.iterdir():

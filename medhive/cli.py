@@ -241,9 +241,11 @@ def _publish_candidate(name: str, folder: Path, record: dict) -> None:
 
     registry = open_registry()
     net = get_task(name).network_class.from_pretrained(folder, strict=True)
+    trust_file = folder / "trust.json"
+    trust = json.loads(trust_file.read_text()) if trust_file.is_file() else None
     info = registry.publish(name, net, metrics=record["metrics"], data=record["data"],
                             lineage=Lineage(source="baseline", notes="retrained with medhive models train-baseline"),
-                            alias="candidate", actor="cli")
+                            alias="candidate", actor="cli", trust=trust)
     typer.echo(f"{name}: published {info.version} as candidate")
 
 

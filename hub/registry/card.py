@@ -127,7 +127,9 @@ def reference_lines(trust: Mapping[str, Any] | None) -> list[str]:
            f"{ref.get('dataset', '')}, {ref.get('split', '')}. No hospital data.", "",
            "| metric | value | cases | 95% interval |", "|---|---|---|---|",
            f"| {_metric_name(ref['metric'])} | {_fmt(float(ref['value']))} | {ref['n']} | "
-           f"{_fmt(float(ref['ci_low']))} .. {_fmt(float(ref['ci_high']))} |", "",
+           f"{_fmt(float(ref['ci_low']))} .. {_fmt(float(ref['ci_high']))} |",
+           *([f"| {_metric_name(ref['metric'])}, parent {ref['parent_version']} (same cases) | "
+              f"{_fmt(float(ref['parent_value']))} | {ref['n']} | - |"] if ref.get("parent_version") else []), "",
            f"Interval: {ref.get('interval', '')}."]
     if cal:
         out += ["", f"Calibration: expected calibration error {_fmt(float(cal['ece']))} after temperature scaling "

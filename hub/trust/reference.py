@@ -14,6 +14,22 @@ import numpy as np
 
 REFERENCE_SEED = 0
 BOOTSTRAP = 1000
+#: resamples where the metric has no fast path (each one runs the task's full metrics)
+BOOTSTRAP_SLOW = 200
+
+
+def rank_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count half): the same number as sklearn's
+    `roc_auc_score` (cross-checked in the tests) at a fraction of its cost, which a 1000-resample
+    bootstrap needs."""
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def bootstrap_interval(y: np.ndarray, proba: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float], *,
@@ -38,9 +54,15 @@ def evaluate(task: Any, proba: np.ndarray, y: np.ndarray, *, description: dict[s
              resamples: int = BOOTSTRAP) -> dict[str, Any]:
     """The task's primary metric on the reference split with n and a 95% bootstrap interval."""
     name = task.primary_metric
+    k = task.positive_index
 
     def metric(yy: np.ndarray, pp: np.ndarray) -> float:
+        if name == "roc_auc" and k is not None and pp.shape[1] == 2:
+            return rank_auc(yy == k, pp[:, k])
         return float(task.metrics(yy, pp).get(name, float("nan")))
+
+    if not (name == "roc_auc" and k is not None):
+        resamples = min(resamples, BOOTSTRAP_SLOW)
 
     value = metric(y, proba)
     lo, hi = bootstrap_interval(y, proba, metric, resamples=resamples)

@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
             "dp": epsilon is not None, "dp-epsilon": float(epsilon or 0.0),
             "medhive-home": str(settings.home), "registry": settings.registry,
             "signing-key": str(settings.signing_key or ""), "tracking-uri": settings.mlflow_tracking_uri,
-            "accounts-db": settings.database_url,
+            "accounts-db": settings.database_url, "reference-data": str(settings.data_root or ""),
             "job-dir": str(job_dir / "server"), "job-name": name,
         }
         typer.echo(f"starting SuperLink + {len(specs)} SuperNodes on 127.0.0.1 (parent {parent}, minimum {n_min})",
