@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from tests.federation.test_gate_publish import _job, _run, seeded_home  # noqa: F401 - fixture
+import numpy as np
+import pytest
+
+from tests.federation.test_gate_publish import _job, _run
+
+
+@pytest.fixture
+def bc_home(medhive_home: Path) -> Path:
+    from hub.registry.seed import seed_baselines
+
+    seed_baselines(_registry(medhive_home), tasks=["breast_cancer"])
+    return medhive_home
 
 
 def _registry(home):
@@ -14,12 +25,12 @@ def _registry(home):
     return open_registry("local", home=home, signer=load_or_create_keypair(home))
 
 
-def test_worse_on_the_reference_split_keeps_production(seeded_home, tmp_path):
+def test_worse_on_the_reference_split_keeps_production(bc_home, tmp_path):
     """The hospitals report an improvement (0.95 -> 0.97), but the published weights are deliberately worse
     (the output layer's sign flipped: the ranking reverses); the reference split catches it."""
-    registry = _registry(seeded_home)
+    registry = _registry(bc_home)
     parent = registry.resolve("breast_cancer", "production")
-    job = _job(seeded_home, tmp_path, "flipped")
+    job = _job(bc_home, tmp_path, "flipped")
     arrays = job.start()
     job.evaluated(0, {"roc_auc": 0.95, "n": 50.0}, {"h-1": {"roc_auc": 0.95, "n": 50.0}})
     job.fitted(1, {"hospitals": [{"hospital": "h-1", "n": 150, "loss": 0.3}], "loss": 0.3, "failures": [], "rejected": []})
@@ -38,10 +49,10 @@ def test_worse_on_the_reference_split_keeps_production(seeded_home, tmp_path):
     assert ref["parent_version"] == parent and ref["value"] == round(decision.reference_candidate, 4)
 
 
-def test_federated_card_shows_reference_beside_parent_and_hospitals(seeded_home, tmp_path):
-    registry = _registry(seeded_home)
+def test_federated_card_shows_reference_beside_parent_and_hospitals(bc_home, tmp_path):
+    registry = _registry(bc_home)
     parent = registry.info("breast_cancer", "production")
-    outcome = _run(_job(seeded_home, tmp_path, "small-step"), 0.95, 0.97)
+    outcome = _run(_job(bc_home, tmp_path, "small-step"), 0.95, 0.97)
     assert outcome["alias"] == "production"
     info = registry.info("breast_cancer", outcome["published"])
     ref, parent_ref = info.trust["reference"], parent.trust["reference"]
