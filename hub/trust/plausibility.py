@@ -116,6 +116,18 @@ def fit(z_train: np.ndarray, z_val: np.ndarray, *, field_names: list[str] | None
     return stats
 
 
+def _most_unusual(stats: dict[str, Any], row: np.ndarray) -> str:
+    """For named fields: the (up to) three that add most to the row's squared distance."""
+    names = stats.get("field_names")
+    if not names:
+        return ""
+    mean, scale, precision = _arrays(stats)
+    d = (row - mean) / scale
+    share = d * (precision @ d)
+    top = [names[j] for j in np.argsort(share)[::-1][:3] if share[j] > 0]
+    return f" (most unusual as a combination: {', '.join(top)})" if top else ""
+
+
 def assess(stats: dict[str, Any], z: np.ndarray) -> list[Verdict]:
     """A verdict per case of `z` (the task's embeddings)."""
     z = np.asarray(z, dtype=np.float64)
@@ -123,13 +135,13 @@ def assess(stats: dict[str, Any], z: np.ndarray) -> list[Verdict]:
     scores = _distance(stats, z) / max(threshold, 1e-12)
     issues = _range_issues(stats, z, stats["field_names"]) if stats.get("field_names") else [[] for _ in z]
     out = []
-    for score, fields in zip(scores, issues):
+    for row, score, fields in zip(z, scores, issues):
         s = round(float(score), 4) if math.isfinite(score) else None
         if fields:
             shown = ", ".join(fields[:6]) + (f" and {len(fields) - 6} more" if len(fields) > 6 else "")
             out.append(Verdict(True, s, f"outside the range seen in training: {shown}"))
         elif s is None or score > 1.0:
-            out.append(Verdict(True, s, "unlike the cases the model was trained on"))
+            out.append(Verdict(True, s, "unlike the cases the model was trained on" + _most_unusual(stats, row)))
         else:
             out.append(Verdict(False, s))
     return out
