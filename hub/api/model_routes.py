@@ -27,7 +27,7 @@ from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
 from hub.api.schemas import PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
-from hub.errors import InvalidInputError, VersionNotFoundError
+from hub.errors import InvalidInputError, OutOfDistributionError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
 router = APIRouter(tags=["models"], responses=PROBLEMS)
@@ -156,8 +156,11 @@ def predict(task: str, request: Request,
             p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> JSONResponse:
     spec = get_task(task)
     request.state.inputs = body.inputs  # lets the error handler keep these values out of any message
+    request.state.known_fields = [f.name for f in spec.input_fields]  # field names are no patient data
     try:
         cases, units = _prepare(spec, body)
+    except OutOfDistributionError:
+        raise  # its own problem type (not billed: nothing was predicted)
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None

@@ -86,7 +86,8 @@ def install(app: FastAPI) -> None:
         if not _is_v1(request) and HubError in before:
             return await before[HubError](request, exc)
         status = next((s for cls, s in _HUB_STATUS.items() if isinstance(exc, cls)), 400)
-        detail = redact(exc.message, getattr(request.state, "inputs", None))
+        detail = redact(exc.message, getattr(request.state, "inputs", None),
+                        known=getattr(request.state, "known_fields", ()))
         extra = ({"out_of_distribution": True, "score": exc.score} if isinstance(exc, OutOfDistributionError) else {})
         return problem(status, type(exc).__name__, detail, exc.kind, instance=request.url.path, **extra)
 

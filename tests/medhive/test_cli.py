@@ -150,3 +150,21 @@ def test_console_script_prints_one_line_without_traceback(tmp_path):
     assert proc.returncode == 2
     err = [ln for ln in proc.stderr.splitlines() if not ln.startswith("seeded ")]
     assert len(err) == 1 and err[0].startswith("error: malformed CSV"), proc.stderr
+
+
+def test_out_of_distribution_case_is_refused_with_one_line_and_batches_go_on(tmp_path):
+    """The breast-cancer form's default (every field 0) gets no label; in a batch it is marked."""
+    fields = [f.name for f in get_task("breast_cancer").input_fields]
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_text(",".join(fields) + "\n" + ",".join("0" for _ in fields) + "\n")
+    one_line_error(run("predict", "breast_cancer", str(zeros)), "out of distribution")
+    real = (EXAMPLES / "breast_cancer" / "benign_case.csv").read_text().splitlines()
+    batch = tmp_path / "batch.csv"
+    batch.write_text("\n".join([real[0], real[1], ",".join("0" for _ in fields)]) + "\n")
+    js = run("predict", "breast_cancer", str(batch), "--json")
+    assert js.exit_code == 0, js.output
+    first, second = [json.loads(line) for line in js.stdout.splitlines()]
+    assert first["out_of_distribution"] is False and first["label"] == "benign" and first["ood_score"] <= 1
+    assert second["out_of_distribution"] is True and second["label"] is None and second["ood_score"] > 1
+    text = run("predict", "breast_cancer", str(batch))
+    assert "refused" in text.stdout and "1 case(s) refused as out of distribution" in text.stdout
