@@ -200,7 +200,8 @@ class EcgTask(Task):
                    else "all beats classed as normal (N)")
                 + " - an automated beat classification for clinical review, not a diagnosis.")
         return {"beats": int(len(pred)), "beats_per_class": counts, "heart_rate_bpm": round(rate, 1),
-                "duration_s": round(duration, 1), "abnormal_share": round(abnormal, 4), "text": text}
+                "duration_s": round(duration, 1), "abnormal_share": round(abnormal, 4), "text": text,
+                "rhythm_notes": rhythm_notes(rr, [LABELS[k] for k in pred])}
 
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         # reference beat: flat morphology, identical to the record's median beat (difference 0,
@@ -270,6 +271,33 @@ class EcgTask(Task):
         metrics = self.metrics(splits.y_val, predict_proba(net, splits.x_val))
         return TrainResult(network=net, metrics=metrics, data=splits.description,
                            hyperparameters={**self.hyperparameters, **cfg, "seed": seed})
+
+
+def rhythm_notes(rr: np.ndarray, labels: list[str]) -> list[str]:
+    """Plain-language notes on the rhythm: rate band, RR regularity, runs of consecutive ectopic beats.
+
+    Descriptive only (a reader's first look), not a rhythm diagnosis: the thresholds are the textbook ones
+    (60 / 100 bpm; RR coefficient of variation above 15% reads as irregular; three or more consecutive
+    ectopic beats of one class are a run).
+    """
+    notes: list[str] = []
+    if len(rr) >= 2:
+        rate = 60.0 / float(np.median(rr))
+        band = "fast (above 100 bpm)" if rate > 100 else "slow (below 60 bpm)" if rate < 60 else "in the usual 60-100 bpm range"
+        notes.append(f"median rate {rate:.0f} bpm, {band}")
+        cv = float(np.std(rr) / np.mean(rr))
+        notes.append(f"{'irregular' if cv > 0.15 else 'regular'} RR intervals (variation {cv:.0%})")
+    for cls in ("S", "V"):
+        runs, length = 0, 0
+        for lab in [*labels, ""]:
+            if lab == cls:
+                length += 1
+            else:
+                runs += length >= 3
+                length = 0
+        if runs:
+            notes.append(f"{runs} run(s) of 3 or more consecutive {cls} beats")
+    return notes
 
 
 def _augment(xb: torch.Tensor, gen: torch.Generator, window: int) -> torch.Tensor:

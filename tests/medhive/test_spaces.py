@@ -133,18 +133,20 @@ def test_ecg_space(launched, tmp_path):
     task, client = launched
     example = "mitbih 223 excerpt (WFDB)"
     result = client.predict([], example, "", "most notable beat", "", api_name="/predict")
-    trace, beats = result[0], result[1]
+    headline, trace, beats = result[0], result[1], result[2]
     check_result(task, result)
     assert Image.open(trace).size[0] > 600
     choices = [c[0] for c in beats["choices"]]
-    assert len(choices) > 20 and "Whole record" in result[5]
+    assert len(choices) > 20 and "Whole record" in result[-3]
+    # the headline is the record, not one beat: its beat count is the number of beats offered
+    assert headline.startswith(f"## Record: {len(choices) - 1} beats") and "Rhythm: median rate" in headline
     # an uploaded WFDB record (header and samples as two files) and a chosen beat
     record = next(p for p in get_task(task).example_inputs() if p.suffix == ".hea")
     chosen = choices[3]
     again = client.predict([handle_file(str(record)), handle_file(str(record.with_suffix(".dat")))], None, "",
                            chosen, "", api_name="/predict")
     check_result(task, again)
-    assert chosen.split(":")[0].split(" at ")[1] in again[3]  # the explained beat's time
+    assert chosen.split(":")[0].split(" at ")[1] in again[-5]  # the explained beat's time
     flat = tmp_path / "flat.csv"
     flat.write_text("# fs=360\nMLII\n" + "0.0\n" * 4000)
     bad_input_refused(lambda: client.predict([handle_file(str(flat))], None, "", "most notable beat", "",
