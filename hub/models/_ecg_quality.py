@@ -14,7 +14,6 @@ here, nor any 10 s window of them, is refused (tests/hub/models/test_ecg_quality
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt, welch
 
 RATE_RANGE = (20.0, 300.0)
 CLIPPED_SHARE = 0.02
@@ -32,6 +31,8 @@ def _flat_share(x: np.ndarray, fs: float) -> float:
 
 def _hf_share(x: np.ndarray, fs: float) -> float:
     """Share of the power above 0.5 Hz that lies above 40 Hz (Welch periodogram)."""
+    from scipy.signal import butter, sosfiltfilt, welch  # on use: task modules import light
+
     hp = sosfiltfilt(butter(2, 0.5, btype="high", fs=fs, output="sos"), x)
     f, p = welch(hp, fs=fs, nperseg=min(len(hp), int(4 * fs)))
     total = p[f >= 0.5].sum()

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from hub.models.base import Cases, DataSplits
-from hub.training import predict_proba
 from hub.trust import calibration, plausibility, reference
 from hub.trust.calibration import apply_temperature, confidence_words, expected_calibration_error
 from hub.trust.plausibility import Verdict
@@ -36,6 +35,7 @@ def reference_split(task: Any, data_root: Path | None) -> DataSplits:
 
 def build_profile(task: Any, network: Any, splits: DataSplits, *, resamples: int = reference.BOOTSTRAP) -> dict[str, Any]:
     """trust.json for `network`: plausibility, calibration and the reference metric on `splits`."""
+    from hub.training import predict_proba  # torch: only where a network is scored
     network.eval()
     raw = predict_proba(network, splits.x_val)
     profile: dict[str, Any] = {"format": FORMAT}

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 BINS = 10
 _EPS = 1e-12
@@ -39,6 +38,8 @@ def nll(proba: np.ndarray, y: np.ndarray) -> float:
 
 def fit_temperature(proba: np.ndarray, y: np.ndarray) -> float:
     """The T in [0.05, 20] that minimises the negative log-likelihood of `y` (1.0 for too few cases)."""
+    from scipy.optimize import minimize_scalar
+
     y = np.asarray(y, dtype=int)
     if len(y) < 10 or len(np.unique(y)) < 2:
         return 1.0

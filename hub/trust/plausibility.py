@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.covariance import LedoitWolf
 
 TARGET = 0.01
 #: tabular ranges: the training minimum / maximum widened by a margin, the first of these that refuses no
@@ -86,6 +85,8 @@ def _range_issues(stats: dict[str, Any], x: np.ndarray, names: list[str]) -> lis
 def fit(z_train: np.ndarray, z_val: np.ndarray, *, field_names: list[str] | None = None,
         target: float = TARGET) -> dict[str, Any]:
     """Statistics and threshold from training and validation embeddings (rows = cases)."""
+    from sklearn.covariance import LedoitWolf  # only when fitting, never on the inference path
+
     z_train = np.asarray(z_train, dtype=np.float64)
     z_val = np.asarray(z_val, dtype=np.float64)
     mean = z_train.mean(axis=0)
