@@ -97,16 +97,23 @@ def calibration_profile(proba: np.ndarray, y: np.ndarray, *, labels: tuple[str, 
     for k, held in enumerate(parts):
         rest = np.concatenate([p for j, p in enumerate(parts) if j != k])
         crossed[held] = apply_temperature(proba[held], fit_temperature(proba[rest], y[rest]))
+    raw_ece = expected_calibration_error(proba, y)
+    crossed_ece = expected_calibration_error(crossed, y)
+    note = (f"top-label ECE, {BINS} equal-width bins, temperature fitted and ECE measured on different halves "
+            f"({folds}-fold cross-fitting, seed {seed})")
+    if crossed_ece >= raw_ece:
+        # scaling fitted on one half did not help on the other: the network's own scores are kept (T = 1)
+        temperature, crossed_ece = 1.0, raw_ece
+        note += "; scaling did not lower it, so T = 1 (the network's own scores)"
     calibrated = apply_temperature(proba, temperature)
     return {
         "method": "temperature scaling",
         "temperature": temperature,
         "bins": BINS,
         "n": int(len(y)),
-        "ece_uncalibrated": round(expected_calibration_error(proba, y), 4),
-        "ece": round(expected_calibration_error(crossed, y), 4),
-        "ece_note": f"top-label ECE, {BINS} equal-width bins, temperature fitted and ECE measured on different "
-                    f"halves ({folds}-fold cross-fitting, seed {seed})",
+        "ece_uncalibrated": round(raw_ece, 4),
+        "ece": round(crossed_ece, 4),
+        "ece_note": note,
         "reliability": {lab: reliability(calibrated[:, k], y == k) for k, lab in enumerate(labels)},
     }
 

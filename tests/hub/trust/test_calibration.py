@@ -83,8 +83,13 @@ def test_the_card_ece_of_v1_is_a_recomputation_from_the_model(medhive_home):
     crossed = np.zeros_like(raw)
     for k in (0, 1):
         crossed[parts[k]] = cal.apply_temperature(raw[parts[k]], cal.fit_temperature(raw[parts[1 - k]], y[parts[1 - k]]))
-    assert _ece(crossed.max(axis=1), crossed.argmax(axis=1) == y) == pytest.approx(ece_card, abs=6e-5)
-    assert cal.fit_temperature(raw, y) == pytest.approx(t_card, abs=1e-3)
+    crossed_ece = _ece(crossed.max(axis=1), crossed.argmax(axis=1) == y)
+    raw_ece = _ece(raw.max(axis=1), raw.argmax(axis=1) == y)
+    if crossed_ece < raw_ece:  # scaling helped on held-out halves: the card reports it with the fitted T
+        assert crossed_ece == pytest.approx(ece_card, abs=6e-5)
+        assert cal.fit_temperature(raw, y) == pytest.approx(t_card, abs=1e-3)
+    else:  # it did not: the network's own scores are kept and their ECE is the card's
+        assert t_card == 1.0 and ece_card == pytest.approx(raw_ece, abs=6e-5)
     assert json.loads((loaded.path / "trust.json").read_text())["calibration"]["ece"] == ece_card
 
 
