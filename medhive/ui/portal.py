@@ -53,8 +53,16 @@ def nav_entries(registered: list[dict[str, str]] | None) -> list[dict[str, Any]]
 
 
 def history_chart(versions: list[Any], metric: str, production: str | None) -> str:
-    """An inline SVG of `metric` across versions (production filled), or a note when there is none."""
-    points = [(v.version, v.metrics.get(metric)) for v in versions]
+    """An inline SVG of `metric` across versions (production filled), or a note when there is none.
+
+    Each version's reference-split value where it has one (the same cases for every version), else its
+    recorded validation value."""
+
+    def value(v: Any) -> float | None:
+        ref = (getattr(v, "trust", None) or {}).get("reference") or {}
+        return ref.get("value") if ref.get("metric") == metric else v.metrics.get(metric)
+
+    points = [(v.version, value(v)) for v in versions]
     points = [(name, val) for name, val in points if val is not None]
     if not points:
         return "<p class='sum'>No validation metric recorded yet.</p>"
@@ -108,9 +116,15 @@ def _card_html(card: dict[str, Any]) -> str:
             metric += f" · ROC AUC {auc:.3f}"
         hospitals = (f"<span class='badge'>{facts['hospitals']} hospitals</span>" if facts["hospitals"]
                      else "<span class='badge none'>public-data baseline</span>")
+        ref, cal = facts.get("reference"), facts.get("calibration")
+        reference = (f"<dt>reference split</dt><dd>{e(ref['metric'].replace('_', ' '))} {ref['value']:.3f} "
+                     f"(95% interval {ref['ci_low']:.3f}-{ref['ci_high']:.3f}, n = {ref['n']})</dd>" if ref else "")
+        if cal:
+            reference += f"<dt>calibration error</dt><dd>ECE {cal['ece']:.3f}</dd>"
+        where = "hospitals' validation" if facts["source"] == "federated" else "validation"
         facts_html = (
-            f"<dl class='facts'><dt>version</dt><dd>{e(facts['version'])} (production)</dd>"
-            f"<dt>validation</dt><dd>{e(metric)}</dd><dt>hospitals</dt><dd>{hospitals}</dd>"
+            f"<dl class='facts'><dt>version</dt><dd>{e(facts['version'])} (production)</dd>{reference}"
+            f"<dt>{where}</dt><dd>{e(metric)}</dd><dt>hospitals</dt><dd>{hospitals}</dd>"
             f"<dt>last updated</dt><dd>{e(facts['updated'])}</dd>"
             f"<dt>data</dt><dd style='font-weight:400'>{e(str(facts['dataset']))}</dd></dl>"
         )
