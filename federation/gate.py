@@ -23,6 +23,7 @@ class GateDecision:
     reason: str
     reference_candidate: float | None = None
     reference_parent: float | None = None
+    reference_tolerance: float | None = None
 
 
 def decide(*, metric: str, candidate: float | None, parent: float | None, tolerance: float = 0.005) -> GateDecision:
@@ -45,7 +46,7 @@ def with_reference(decision: GateDecision, *, candidate: float | None, parent: f
                    tolerance: float = 0.01) -> GateDecision:
     """`decision` checked against the reference split too: a drop there beyond `tolerance` (or no
     reference score for the candidate) keeps the candidate off production."""
-    fields = {"reference_candidate": candidate, "reference_parent": parent}
+    fields = {"reference_candidate": candidate, "reference_parent": parent, "reference_tolerance": tolerance}
     if candidate is None:
         return replace(decision, alias="candidate", **fields,
                        reason=f"{decision.reason}; no reference-split score for the candidate, production unchanged")

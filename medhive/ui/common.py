@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -177,6 +178,8 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
     path = folder / f"medhive-report-{task.name}-{batch.version}-{stamp[:15]}.pdf"
     path.write_bytes(pdf)
     head, _, why = e.text.partition(" — ")
+    if e.label == pred.label:  # the headline's score: the calibrated one the label box shows
+        head = re.sub(r"^[^,]+, \d+%", f"{pred.label.capitalize()}, {pred.confidence:.0%}", head, count=1)
     timing = batch.timing()
     explanation_md = (
         f"### {head}\n" + (f"**Why:** {why[0].upper()}{why[1:]}.\n\n" if why else "")
