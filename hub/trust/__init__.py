@@ -46,7 +46,7 @@ def build_profile(task: Any, network: Any, splits: DataSplits, *, resamples: int
     profile["calibration"] = calibration.calibration_profile(raw, splits.y_val, labels=task.labels)
     calibrated = apply_temperature(raw, profile["calibration"]["temperature"])
     profile["reference"] = reference.evaluate(task, calibrated, splits.y_val, description=splits.description,
-                                              resamples=resamples)
+                                              resamples=resamples, groups=splits.groups_val)
     return profile
 
 

@@ -33,14 +33,22 @@ def rank_auc(positive: np.ndarray, score: np.ndarray) -> float:
 
 
 def bootstrap_interval(y: np.ndarray, proba: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float], *,
-                       resamples: int = BOOTSTRAP, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of `metric(y, proba)`, resampling within each class."""
+                       resamples: int = BOOTSTRAP, seed: int = 0, level: float = 0.95,
+                       groups: np.ndarray | None = None) -> tuple[float, float]:
+    """Percentile bootstrap interval of `metric(y, proba)`, resampling within each class; with `groups`
+    (the patient / record of each case) whole groups are resampled, since cases of one patient are not
+    independent (a cluster bootstrap)."""
     y = np.asarray(y, dtype=int)
     rng = np.random.default_rng(seed)
+    if groups is not None:
+        members = [np.flatnonzero(np.asarray(groups) == g) for g in np.unique(groups)]
     by_class = [np.flatnonzero(y == k) for k in np.unique(y)]
     values = []
     for _ in range(resamples):
-        idx = np.concatenate([rng.choice(ix, size=len(ix), replace=True) for ix in by_class])
+        if groups is not None:
+            idx = np.concatenate([members[i] for i in rng.integers(0, len(members), size=len(members))])
+        else:
+            idx = np.concatenate([rng.choice(ix, size=len(ix), replace=True) for ix in by_class])
         v = metric(y[idx], proba[idx])
         if np.isfinite(v):
             values.append(v)
@@ -51,7 +59,7 @@ def bootstrap_interval(y: np.ndarray, proba: np.ndarray, metric: Callable[[np.nd
 
 
 def evaluate(task: Any, proba: np.ndarray, y: np.ndarray, *, description: dict[str, Any] | None = None,
-             resamples: int = BOOTSTRAP) -> dict[str, Any]:
+             resamples: int = BOOTSTRAP, groups: np.ndarray | None = None) -> dict[str, Any]:
     """The task's primary metric on the reference split with n and a 95% bootstrap interval."""
     name = task.primary_metric
     k = task.positive_index
@@ -65,11 +73,13 @@ def evaluate(task: Any, proba: np.ndarray, y: np.ndarray, *, description: dict[s
         resamples = min(resamples, BOOTSTRAP_SLOW)
 
     value = metric(y, proba)
-    lo, hi = bootstrap_interval(y, proba, metric, resamples=resamples)
+    lo, hi = bootstrap_interval(y, proba, metric, resamples=resamples, groups=groups)
     desc = description or {}
+    groups_n = len(np.unique(groups)) if groups is not None else 0
     return {
         "metric": name, "value": round(value, 4), "n": int(len(y)), "ci_low": round(lo, 4), "ci_high": round(hi, 4),
-        "interval": f"95% stratified percentile bootstrap, {resamples} resamples",
+        "interval": (f"95% percentile bootstrap over the {groups_n} patients / records, {resamples} resamples"
+                     if groups is not None else f"95% stratified percentile bootstrap, {resamples} resamples"),
         "dataset": str(desc.get("dataset") or task.name),
         "split": f"validation split of the public data, seed {REFERENCE_SEED}"
                  + (f": {desc['split']}" if desc.get("split") else ""),
