@@ -41,7 +41,9 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except HubError as exc:
-            _err(f"error: {exc.message}")
+            from hub.redact import redact  # input values never reach the terminal (the API redacts alike)
+
+            _err(f"error: {redact(exc.message)}")
             raise typer.Exit(2) from None
         except BrokenPipeError:
             # output piped into `head` and the reader went away: not an error worth a message
@@ -265,6 +267,9 @@ def predict(
 
     spec = get_task(task)
     options = {k: v for k, v in {"fs": fs, "lead": lead, "key": key}.items() if v is not None}
+    from hub.limits import check_file
+
+    check_file(spec.input_kind, input, **options)  # size, rows, pixels, minutes: refused before reading
     cases = spec.read_input(input, **options)
     batch = Predictor(open_registry()).predict_cases(task, cases, ref=version)
     if as_json:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                               description="Supabase project URL: sign-up / sign-in through Supabase Auth when set")
     supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3,
+                                description="largest request body the server reads (413 above, before parsing)")
     revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
     # the assistant (issue 6): Groq when a key is set, else the offline backend
     groq_api_key: str = Field("", repr=False, validation_alias=AliasChoices("MEDHIVE_GROQ_API_KEY", "GROQ_API_KEY"),

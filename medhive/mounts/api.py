@@ -33,3 +33,10 @@ def mount(app: FastAPI, *, settings: Settings, registry: Any) -> None:
     install_api(app, store=store, registry=registry, tokens=tokens, identity=identity,
                 revenue_pool_fraction=settings.revenue_share_fraction)
     app.router.on_shutdown.append(store.dispose)
+    # server-wide (every path, the Spaces and the portal too): the body limit before any parsing, and the
+    # security headers on every response
+    from hub.api.body_limit import BodyLimit
+    from hub.api.security_headers import SecurityHeaders
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
