@@ -35,13 +35,12 @@ class TaskHealth:
             return {"status": "no-model", "version": None, "reason": exc.message}
         except RegistryError as exc:
             return {"status": "unavailable", "version": None, "reason": exc.message}
-        failure = self.predictor.failure(task, version) if self.predictor is not None else None
-        reason = failure or self.registry.problem(task, version)
+        reason = self.registry.problem(task, version)
         return {"status": "unavailable" if reason else "ok", "version": version, "reason": reason}
 
-    def check(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+    def _registry_view(self) -> dict[str, dict[str, Any]]:
         with self._lock:
-            if not fresh and self._cached and time.monotonic() - self._cached[0] < self.ttl_s:
+            if self._cached and time.monotonic() - self._cached[0] < self.ttl_s:
                 return self._cached[1]
         try:
             present = set(self.registry.tasks())
@@ -51,4 +50,14 @@ class TaskHealth:
             out = {t: self._one(t, present) for t in task_names()}
         with self._lock:
             self._cached = (time.monotonic(), out)
+        return out
+
+    def check(self) -> dict[str, dict[str, Any]]:
+        """The registry's view (cached), overlaid with the predictor's load failures (always current)."""
+        out = {t: dict(v) for t, v in self._registry_view().items()}
+        if self.predictor is not None:
+            for task, view in out.items():
+                failure = view["version"] and self.predictor.failure(task, view["version"])
+                if failure and view["status"] == "ok":
+                    view.update(status="unavailable", reason=failure)
         return out

@@ -137,6 +137,36 @@ def models_show(task: str, version: str = typer.Option("production", "--version"
         typer.echo(f"data: {info.data['dataset']}")
 
 
+@models_app.command("verify")
+@cli_errors
+def models_verify(task: Optional[str] = typer.Argument(None, help="one task (default: every task)"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Verify every stored version (signature, every file's digest, a strict load); exit 1 if any fails."""
+    from hub.models import get_task, task_names
+
+    registry = open_registry(seed=False)  # report what is there, never add to it
+    rows = []
+    for name in [get_task(task).name] if task else task_names():
+        if name in registry.tasks():
+            aliases: dict[str, list[str]] = {}
+            for alias, version in registry.aliases(name).items():
+                aliases.setdefault(version, []).append(alias)
+            for version in registry.version_names(name):
+                reason = registry.problem(name, version, deep=True)
+                rows.append({"task": name, "version": version, "ok": reason is None, "reason": reason,
+                             "aliases": ",".join(sorted(aliases.get(version, [])))})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            state = "ok" if r["ok"] else f"BROKEN: {r['reason']}"
+            typer.echo(f"{r['task']:<15}{r['version']:<9}{r['aliases'] or '-':<22}{state}")
+    broken = [r for r in rows if not r["ok"]]
+    if broken:
+        _err(f"{len(broken)} of {len(rows)} version(s) fail verification; other tasks are unaffected")
+        raise typer.Exit(1)
+
+
 @models_app.command("history")
 @cli_errors
 def models_history(task: str, as_json: bool = typer.Option(False, "--json")) -> None:

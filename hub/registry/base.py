@@ -258,6 +258,11 @@ class Registry(ABC):
         check_task_name(task)
         return sorted((n for n in self._names(task) if VERSION_RE.match(n)), key=version_key)
 
+    def aliases(self, task: str) -> dict[str, str]:
+        """alias -> version, whether or not that version still verifies."""
+        check_task_name(task)
+        return dict(self._state(task)[0])
+
     def problem(self, task: str, ref: str = "production", *, deep: bool = False) -> str | None:
         """Why `ref` of `task` cannot serve (None when it can): signature and small files, or with `deep`
         every file's digest and a strict load of the weights. Only `RegistryError`s are reasons."""
