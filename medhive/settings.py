@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3,
                                 description="largest request body the server reads (413 above, before parsing)")
+    key_expiry_days: dict[str, int] = Field(default_factory=lambda: {"free": 90, "pay_per_use": 365, "enterprise": 365},
+                                            description='days an API key lives when created without an expiry, per '
+                                                        'tier (JSON, e.g. {"free": 30, "enterprise": 365})')
     revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
     # the assistant (issue 6): Groq when a key is set, else the offline backend
     groq_api_key: str = Field("", repr=False, validation_alias=AliasChoices("MEDHIVE_GROQ_API_KEY", "GROQ_API_KEY"),

@@ -37,6 +37,7 @@ class ApiContext:
     predictor: Any
     identity: SupabaseAuth | None = None
     revenue_pool_fraction: float = 1.0
+    key_expiry_days: dict[str, int] | None = None  # per tier; None: hub.accounts.keys.DEFAULT_EXPIRY_DAYS
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -31,7 +31,7 @@ def mount(app: FastAPI, *, settings: Settings, registry: Any) -> None:
     identity = (SupabaseAuth(settings.supabase_url, settings.supabase_key)
                 if settings.supabase_url and settings.supabase_key else None)
     install_api(app, store=store, registry=registry, tokens=tokens, identity=identity,
-                revenue_pool_fraction=settings.revenue_share_fraction)
+                revenue_pool_fraction=settings.revenue_share_fraction, key_expiry_days=settings.key_expiry_days)
     app.router.on_shutdown.append(store.dispose)
     # server-wide (every path, the Spaces and the portal too): the body limit before any parsing, and the
     # security headers on every response
