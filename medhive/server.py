@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hub.api.problems import hub_problem
+from hub.api.schemas import PROBLEMS
 from hub.errors import HubError, VersionNotFoundError
 from hub.health import TaskHealth
 from hub.models import all_tasks, get_task
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     def models() -> list[dict[str, Any]]:
         return _models(registry)
 
-    @app.get("/models/{task}", tags=["hub"])
+    @app.get("/models/{task}", tags=["hub"], responses={404: PROBLEMS[404]})
     def model(task: str) -> dict[str, Any]:
         get_task(task)
         versions = registry.versions(task) if task in registry.tasks() else []

@@ -29,11 +29,11 @@ from hub.accounts.metering import MAX_BATCH, Reservation
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
-from hub.api.schemas import PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
+from hub.api.schemas import MODEL_PROBLEMS, PREDICT_EXAMPLES, PredictRequest, PredictResponse
 from hub.errors import InputTooLarge, InvalidInputError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
-router = APIRouter(tags=["models"], responses=PROBLEMS)
+router = APIRouter(tags=["models"], responses=MODEL_PROBLEMS)
 #: how long a retry waits for a concurrent request holding the same Idempotency-Key before a 409
 PENDING_WAIT_S = 120.0
 DISCLAIMER = "Not a diagnosis: for use under clinical review."

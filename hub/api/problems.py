@@ -79,6 +79,18 @@ def hub_problem(request: Request, exc: HubError) -> JSONResponse:
     return problem(status, title, detail, exc.kind, instance=request.url.path)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (Starlette names only the first route's)."""
+    from starlette.routing import Match
+
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def _is_v1(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
@@ -111,8 +123,12 @@ def install(app: FastAPI) -> None:
             return await http_exception_handler(request, exc)
         title = _HTTP_TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; the path may have several routes
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(exc.status_code, title, detail, "http-" + str(exc.status_code), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+                       headers=headers or None)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if not _is_v1(request):
