@@ -20,7 +20,7 @@ from hub.errors import InputTooLarge, InvalidInputError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # lines of one chunk are split into objects: 64 KiB keeps that near 1 MB
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ DEFAULT = InputLimits()
 
 
 def count_lines(path: Path, *, stop_after: int) -> int:
-    """Non-blank, non-comment lines of a text file, read in 1 MiB chunks; counting stops past `stop_after`.
+    """Non-blank, non-comment lines of a text file, read in 64 KiB chunks; counting stops past `stop_after`.
 
     Memory is one chunk whatever the file's size, so a line count can bound a file before parsing it.
     """
@@ -90,10 +90,12 @@ def _wfdb_seconds(header: Path) -> float | None:
     return None
 
 
-def _check_seconds(seconds: float | None, limits: InputLimits) -> None:
+def _check_seconds(seconds: float | None, limits: InputLimits, *, counted_to_limit: bool = False) -> None:
     if seconds is not None and seconds > limits.max_signal_seconds:
-        raise InputTooLarge(f"signal is too long: {seconds / 60:.0f} min; at most {limits.max_signal_seconds / 60:g} "
-                            "min per input")
+        # a count stopped at the limit knows only that the signal is longer
+        length = (f"longer than {limits.max_signal_seconds / 60:g} min" if counted_to_limit
+                  else f"{seconds / 60:.0f} min")
+        raise InputTooLarge(f"signal is too long: {length}; at most {limits.max_signal_seconds / 60:g} min per input")
 
 
 def _check_pixels(width: int, height: int, limits: InputLimits) -> None:
@@ -129,8 +131,9 @@ def check_file(kind: str, path: Path, *, limits: InputLimits = DEFAULT, **option
             fs = _signal_fs(path, options)
             if fs and fs > 0:
                 # one sample per line: the line count bounds the duration before any number is parsed
-                lines = count_lines(path, stop_after=int(limits.max_signal_seconds * fs) + 2)
-                _check_seconds((lines - 1) / fs, limits)
+                stop = int(limits.max_signal_seconds * fs) + 2
+                lines = count_lines(path, stop_after=stop)
+                _check_seconds((lines - 1) / fs, limits, counted_to_limit=lines > stop)
         elif suffix in (".hea", ".dat", "") or path.with_suffix(".hea").is_file():
             header = path.with_suffix(".hea")
             if header.is_file():
@@ -160,8 +163,12 @@ def _check_npz(path: Path, limits: InputLimits) -> None:
                 if not info.filename.endswith(".npy"):
                     continue
                 with zf.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    shape = np.lib.format._read_array_header(fh, version)[0]  # the public readers load data
+                    fmt = np.lib.format
+                    version = fmt.read_magic(fh)
+                    if version not in ((1, 0), (2, 0)):
+                        continue  # format 3.0 (utf-8 field names): no public header reader; the loader bounds it
+                    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                    shape = read(fh)[0]  # the header only: no array data is read
                 count = 1
                 for d in shape:
                     count *= int(d)
