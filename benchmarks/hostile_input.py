@@ -298,7 +298,12 @@ def run(quick: bool) -> str:
             server.stop()
         shutil.rmtree(home, ignore_errors=True)
 
-    rows = [[label, r["status"], r["type"] or (f"{r.get('units', 0):,} units billed" if r["status"] == 200 else "-"),
+    def status(r: dict[str, Any]) -> str:
+        # 0: the server closed the connection while the client was still sending (uvicorn does no lingering
+        # close, so the kernel may reset the connection and drop the 413 before the client reads it)
+        return str(r["status"]) if r["status"] else "connection closed by the server mid-send"
+
+    rows = [[label, status(r), r["type"] or (f"{r.get('units', 0):,} units billed" if r["status"] == 200 else "-"),
              f"{r['seconds']:.2f}", f"{r['sent_mb']:.1f}"] for label, r in results]
     delta = sampler.peak - idle
     health = sorted(sampler.health)
@@ -315,7 +320,10 @@ def run(quick: bool) -> str:
         + f"`medhive serve` (one uvicorn process, default settings: body limit "
         f"{8} MiB) on 127.0.0.1 in a fresh MEDHIVE_HOME; whole run {time.perf_counter() - started_all:.0f} s. "
         "Large bodies go over a raw socket that stops sending once the server has answered, so *sent* is how "
-        "much of the body the client managed to send before the answer (the server read at most the limit).\n\n"
+        "much of the body the client managed to send before the answer (the server read at most the limit, "
+        "the rest sits in socket buffers). A chunked body gets its 413 once the limit is read; the server then "
+        "closes the connection, and a client still sending may see a reset instead of the answer (uvicorn does "
+        "no lingering close).\n\n"
         + md_table(["input", "status", "problem type / billed", "answer after (s)", "sent (MB)"], rows)
         + f"\nServer RSS: idle {idle:.0f} MB, peak {sampler.peak:.0f} MB during the attacks, {after:.0f} MB after. "
         f"`GET /health` while they ran: {len(health)} answers, p50 {p50:.1f} ms, slowest {worst:.0f} ms, "
