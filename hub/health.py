@@ -19,9 +19,9 @@ from hub.models import task_names
 class TaskHealth:
     """`check()` -> {task: {"status": "ok" | "unavailable" | "no-model", "version", "reason"}}."""
 
-    def __init__(self, registry: Any, *, predictor: Any = None, ttl_s: float = 5.0) -> None:
+    def __init__(self, registry: Any, *, predictors: list[Any] | None = None, ttl_s: float = 5.0) -> None:
         self.registry = registry
-        self.predictor = predictor
+        self.predictors = list(predictors or [])
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
         self._cached: tuple[float, dict[str, dict[str, Any]]] | None = None
@@ -55,9 +55,9 @@ class TaskHealth:
     def check(self) -> dict[str, dict[str, Any]]:
         """The registry's view (cached), overlaid with the predictor's load failures (always current)."""
         out = {t: dict(v) for t, v in self._registry_view().items()}
-        if self.predictor is not None:
+        for predictor in self.predictors:
             for task, view in out.items():
-                failure = view["version"] and self.predictor.failure(task, view["version"])
+                failure = view["version"] and predictor.failure(task, view["version"])
                 if failure and view["status"] == "ok":
                     view.update(status="unavailable", reason=failure)
         return out

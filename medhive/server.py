@@ -73,8 +73,10 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     def health(request: Request) -> dict[str, Any]:
         """Serving health per task: `ok`, `unavailable` (with the reason) or `no-model`; a broken version
         makes the server `degraded`, never down."""
-        api = getattr(request.app.state, "medhive_api", None)
-        checker.predictor = api.predictor if api is not None else None
+        state = request.app.state
+        api = getattr(state, "medhive_api", None)
+        found = [getattr(state, "predictor", None), api.predictor if api is not None else None]
+        checker.predictors = [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
         tasks = checker.check()
         served = sum(1 for t in tasks.values() if t["status"] == "ok")
         broken = sum(1 for t in tasks.values() if t["status"] == "unavailable")

@@ -28,6 +28,7 @@ def mount(app: FastAPI, *, settings: Settings, registry: Any) -> None:
     identity = (SupabaseAuth(settings.supabase_url, settings.supabase_key)
                 if settings.supabase_url and settings.supabase_key else None)
     install_api(app, store=store, registry=registry, tokens=tokens, identity=identity,
+                predictor=getattr(app.state, "predictor", None),  # the server's one predictor, when it has one
                 revenue_pool_fraction=settings.revenue_share_fraction, key_expiry_days=settings.key_expiry_days)
     _checkpoint_audit(app, store, settings)
     app.router.on_shutdown.append(store.dispose)
