@@ -57,6 +57,8 @@ class JobConfig:
     job_name: str = ""
     probe_dir: str = ""
     accounts_db: str = ""  # accounts store URL for contribution records; default: SQLite in medhive_home
+    job_id: str = ""  # the aggregation service's job row: publishing only while it is still running
+    eligibility_wait: int = 0  # seconds round 1 waits for enough eligible hospitals (0: fail at once)
 
     @classmethod
     def from_run_config(cls, run_config: dict[str, Any]) -> JobConfig:

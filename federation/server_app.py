@@ -74,6 +74,21 @@ def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tu
     return eligible, declined
 
 
+def _wait_for_eligible(grid: Grid, legacy: LegacyContext, job: Job, eligible: set[int],
+                       declined: list[str]) -> tuple[set[int], list[str]]:
+    """Before round 1, wait up to `eligibility-wait` seconds for enough hospitals that take part: a node
+    without consent for the task (or with data refused for it) is not counted, and the job waits."""
+    end = time.monotonic() + job.config.eligibility_wait
+    while len(eligible) < job.config.min_hospitals and time.monotonic() < end:
+        job.event("waiting", eligible=len(eligible), needed=job.config.min_hospitals, declined=declined)
+        time.sleep(min(10.0, max(0.0, end - time.monotonic())))
+        if job.cancelled():
+            raise RunFailedError("cancelled by an admin while waiting for hospitals; nothing published")
+        _ensure(legacy, job, "round 1")
+        eligible, declined = _eligibility(grid, legacy, job, 1)
+    return eligible, declined
+
+
 def run(grid: Grid, context: Context, job: Job) -> None:
     cfg = job.config
     current = {"round": 0, "exchange": 0}
@@ -108,8 +123,12 @@ def run(grid: Grid, context: Context, job: Job) -> None:
             rounds_cfg[Key.CURRENT_ROUND] = r
             current.update(round=r, exchange=0)
             for attempt in range(cfg.round_retries + 1):
+                if job.cancelled():
+                    raise RunFailedError("cancelled by an admin; nothing published")
                 _ensure(legacy, job, f"round {r}")
                 eligible, declined = _eligibility(grid, legacy, job, r)
+                if r == 1 and attempt == 0:
+                    eligible, declined = _wait_for_eligible(grid, legacy, job, eligible, declined)
                 job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
                 if len(eligible) < cfg.min_hospitals:
                     raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "

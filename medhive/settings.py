@@ -60,6 +60,13 @@ class Settings(BaseSettings):
                                                                  "hospital nodes in the onboarding command")
     superlink_root_certificates: str = Field("", description="CA file name nodes pass as --root-certificates")
     public_url: str = Field("", description="the hub's URL as hospitals reach it; default: http://host:port")
+    # the aggregation service (issue 11)
+    aggregator_state: Path | None = Field(None, description="the aggregation service's state folder (CA, "
+                                                            "SuperLink database, job folders); default: home/aggregator")
+    federation_tasks: str = Field("", description="comma-separated tasks the scheduler runs jobs for; default: all")
+    federation_policy: str = Field("", description='per-task policy as JSON, e.g. {"breast_cancer": '
+                                                   '{"min_hospitals": 3, "rounds": 2, "epsilon": 8, "cooldown_s": 600}}; '
+                                                   'a "*" entry applies to every task')
 
     @field_validator("home", mode="before")
     @classmethod
@@ -81,6 +88,26 @@ class Settings(BaseSettings):
         paths = [Path(p.strip()).expanduser() for p in self.trusted_keys.split(",") if p.strip()]
         # with explicit trusted keys only those are accepted, even if a local signing key exists
         return TrustedKeys.of(*paths) if paths else TrustedKeys.of(self.signer)
+
+    def hub_url(self) -> str:
+        """The hub's public URL, as every printed command gives it (default: where `medhive serve` listens)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def federation_policies(self) -> dict[str, dict]:
+        """Per task, the policy values set in MEDHIVE_FEDERATION_POLICY (over the "*" entry) for every
+        scheduled task (MEDHIVE_FEDERATION_TASKS, default all)."""
+        import json
+
+        from hub.models import task_names
+
+        try:
+            raw = json.loads(self.federation_policy) if self.federation_policy.strip() else {}
+        except ValueError:
+            raise ValueError("MEDHIVE_FEDERATION_POLICY is not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError("MEDHIVE_FEDERATION_POLICY must be a JSON object of task -> policy")
+        tasks = [t.strip() for t in self.federation_tasks.split(",") if t.strip()] or list(task_names())
+        return {t: {**raw.get("*", {}), **raw.get(t, {})} for t in tasks}
 
     def open_registry(self):
         from hub.registry import open_registry

@@ -274,7 +274,9 @@ class FederationJob(Base):
     min_hospitals: Mapped[int] = mapped_column(Integer, default=3)
     published_version: Mapped[str | None] = mapped_column(String(32))
     parent_version: Mapped[str | None] = mapped_column(String(32))
-    unattributed_samples: Mapped[int] = mapped_column(BigInteger, default=0)
+    # samples x rounds trained by nodes enrolled with no organization: their share of the version's revenue
+    # is reported as unattributed, never handed to the organizations that are credited
+    unattributed_weight: Mapped[int] = mapped_column(BigInteger, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     policy: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the task's policy when the job was made
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ create table public.federation_jobs (
     min_hospitals integer not null default 3,
     published_version varchar(32),
     parent_version varchar(32),
-    unattributed_samples bigint not null default 0,
+    unattributed_weight bigint not null default 0,
     cancel_requested boolean not null default false,
     policy text not null default '{}',
     created_at timestamptz not null default now(),

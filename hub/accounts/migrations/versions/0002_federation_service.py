@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("min_hospitals", sa.Integer(), nullable=False),
         sa.Column("published_version", sa.String(32)),
         sa.Column("parent_version", sa.String(32)),
-        sa.Column("unattributed_samples", sa.BigInteger(), nullable=False),
+        sa.Column("unattributed_weight", sa.BigInteger(), nullable=False),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("policy", sa.Text(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
