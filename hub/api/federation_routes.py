@@ -91,3 +91,52 @@ def nodes(p: Principal = Depends(require("admin", "data_provider")),
         svc = federation.service(s)
         return {"service": {k: svc[k] for k in ("fleet_address", "heartbeat_at")} if svc else None,
                 "nodes": federation.list_nodes(s, None if p.role == "admin" else p.org_id)}
+
+
+@router.get("/hospital/summary", tags=["nodes"],
+            summary="The hospital's nodes, contributions with the metric change each brought, privacy and revenue")
+def hospital_summary(period: str | None = Query(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+                     p: Principal = Depends(require("data_provider")),
+                     ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+    """Per contributed version: its primary metric and its parent's (the change it brought) and the version's
+    epsilon; per task the epsilon of the versions the hospital trained (added up: basic composition, an
+    upper bound; the node's own ledger, `medhive node budget`, holds the exact figure)."""
+    from datetime import UTC, datetime
+
+    from hub.accounts import billing, metering
+    from hub.models import get_task
+
+    period = period or metering.period_of(datetime.now(UTC))
+    with ctx.store.transaction() as s:
+        contributions = billing.contributions_of(s, p.org_id)
+        nodes = federation.list_nodes(s, p.org_id)
+        share = billing.revenue_share(s, period, pool_fraction=ctx.revenue_pool_fraction)
+    infos: dict[tuple[str, str], Any] = {}
+
+    def info(task: str, version: str | None):
+        if not version:
+            return None
+        if (task, version) not in infos:
+            try:
+                infos[(task, version)] = ctx.registry.info(task, version)
+            except Exception:  # noqa: BLE001 - a version missing from this registry: shown without metrics
+                infos[(task, version)] = None
+        return infos[(task, version)]
+
+    budget: dict[str, float] = {}
+    for c in contributions:
+        metric = get_task(c["task"]).primary_metric
+        own = info(c["task"], c["model_version"])
+        parent = info(c["task"], own.lineage.parent) if own is not None and own.lineage else None
+        c["metric"] = metric
+        c["value"] = own.metrics.get(metric) if own is not None else None
+        c["parent_version"] = own.lineage.parent if own is not None and own.lineage else None
+        c["parent_value"] = parent.metrics.get(metric) if parent is not None else None
+        c["change"] = (c["value"] - c["parent_value"]) if c["value"] is not None and c["parent_value"] is not None else None
+        c["epsilon"] = own.lineage.epsilon if own is not None and own.lineage else None
+        if c["epsilon"] is not None:
+            budget[c["task"]] = budget.get(c["task"], 0.0) + float(c["epsilon"])
+    mine = [h for h in share["hospitals"] if h["org_id"] == str(p.org_id)]
+    return {"period": period, "nodes": nodes, "contributions": contributions,
+            "privacy": [{"task": t, "epsilon_upper_bound": e} for t, e in sorted(budget.items())],
+            "revenue_share_micros": mine[0]["amount_micros"] if mine else 0}

@@ -51,6 +51,7 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/v1/admin/federation/jobs"): ADMIN,
     ("POST", "/v1/admin/federation/jobs/{job_id}/cancel"): ADMIN,
     ("GET", "/v1/federation/nodes"): HOSPITAL,
+    ("GET", "/v1/hospital/summary"): {"data_provider"},
 }
 
 
