@@ -309,10 +309,11 @@ class Aggregator:
                     job = fed.create_job(s, task=task, aggregator=self.instance, policy=asdict(policy),
                                          trigger=f"scheduler: {online} hospital(s) online",
                                          actor=f"aggregator:{self.instance}")
-                else:  # queued by an admin: this instance takes it
-                    job.aggregator = self.instance
+                else:  # queued by an admin: this instance takes it, with the task's policy
                     policy = Policy.of({**asdict(policy), **{k: v for k, v in json.loads(job.policy or "{}").items()
                                                                if k in asdict(policy)}})
+                    job.aggregator, job.rounds, job.min_hospitals = self.instance, policy.rounds, policy.min_hospitals
+                    job.policy = json.dumps(asdict(policy), sort_keys=True)
                 job.reason = f"started; waiting for {policy.min_hospitals} eligible hospitals"
                 s.flush()
                 self.runs[task] = self._launch(job.id, task, policy)
