@@ -259,6 +259,21 @@ def onboard_hospital(ctx: ToolContext, name: str, kind: str, task: str, data_pat
                                          root_certificates=ctx.root_certificates)}
 
 
+def request_onboarding(ctx: ToolContext, name: str, email: str, task: str) -> dict[str, Any]:
+    """File a hospital's onboarding request (anyone may); an admin approves it, which creates the
+    organization, a staff sign-in for `email` and the node's enrollment token."""
+    if ctx.accounts is None:
+        raise ToolError("accounts are not available in this deployment")
+    spec = _task(task)
+    req = ctx.accounts.file_onboarding_request(ctx.caller, organization=name, contact_email=email, tasks=[spec.name])
+    return {"request": req, "hub_url": ctx.hub_url.rstrip("/"),
+            "consent_command": shlex.join(["medhive", "node", "consent", "grant", spec.name]),
+            "enroll_command": shlex.join(["medhive", "node", "enroll", "--hub", ctx.hub_url.rstrip("/"), "--token",
+                                          "TOKEN"]),
+            "node_command": shlex.join(["medhive", "node", "start", "--data", f"/path/to/{spec.name}-data", "--task",
+                                        spec.name])}
+
+
 def contributions(ctx: ToolContext, task: str | None = None) -> dict[str, Any]:
     if ctx.accounts is None:
         raise ToolError("accounts are not available in this deployment")
@@ -320,6 +335,12 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
              "data_path": {"type": "string", "description": "folder of the training data on the node machine"},
              "valid_hours": {"type": "number", "description": "token validity in hours (default 24, max 168)"}},
           "required": ["name", "kind", "task"]}, onboard_hospital),
+    Tool("request_onboarding", "File a hospital's request to join as a data provider (no sign-in needed); an "
+                               "admin approves it and sends the staff sign-in and the node enrollment token.",
+         {"type": "object", "properties": {
+             "name": {"type": "string", "description": "the organization's name"},
+             "email": {"type": "string", "description": "the contact e-mail (staff sign-in goes to it)"}, "task": _TASK},
+          "required": ["name", "email", "task"]}, request_onboarding),
     Tool("contributions", "The caller's hospital contributions to model versions and the federation round status.",
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",

@@ -57,6 +57,7 @@ class Policy:
     local_epochs: int = 2
     eligibility_wait_s: int = 3600
     secagg_max_weight: float = 10000.0
+    start_hospitals: int | None = None  # online hospitals that start a job (default: min_hospitals)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Policy:
@@ -304,7 +305,7 @@ class Aggregator:
                 if job is None:
                     last = fed.last_finished_at(s, task)
                     cooling = last is not None and datetime.now(UTC) - last < timedelta(seconds=policy.cooldown_s)
-                    if online < policy.min_hospitals or cooling:
+                    if online < (policy.start_hospitals or policy.min_hospitals) or cooling:
                         continue
                     job = fed.create_job(s, task=task, aggregator=self.instance, policy=asdict(policy),
                                          trigger=f"scheduler: {online} hospital(s) online",

@@ -79,13 +79,24 @@ def test_the_node_commands_parse_with_the_medhive_cli():
     assert (ctx.params["hub"], ctx.params["token"], ctx.params["name"]) == ("https://hub.example.org", "tok 1", "ward-7")
 
 
-def test_onboarding_needs_the_admin_role_and_creates_nothing_otherwise(bot, store):
-    s = bot.session(Caller(role="clinician", org_id=str(uuid.uuid4()), actor="user:x"))
-    replies = _converse(s, "Please onboard Lakeside Clinic for the ECG model", "yes")
+def test_anyone_files_an_onboarding_request_and_nothing_is_created_before_approval(bot, store):
+    from hub.accounts import onboarding
+
+    s = bot.session(Caller())  # anonymous: not signed in
+    replies = _converse(s, "Please onboard Lakeside Clinic for the ECG model",
+                        "you can reach us at it-team@lakeside.example", "yes")
+    assert "e-mail" in replies[0].text and "Please confirm" in replies[1].text and not replies[1].tool_calls
     call = replies[-1].tool_calls[0]
-    assert call.error and "admin" in call.error
+    assert call.name == "request_onboarding" and call.error is None, call.error
+    assert "Filed the onboarding request for **Lakeside Clinic**" in replies[-1].text
+    enroll = shlex.split(call.result["enroll_command"])
+    assert enroll[enroll.index("--hub") + 1] == bot.hub_url.rstrip("/")  # the configured public URL
+    assert "--superlink" not in call.result["node_command"]  # the enrollment hands over the address
     with store.transaction() as db:
         assert db.query(Organization).filter(Organization.name == "Lakeside Clinic").count() == 0
+        [req] = onboarding.list_requests(db, status="pending")
+    assert (req["organization"], req["contact_email"], req["tasks"]) == ("Lakeside Clinic", "it-team@lakeside.example",
+                                                                         ["ecg"])
 
 
 def test_onboarding_can_be_cancelled(bot, store):
