@@ -48,6 +48,7 @@ class JobConfig:
     dp_delta: float = 1e-5
     gate_tolerance: float = 0.005
     wait_timeout: int = 120
+    reply_timeout: int = 600  # seconds the eligibility question waits for replies (each starts an app process)
     round_retries: int = 1
     medhive_home: str = ""
     registry: str = "local"

@@ -62,7 +62,9 @@ def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tu
                         message_type=MessageTypeLegacy.GET_PROPERTIES, group_id=f"eligibility-{round_}")
                 for nid in nodes]
     eligible, declined = set(), []
-    for reply in grid.send_and_receive(messages, timeout=float(job.config.wait_timeout)):
+    # the reply timeout, not the wait for connected hospitals: every reply starts a `flwr-clientapp` process,
+    # which on a loaded machine takes longer than the short wait a test gives the hospitals left after a kill
+    for reply in grid.send_and_receive(messages, timeout=float(job.config.reply_timeout)):
         if reply.has_error():
             declined.append(reason_of(Exception(reply.error)))
             continue
