@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -114,15 +115,15 @@ class Aggregator:
         from hub.accounts.db import Store
 
         self.config = config
-        self.state = Path(config.state_dir)
-        self.state.mkdir(parents=True, exist_ok=True)
-        self.instance = uuid.uuid4().hex[:16]
-        self.store = Store(config.store_url)
         self.fleet = config.addresses[0] if config.addresses else f"{config.host}:{config.fleet_port}"
         hosts = [a.rsplit(":", 1)[0] for a in config.addresses] or [config.host]
         if config.insecure and not all(is_loopback(h) for h in [config.host, *hosts]):
             raise FederationError("--insecure is accepted only when every address is loopback")
         self.hosts = hosts
+        self.state = Path(config.state_dir)
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.instance = uuid.uuid4().hex[:16]
+        self.store = Store(config.store_url)
         self.pki = ServicePki(self.state / "pki")
         self.superlink: subprocess.Popen | None = None
         self.control = None
@@ -236,7 +237,7 @@ class Aggregator:
             self.stop()
 
     def _log(self, message: str) -> None:
-        print(f"medhive aggregator: {message}", flush=True)
+        print(f"medhive aggregator: {message}", file=sys.stderr, flush=True)
 
     # ----- one tick ----------------------------------------------------------------------------------
     def tick(self) -> None:

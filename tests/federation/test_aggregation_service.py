@@ -246,9 +246,9 @@ def test_hospitals_onboard_enroll_and_train_through_the_aggregation_service(tmp_
             buyer = users.sign_up(s, email="buyer@corp.example", password=PW, account_type="enterprise",
                                   organization="Corp")
             users.set_tier(s, buyer.org_id, "enterprise", actor="test")
-            r = metering.reserve(s, buyer.org_id, 1000)
+            r = metering.reserve(s, buyer.org_id, 500)
             metering.record(s, r, org_id=buyer.org_id, user_id=buyer.id, api_key_id=None, task="breast_cancer",
-                            model_version="v1.1", units=1000)
+                            model_version="v1.1", units=500)
             period = metering.period_of(datetime.now(UTC))
             share = billing.revenue_share(s, period)
         paid = {uuid.UUID(x["org_id"]): x["amount_micros"] for x in share["hospitals"]}
