@@ -85,6 +85,7 @@ MAX_PUBLIC_KEY_CHARS = 1024
 def check_public_key(text: str) -> str:
     """A node's public key: an OpenSSH EC key line on a NIST curve (what flwr 1.32.1's SuperLink registers),
     normalized; anything else is refused before it reaches the aggregator."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -92,7 +93,7 @@ def check_public_key(text: str) -> str:
         raise ValidationFailed("public_key is too long")
     try:
         key = serialization.load_ssh_public_key(text.strip().encode())
-    except (ValueError, TypeError, UnicodeError):
+    except (ValueError, TypeError, UnicodeError, UnsupportedAlgorithm):
         raise ValidationFailed("public_key must be an OpenSSH public key line") from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
         raise ValidationFailed("public_key must be an EC key on a NIST curve (P-256, P-384 or P-521)")

@@ -67,7 +67,7 @@ def test_enrollment_stores_a_valid_node_key_once(store):
         node = governance.enroll(s, token=tokens[0], node_name="ward-1", public_key=_ssh(key) + "  \n")
         assert node.public_key == _ssh(key)
         assert [n.id for n in federation.nodes_to_register(s)] == [node.id]
-    for bad in ("ssh-rsa AAAA", _ssh(ed25519.Ed25519PrivateKey.generate()), "x" * 2000):
+    for bad in ("ssh-rsa AAAA", "ssh-dss AAAAB3NzaC1kc3M=", _ssh(ed25519.Ed25519PrivateKey.generate()), "x" * 2000):
         with pytest.raises(ValidationFailed), store.transaction() as s:
             governance.enroll(s, token=tokens[1], node_name="ward-2", public_key=bad)
     with pytest.raises(Conflict), store.transaction() as s:
