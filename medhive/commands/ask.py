@@ -36,7 +36,7 @@ def build_from_settings(settings: Any, *, registry: Any, predictor: Any = None, 
         backend=settings.assistant_backend, groq_api_key=settings.groq_api_key, groq_model=settings.groq_model,
         groq_base_url=settings.groq_base_url or None, groq_max_retries=settings.groq_max_retries,
         superlink=settings.superlink_address, root_certificates=settings.superlink_root_certificates or None,
-        hub_url=settings.public_url or f"http://{settings.host}:{settings.port}")
+        hub_url=settings.hub_url())
 
 
 def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
