@@ -89,10 +89,6 @@ class Settings(BaseSettings):
         # with explicit trusted keys only those are accepted, even if a local signing key exists
         return TrustedKeys.of(*paths) if paths else TrustedKeys.of(self.signer)
 
-    def hub_url(self) -> str:
-        """The hub's public URL, as every printed command gives it (default: where `medhive serve` listens)."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
-
     def federation_policies(self) -> dict[str, dict]:
         """Per task, the policy values set in MEDHIVE_FEDERATION_POLICY (over the "*" entry) for every
         scheduled task (MEDHIVE_FEDERATION_TASKS, default all)."""

@@ -16,16 +16,17 @@ from typing import Optional
 
 import typer
 
+from medhive.commands._support import cli_errors
+
 accounts_app = typer.Typer(help="Accounts, roles, tiers and enrollment tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 billing_app = typer.Typer(help="Usage per account and the hospitals' revenue share.", no_args_is_help=True)
 
 
 def _store():
-    from medhive.mounts.api import open_store
-    from medhive.settings import get_settings
+    from medhive.wiring import open_store, settings
 
-    return open_store(get_settings())
+    return open_store(settings())
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -42,8 +43,6 @@ def _echo(data: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(audit_app, name="audit")
     app.add_typer(billing_app, name="billing")
@@ -163,11 +162,11 @@ def register(app: typer.Typer) -> None:
     def revenue_share(period: str, pool: Optional[float] = typer.Option(None, "--pool-fraction")) -> None:
         """A period's enterprise revenue split among contributing hospitals (JSON)."""
         from hub.accounts import billing
-        from medhive.settings import get_settings
+        from medhive.wiring import settings
 
         with _store().transaction() as s:
             _echo(billing.revenue_share(s, period, pool_fraction=pool if pool is not None
-                                        else get_settings().revenue_share_fraction))
+                                        else settings().revenue_share_fraction))
 
     @accounts_app.command("requests")
     @cli_errors
@@ -193,11 +192,11 @@ def register(app: typer.Typer) -> None:
                 token_hours: float = typer.Option(72, "--token-hours", help="how long the enrollment token lasts")) -> None:
         """Approve a request: creates the organization, a hospital-staff user and an enrollment token (shown once)."""
         from hub.accounts import onboarding
-        from medhive.settings import get_settings
+        from medhive.wiring import hub_url, settings
 
         with _store().transaction() as s:
             out = onboarding.approve(s, request_id, actor="cli:operator", token_hours=token_hours)
-        hub = get_settings().hub_url()
+        hub = hub_url(settings()).rstrip("/")
         out["enroll_command"] = f"medhive node enroll --hub {hub} --token {out['token']}"
         if as_json:
             _echo(out)

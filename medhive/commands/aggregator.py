@@ -19,20 +19,19 @@ from typing import Optional
 
 import typer
 
+from medhive.commands._support import cli_errors
+
 aggregator_app = typer.Typer(help="The aggregation service (SuperLink owner and job scheduler).", no_args_is_help=True)
 federation_app = typer.Typer(help="Federation jobs and nodes in the accounts database.", no_args_is_help=True)
 
 
 def _store():
-    from medhive.mounts.api import open_store
-    from medhive.settings import get_settings
+    from medhive.wiring import open_store, settings
 
-    return open_store(get_settings())
+    return open_store(settings())
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     app.add_typer(aggregator_app, name="aggregator")
     app.add_typer(federation_app, name="federation")
 
@@ -48,8 +47,8 @@ def register(app: typer.Typer) -> None:
         """Run the aggregation service until SIGTERM: SuperLink (TLS + SuperNode auth), node keys, scheduler."""
         from federation.aggregator import Aggregator, AggregatorConfig, Policy
         from hub.accounts import default_url
-        from medhive.cli import open_registry
-        from medhive.settings import get_settings
+        from medhive.wiring import open_registry
+        from medhive.wiring import settings as get_settings
 
         settings = get_settings()
         policies = {t: Policy.of(v) for t, v in settings.federation_policies().items()}
