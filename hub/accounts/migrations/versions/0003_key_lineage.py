@@ -6,7 +6,7 @@ the audit trail (`key.create` entries whose actor names a key), and children of 
 are revoked now, with the parent's revocation time.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 
