@@ -77,7 +77,12 @@ def describe_input(task: Task, cases: Cases, index: int = 0) -> list[tuple[str, 
         row = np.asarray(cases.x[index]).reshape(-1)
         out = [("input", f"{len(row)} numeric features (one case of {len(cases)})")]
         for f, v in zip(fields, row):
-            out.append((f.name, f"{float(v):.4g} {f.unit}".strip()))
+            if np.isnan(v):
+                out.append((f.name, "not given (imputed)"))
+            elif f.word_for(float(v)) is not None:
+                out.append((f.name, str(f.word_for(float(v)))))
+            else:
+                out.append((f.name, f"{float(v):.4g} {f.unit}".strip()))
         return out
     if task.input_kind == "image":
         size = meta.get("original_size")

@@ -69,6 +69,20 @@ class BreastCancerTask(Task):
     data_folder = None
     explanation_method = "kernel"
     input_fields = FIELDS
+    keywords = ("breast", "wdbc", "fine needle", "aspirate", "malignan", "benign", "tumour", "tumor", "nuclei",
+                "mean radius", "mammary")
+    body_system = "breast"
+    intended_use = ("Decision support for clinicians and pathologists reading a breast fine-needle aspirate: a second "
+                    "look at the digitised nuclear features, never a replacement for cytology or biopsy.")
+    input_words = "WDBC nuclear features, CSV or form"
+    space = {
+        "title": "MedHive breast cancer (WDBC)",
+        "emoji": "🔬",
+        "color": "pink",
+        "short_description": "Benign or malignant from 30 FNA nuclear features",
+        "tags": ["oncology", "breast-cancer"],
+        "intro": "Fill in the 30 nuclear features of a fine-needle aspirate (units and valid ranges are shown), load an example, or upload a CSV row. The prediction comes with the key factors in words (Kernel SHAP).",
+    }
     input_description = (
         "30 numeric features computed from a digitised fine-needle aspirate image: ten nuclear measurements, "
         "each as mean, standard error and worst value. One case per CSV row, with a header naming the features."

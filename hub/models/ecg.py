@@ -124,6 +124,20 @@ class EcgTask(Task):
     primary_metric = "sv_f1"
     data_folder = "mitbih"
     explanation_method = "gradient"
+    keywords = ("ecg", "ekg", "electrocardio", "heart beat", "heartbeat", "arrhythmi", "palpitation", "wfdb",
+                "mit-bih", "mitbih", "beat", "qrs")
+    body_system = "cardiovascular"
+    intended_use = ("Decision support for reading ambulatory one-lead (MLII) ECG records beat by beat; not a "
+                    "monitor or an alarm, and not for 12-lead diagnosis.")
+    input_words = "WFDB records or CSV samples"
+    space = {
+        "title": "MedHive ECG arrhythmia",
+        "emoji": "❤️",
+        "color": "red",
+        "short_description": "Heartbeat classes from a one-lead ECG, explained",
+        "tags": ["ecg", "arrhythmia", "cardiology"],
+        "intro": "Upload a one-lead ECG record (WFDB `.hea` + `.dat`, or a CSV of samples with its sampling rate) or pick an example. Every detected beat is classified into the AAMI classes N, S, V, F, Q and marked on the trace; one beat (the most notable, or any you choose) is explained with SHAP along the beat.",
+    }
     input_description = (
         "One ECG lead, ideally MLII (else lead II), at least 10 s: a WFDB record (.hea + .dat) or a CSV with one "
         "column of samples in mV (header such as 'MLII' or 'ecg') and the sampling rate as option fs= or a first "
