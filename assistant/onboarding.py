@@ -98,8 +98,9 @@ def prompt(state: dict[str, Any]) -> str:
     if awaiting == "kind":
         return have + "Is it a **hospital** or a **clinic**?"
     if awaiting == "task":
-        return (have + "Which model will your node train: `breast_cancer` (WDBC features, CSV), `pneumonia` "
-                "(chest X-rays), `glaucoma` (fundus photographs) or `ecg` (WFDB records)?")
+        from hub.models.catalog import task_choices_text
+
+        return have + f"Which model will your node train: {task_choices_text()}?"
     data = f"`{state['data_path']}`" if state.get("data_path") else "not given yet (a placeholder goes in the command)"
     hours = state.get("valid_hours", 24)
     return (f"Please confirm: create the {state['kind']} organization **{state['name']}**, and a one-time node "
