@@ -58,9 +58,9 @@ def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
     out["class_counts"] = {lab: int(c) for lab, c in zip(task.labels, counts)}
     if task.input_kind == "tabular" and loaded.x is not None and len(loaded.x):
         out["features"] = {
-            f.name: {"min": float(loaded.x[:, i].min()), "mean": float(loaded.x[:, i].mean()),
-                     "max": float(loaded.x[:, i].max())}
-            for i, f in enumerate(task.input_fields)
+            f.name: {"min": float(np.nanmin(loaded.x[:, i])), "mean": float(np.nanmean(loaded.x[:, i])),
+                     "max": float(np.nanmax(loaded.x[:, i])), "missing": int(np.isnan(loaded.x[:, i]).sum())}
+            for i, f in enumerate(task.input_fields) if not np.isnan(loaded.x[:, i]).all()
         }
     return out
 
