@@ -216,3 +216,26 @@ def read_csv(path: Path | str | io.TextIOBase, fields: Sequence[InputField], **k
             raise InvalidInputError(f"malformed CSV: line {line} has a different number of columns than the header")
         rows.append(row)
     return read_rows(rows, fields, **kwargs)
+
+
+class TabularMethods:
+    """The kind-specific Task methods of every task on one row of named fields (mixed into the Task)."""
+
+    input_fields: Sequence[InputField]
+
+    def explain_case(self, network: nn.Module, cases: Any, index: int = 0, **opts: Any) -> Any:
+        from hub.explain.tabular import explain_tabular
+
+        return explain_tabular(self, network, cases, index, **opts)  # type: ignore[arg-type]
+
+    def describe_case(self, cases: Any, index: int = 0) -> list[tuple[str, str]]:
+        row = np.asarray(cases.x[index]).reshape(-1)
+        out = [("input", f"{len(row)} numeric features (one case of {len(cases)})")]
+        for f, v in zip(self.input_fields, row):
+            if np.isnan(v):
+                out.append((f.name, "not given (imputed)"))
+            elif f.word_for(float(v)) is not None:
+                out.append((f.name, str(f.word_for(float(v)))))
+            else:
+                out.append((f.name, f"{float(v):.4g} {f.unit}".strip()))
+        return out

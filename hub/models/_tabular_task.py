@@ -21,7 +21,7 @@ import numpy as np
 from torch import nn
 
 from hub.errors import InvalidInputError
-from hub.models._tabular import TabularNet, imputed_fields, read_csv, read_rows
+from hub.models._tabular import TabularMethods, TabularNet, imputed_fields, read_csv, read_rows
 from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -43,7 +43,7 @@ class Table:
     description: dict[str, Any] = field(default_factory=dict)
 
 
-class TabularTask(Task):
+class TabularTask(TabularMethods, Task):
     """A task on one row of named fields (see the module docstring)."""
 
     input_kind = "tabular"

@@ -196,6 +196,17 @@ class Task(ABC):
 
         return classification_metrics(y_true, proba, labels=self.labels, positive_index=self.positive_index)
 
+    # ----- what differs by kind of input: each kind's shared base class implements these, so no surface
+    # switches on `input_kind` (tabular: `hub.models._tabular.TabularMethods`, image: `ImageTask`, signal:
+    # `EcgTask`); a task of a new kind implements them itself
+    def explain_case(self, network: nn.Module, cases: Cases, index: int = 0, **opts: Any) -> Any:
+        """A `hub.explain.Explanation` of the network's output for case `index`."""
+        raise NotImplementedError(f"task {self.name!r} does not say how to explain its predictions")
+
+    def describe_case(self, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
+        """What the model read for case `index`, as (name, value) pairs for a report; never file names."""
+        return [("input", f"case {index + 1} of {len(cases)}")]
+
     def natural_partitions(self, data_root: Path | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
         """The data's real hospitals, {centre: (x, y)}, where it has them (the federation default); else None."""
         return None

@@ -17,7 +17,7 @@ import numpy as np
 from torch import nn
 
 from hub.errors import InvalidInputError
-from hub.models._tabular import TabularNet, read_csv, read_rows
+from hub.models._tabular import TabularMethods, TabularNet, read_csv, read_rows
 from hub.models.base import Cases, DataSplits, InputField, Progress, Task, TrainResult, _quiet
 from hub.training import FitConfig, fit
 
@@ -59,7 +59,7 @@ _LABEL_COLUMNS = ("diagnosis", "label", "target")
 _EXAMPLES = Path(__file__).parent / "examples" / "breast_cancer"
 
 
-class BreastCancerTask(Task):
+class BreastCancerTask(TabularMethods, Task):
     name = "breast_cancer"
     title = "Breast cancer (WDBC features)"
     summary = "Benign or malignant from 30 nuclear features of a breast fine-needle aspirate."

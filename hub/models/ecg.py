@@ -212,6 +212,21 @@ class EcgTask(Task):
         return {"beats": int(len(pred)), "beats_per_class": counts, "heart_rate_bpm": round(rate, 1),
                 "duration_s": round(duration, 1), "abnormal_share": round(abnormal, 4), "text": text}
 
+    def explain_case(self, network: nn.Module, cases: Cases, index: int = 0, **opts: Any) -> Any:
+        from hub.explain.signal import explain_signal
+
+        return explain_signal(self, network, cases, index, **opts)
+
+    def describe_case(self, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
+        meta, ctx = (cases.meta[index] if cases.meta else {}), cases.context
+        out = [("input", f"{self.title}: beat {index + 1} of {len(cases)}")]
+        if "time_s" in meta:
+            out.append(("beat time", f"{meta['time_s']:.2f} s into the record"))
+        if ctx.get("signal") is not None and ctx.get("fs"):
+            out.append(("record", f"{len(ctx['signal']) / float(ctx['fs']):.1f} s at {float(ctx['fs']):g} Hz, "
+                                  f"lead {ctx.get('lead', '?')}"))
+        return out
+
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         # reference beat: flat morphology, identical to the record's median beat (difference 0,
         # correlation 1, amplitude ratio 1) at the record's own rhythm (every RR ratio 1): "a perfectly
