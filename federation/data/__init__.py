@@ -28,6 +28,10 @@ DEFAULT_MIN_ROWS = 200
 DEFAULT_MIN_CLASS_FRACTION = 0.05
 
 
+#: the one place node data loading looks at a task's kind of input
+LOADERS = {"tabular": load_tabular, "image": load_images, "signal": load_wfdb}
+
+
 @dataclass
 class HospitalData:
     """Validated arrays of one hospital, split into a training part and a held-out part."""
@@ -42,11 +46,7 @@ class HospitalData:
 def _load(task: Task, path: Path) -> Loaded:
     if not path.exists():
         return Loaded(problems=[Problem("data", "format", f"path not found: {path.name or path}")])
-    if task.input_kind == "tabular":
-        return load_tabular(task, path)
-    if task.input_kind == "image":
-        return load_images(task, path)
-    return load_wfdb(task, path)
+    return LOADERS[task.input_kind](task, path)
 
 
 def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
