@@ -1,9 +1,9 @@
 """`POST /v1/screen`: one patient form, every tabular model whose required inputs are present.
 
 The values are validated against every field they feed before anything runs (a bad form is a 422 and
-costs nothing); the models that can judge the case run on their production versions, outside the write
-transaction; then one transaction reserves and records one prediction per model used (the same metering
-as `/v1/models/{task}/predict`) with one audit entry. `GET /v1/screen/form` is the form itself.
+costs nothing); one prediction per model that can judge the case is reserved first (the same metering as
+`/v1/models/{task}/predict`: refused for rate or quota before any work, released if the work fails),
+the models run on their production versions, then one transaction records each with one audit entry. `GET /v1/screen/form` is the form itself.
 """
 
 from __future__ import annotations
@@ -70,17 +70,19 @@ def screen(request: Request, body: ScreenRequest = Body(openapi_examples={"case"
     if not any(pl.runs for pl in plans):
         needs = "; ".join(f"{pl.task}: {', '.join(pl.needs)}" for pl in plans)
         raise ValidationFailed(f"no model has the inputs it needs ({needs})"[:2000])
-    result = run_screening(ctx.predictor, plans, explain=body.explain)
-    used = result.used
-    with ctx.store.transaction() as s:
-        reservation = metering.reserve(s, p.org_id, len(used))
-        for m in used:  # one prediction per model used, under that model's version
-            metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id,
-                            task=m.task, model_version=m.version, units=1)
-        if p.api_key_id:
-            keys.touch(s, p.api_key_id)
-        audit.append(s, actor=p.actor, action="screen", target=",".join(f"{m.task}@{m.version}" for m in used),
-                     details={"units": len(used), "skipped": [pl.task for pl in result.skipped]})
+    units = sum(pl.runs for pl in plans)
+    # reserved before any model runs (refused for rate or quota: no work done), released if the work fails
+    with metering.reserved(ctx.store, p.org_id, units) as reservation:
+        result = run_screening(ctx.predictor, plans, explain=body.explain)
+        used = result.used
+        with ctx.store.transaction() as s:
+            for m in used:  # one prediction per model used, under that model's version
+                metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id,
+                                task=m.task, model_version=m.version, units=1)
+            if p.api_key_id:
+                keys.touch(s, p.api_key_id)
+            audit.append(s, actor=p.actor, action="screen", target=",".join(f"{m.task}@{m.version}" for m in used),
+                         details={"units": len(used), "skipped": [pl.task for pl in result.skipped]})
     out: dict[str, Any] = {**jsonable(result.to_dict()), "disclaimer": DISCLAIMER,
                            "usage": {"units": len(used), "tier": reservation.limits.tier,
                                      "monthly_quota": reservation.limits.monthly_quota,

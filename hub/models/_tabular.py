@@ -1,10 +1,10 @@
 """Shared pieces for tasks whose input is a row of named fields (breast_cancer, heart_disease, diabetes...).
 
-`TabularNet` standardises inputs with stored mean / std buffers, so the saved safetensors carry their
-preprocessing, then applies a small MLP. A missing value travels as NaN and the network replaces it by
-its stored training mean (so imputation is part of the signed weights, the same in the API, the Spaces
-and federated training, and a SHAP value of an imputed field is exactly zero). `read_rows` turns a CSV
-or a dict into a validated float array; `parse_value` is the one place a raw cell becomes a number.
+`read_rows` turns a CSV or a dict into a validated float array; `parse_value` is the one place a raw
+cell becomes a number. A missing value of an optional field travels as NaN: the network
+(`TabularNet`, in `hub.models._tabular_net`, so reading and validating rows never imports torch)
+replaces it by its stored training mean, so imputation is part of the signed weights, the same in the
+API, the Spaces and federated training, and a SHAP value of an imputed field is exactly zero.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from huggingface_hub import PyTorchModelHubMixin
-from torch import nn
 
 from hub.errors import InvalidInputError
 from hub.models.base import InputField
@@ -30,36 +27,6 @@ _IDENTIFIER = re.compile(
     r"^(id|.*_id|patient.*|name|.*name|mrn|.*record.*number|ssn|.*email.*|.*phone.*|dob|date_?of_?birth|address)$",
     re.IGNORECASE,
 )
-
-
-class TabularNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["medhive", "tabular-classification"]):
-    """Standardisation buffers followed by an MLP (no hidden layer = logistic regression)."""
-
-    def __init__(self, n_features: int, n_classes: int = 2, hidden: Sequence[int] = (32,), dropout: float = 0.1):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("std", torch.ones(n_features))
-        layers: list[nn.Module] = []
-        width = n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, n_classes))
-        self.mlp = nn.Sequential(*layers)
-
-    def set_standardization(self, x: np.ndarray) -> None:
-        # nan-aware: missing values (NaN) neither move the mean nor the spread
-        x = np.asarray(x, dtype=np.float64)
-        seen = ~np.isnan(x)
-        mean = np.where(seen.any(axis=0), np.nanmean(np.where(seen, x, 0.0), axis=0, where=seen), 0.0)
-        std = np.sqrt(np.nanmean(np.where(seen, (x - mean) ** 2, 0.0), axis=0, where=seen)) if seen.any() else 1.0
-        std = np.where(seen.any(axis=0), std, 1.0)
-        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.where(torch.isnan(x), self.mean, x)  # impute a missing value with the training mean
-        return self.mlp((x - self.mean) / self.std)
 
 
 def _normalise(name: str) -> str:
@@ -218,12 +185,21 @@ def read_csv(path: Path | str | io.TextIOBase, fields: Sequence[InputField], **k
     return read_rows(rows, fields, **kwargs)
 
 
+def __getattr__(name: str) -> Any:
+    # `from hub.models._tabular import TabularNet` keeps working, importing torch only then
+    if name == "TabularNet":
+        from hub.models._tabular_net import TabularNet
+
+        return TabularNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class TabularMethods:
     """The kind-specific Task methods of every task on one row of named fields (mixed into the Task)."""
 
     input_fields: Sequence[InputField]
 
-    def explain_case(self, network: nn.Module, cases: Any, index: int = 0, **opts: Any) -> Any:
+    def explain_case(self, network: Any, cases: Any, index: int = 0, **opts: Any) -> Any:
         from hub.explain.tabular import explain_tabular
 
         return explain_tabular(self, network, cases, index, **opts)  # type: ignore[arg-type]

@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from torch import nn
 
 from hub.errors import InvalidInputError
-from hub.models._tabular import TabularMethods, TabularNet, imputed_fields, read_csv, read_rows
+from hub.models._tabular import TabularMethods, imputed_fields, read_csv, read_rows
 from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
+
+if TYPE_CHECKING:  # the network (torch) is in hub.models._tabular_net, loaded on use: listing stays light
+    from torch import nn
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -69,9 +71,13 @@ class TabularTask(TabularMethods, Task):
     # ----- network ---------------------------------------------------------------------------------
     @property
     def network_class(self) -> type[nn.Module]:
+        from hub.models._tabular_net import TabularNet
+
         return TabularNet
 
     def build_network(self, **hp: Any) -> nn.Module:
+        from hub.models._tabular_net import TabularNet
+
         hidden = hp.get("hidden", self.candidate_hidden[-1])
         return TabularNet(n_features=len(self.input_fields), n_classes=len(self.labels), hidden=list(hidden),
                           dropout=hp.get("dropout", self.dropout))
@@ -145,7 +151,7 @@ class TabularTask(TabularMethods, Task):
 
         splits = self.load_training_data(data_root, seed=seed)
         cfg = FitConfig(seed=seed, **self.fit_settings)
-        best: tuple[float, nn.Module, Sequence[int], int] | None = None
+        best: tuple[float, Any, Sequence[int], int] | None = None
         tried = {}
         for hidden in self.candidate_hidden:
             net = self.build_network(hidden=hidden)

@@ -13,7 +13,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
+    from medhive.commands._support import cli_errors
 
     knowledge_app = typer.Typer(help="Generate the assistant's knowledge pages from the task catalog.",
                                 no_args_is_help=True)
