@@ -83,6 +83,7 @@ class AggregatorConfig:
     insecure: bool = False
     job_env: dict[str, str] = field(default_factory=dict)  # run config: medhive-home, registry, signing-key, ...
     tick_s: float = 2.0
+    audit_key: bytes | None = None  # the hub's audit HMAC key: job rows join the same keyed chain
 
 
 def is_loopback(host: str) -> bool:
@@ -123,7 +124,7 @@ class Aggregator:
         self.state = Path(config.state_dir)
         self.state.mkdir(parents=True, exist_ok=True)
         self.instance = uuid.uuid4().hex[:16]
-        self.store = Store(config.store_url)
+        self.store = Store(config.store_url, audit_key=config.audit_key)
         self.pki = ServicePki(self.state / "pki")
         self.superlink: subprocess.Popen | None = None
         self.control = None

@@ -122,9 +122,12 @@ class Job:
                       published=None, mlflow_run=getattr(self.tracker, "run_id", None))
 
     def _store(self):
+        from hub.accounts.audit import load_or_create_audit_key
         from hub.accounts.db import Store, default_url
 
-        return Store(self.config.accounts_db or default_url(Path(self.config.medhive_home).expanduser()))
+        home = Path(self.config.medhive_home).expanduser()
+        # the hub's audit key: contributions land in the same keyed chain the hub verifies
+        return Store(self.config.accounts_db or default_url(home), audit_key=load_or_create_audit_key(home))
 
     def credits(self) -> tuple[dict[str, dict[str, int]], int]:
         """Per enrolled organization its samples and rounds; and the samples x rounds of the nodes that

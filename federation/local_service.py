@@ -29,6 +29,7 @@ from federation.errors import RunFailedError
 from federation.launcher import NodeSpec, descendants, free_port
 from federation.node_state import NodeState
 from federation.pki import ensure_node_keys
+from hub.accounts.audit import load_or_create_audit_key
 
 MEDHIVE = str(Path(sys.executable).parent / "medhive")
 
@@ -44,7 +45,10 @@ class LocalService:
         port = free_port()
         self.aggregator = Aggregator(AggregatorConfig(
             state_dir=self.workdir / "aggregator", store_url=self.store_url, policies={task: policy},
-            host="127.0.0.1", fleet_port=port, addresses=[f"127.0.0.1:{port}"], job_env=job_env, tick_s=1.0))
+            host="127.0.0.1", fleet_port=port, addresses=[f"127.0.0.1:{port}"], job_env=job_env, tick_s=1.0,
+            # the key the job's own writes use (federation.job._store), so the demo's chain is one chain
+            audit_key=load_or_create_audit_key(Path(job_env["medhive-home"]).expanduser())
+            if job_env.get("medhive-home") else None))
         self.nodes: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalService:

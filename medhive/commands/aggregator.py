@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         config = AggregatorConfig(
             state_dir=Path(settings.aggregator_state or settings.home / "aggregator").expanduser(),
             store_url=settings.database_url or default_url(settings.home), policies=policies, host=host, fleet_port=fleet_port,
-            addresses=addresses, insecure=insecure, tick_s=tick,
+            addresses=addresses, insecure=insecure, tick_s=tick, audit_key=settings.audit_hmac_key(),
             job_env={"medhive-home": str(settings.home), "registry": settings.registry,
                      "signing-key": str(settings.signing_key or ""), "tracking-uri": settings.mlflow_tracking_uri})
         typer.echo(f"aggregation service: tasks {', '.join(policies)}; state in {config.state_dir}", err=True)
