@@ -4,8 +4,8 @@ A baseline folder (`hub/models/weights/<task>/`, written by `hub.baselines`) hol
 `config.json` and `baseline.json` (validation metrics, data description, the weights' SHA-256). Seeding
 checks that SHA-256, loads the weights strictly into the task's network class (safetensors only), and
 publishes them signed as v1.0 with alias `production`, with the baseline's trust profile (`trust.json`:
-plausibility statistics, calibration, reference metric; its SHA-256 is checked too). Tasks that already have a version, or whose
-weights do not ship yet, are left alone, so seeding is idempotent.
+plausibility statistics, calibration, reference metric; its SHA-256 is checked too). Tasks that already
+have a version (usable or not), or whose weights do not ship yet, are left alone, so seeding is idempotent.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def seed_baselines(registry: Registry, weights_root: Path = SHIPPED, tasks: list
         folder = Path(weights_root) / name
         if not (folder / WEIGHTS).is_file() or not (folder / RECORD).is_file():
             continue  # no shipped weights for this task (yet)
-        if registry.versions(name):
+        if registry.version_names(name):
+            # any version present, even one that no longer verifies: versions are immutable, and a broken
+            # one is reported by `medhive models verify` and /health, never silently republished over
             continue
         try:
             record = json.loads((folder / RECORD).read_text())
