@@ -230,7 +230,11 @@ class Task(ABC):
         None: the task judges its inputs by `input_issues` only.
         """
         if self.input_fields:
-            return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+            z = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+            mean = getattr(network, "mean", None)  # a missing value (NaN) counts as the network imputes it
+            if mean is not None and np.isnan(z).any():
+                z = np.where(np.isnan(z), np.asarray(mean.detach().cpu().numpy(), dtype=np.float64)[None, :], z)
+            return z
         return None
 
     def input_issues(self, cases: Cases) -> list[str | None]:
