@@ -62,8 +62,9 @@ def test_a_batch_marks_the_refused_row_and_goes_on(predictor):
     task = get_task("breast_cancer")
     names = [f.name for f in task.input_fields]
     good = dict(zip(names, task.load_training_data(None).x_val[0]))
-    # a real row with one measurement far beyond anything seen (area x 3): the row as a whole is implausible
-    odd = {**good, "mean area": min(good["mean area"] * 3, 9999.0)}
+    # a real row whose area no longer fits its radius (area x 6, radius / 1.5): each value is within the
+    # ranges, the row as a whole is implausible
+    odd = {**good, "mean area": min(good["mean area"] * 6, 9999.0), "mean radius": good["mean radius"] / 1.5}
     batch = predictor.predict_raw("breast_cancer", [good, odd, {n: 0.0 for n in names}])
     flags = [p.out_of_distribution for p in batch.predictions]
     assert flags == [False, True, True]
