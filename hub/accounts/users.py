@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub.accounts import audit
 from hub.accounts.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
 from hub.accounts.models import ROLES, ApiKey, Organization, Tier, User
-from hub.accounts.security import TokenClaims, hash_password, key_prefix, sha256_hex, verify_password
+from hub.accounts.security import TokenClaims, hash_password, key_prefix, needs_rehash, sha256_hex, verify_password
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 SELF_SERVICE = {"user": ("personal", "free"), "enterprise": ("enterprise", "pay_per_use")}
@@ -105,6 +105,8 @@ def check_password(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or not verify_password(password, user.password_hash):
         raise InvalidCredentials("wrong e-mail or password")
+    if needs_rehash(user.password_hash):  # e.g. a scrypt hash from an earlier release: argon2id from now on
+        user.password_hash = hash_password(password)
     user.last_login_at = datetime.now(UTC)
     return user
 
