@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, status
 
-from hub.accounts import audit, keys, users
+from hub.accounts import audit, keys, login_throttle, users
 from hub.accounts.errors import AccountsError, Conflict, InvalidCredentials, RateLimited
 from hub.accounts.models import Organization, User
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, KEY_ROLES, ApiContext, context, require
 from hub.api.schemas import PROBLEMS, Account, KeyCreate, KeyCreated, KeyView, Login, SignUp, TokenOut
-from hub.api.throttle import LoginThrottle
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
@@ -50,28 +49,32 @@ def sign_up(body: SignUp, ctx: ApiContext = Depends(context)) -> Account:
              openapi_extra={"x-public": True})
 def login(body: Login, request: Request, ctx: ApiContext = Depends(context)) -> TokenOut:
     email = body.email.strip().lower()
-    throttle: LoginThrottle = ctx.extra.setdefault("login_throttle", LoginThrottle())
     client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(email, client)
+    return sign_in(ctx, email, body.password, client)
+
+
+def sign_in(ctx: ApiContext, email: str, password: str, client: str) -> TokenOut:
+    """Throttled password sign-in (shared by the API and the portal's sign-in form): an access token."""
+    with ctx.store.transaction() as s:
+        wait = login_throttle.retry_after(s, email, client)
     if wait is not None:  # refused before any password is checked
-        raise RateLimited(f"too many failed logins; try again in {wait} s", retry_after=wait)
+        raise RateLimited(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
     try:
         with ctx.store.transaction() as s:
             if ctx.identity is not None:
-                user_id = ctx.identity.sign_in(email, body.password)
+                user_id = ctx.identity.sign_in(email, password)
                 user = s.get(User, user_id) or s.query(User).filter(User.email == email).one_or_none()
                 if user is None:  # signed up in Supabase directly: a personal account
                     user = users.sign_up(s, email=email, password=None, user_id=user_id)
             else:
-                user = users.check_password(s, email, body.password)
+                user = users.check_password(s, email, password)
             audit.append(s, actor=f"user:{user.id}", action="auth.login", target=f"user:{user.id}")
-            token = _token(ctx, user)
-        throttle.succeeded(email)
-        return token
+            login_throttle.succeeded(s, email, client)
+            return _token(ctx, user)
     except AccountsError as exc:
-        if isinstance(exc, InvalidCredentials):
-            throttle.failed(email, client)
         with ctx.store.transaction() as s:
+            if isinstance(exc, InvalidCredentials):
+                login_throttle.failed(s, email, client)
             audit.append(s, actor="anonymous", action="auth.login_failed", target="", details={"reason": exc.kind})
         raise
 

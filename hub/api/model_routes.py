@@ -122,27 +122,10 @@ def _is_batch(raw: list[Any]) -> bool:
         return False
 
 
-def rate_headers(r: Reservation | None, limits: Any = None, *, refused: bool = False, retry_after: int | None = None
-                 ) -> dict[str, str]:
-    """IETF RateLimit-Policy / RateLimit fields plus the X-RateLimit-* trio (reset in seconds)."""
-    limits = r.limits if r else limits
-    if limits is None:
-        return {}
-    policies, items, out = [], [], {}
-    if limits.rate_limit_per_minute is not None:
-        remaining = 0 if refused else r.minute_remaining
-        reset = retry_after if refused else r.minute_reset_s
-        policies.append(f'"minute";q={limits.rate_limit_per_minute};w=60')
-        items.append(f'"minute";r={remaining};t={reset}')
-        out.update({"X-RateLimit-Limit": str(limits.rate_limit_per_minute), "X-RateLimit-Remaining": str(remaining),
-                    "X-RateLimit-Reset": str(reset)})
-    if limits.monthly_quota is not None and r is not None:
-        policies.append(f'"month";q={limits.monthly_quota};w=2592000')
-        items.append(f'"month";r={r.month_remaining};t={r.month_reset_s}')
-    if policies:
-        out["RateLimit-Policy"] = ", ".join(policies)
-        out["RateLimit"] = ", ".join(items)
-    return out
+def rate_headers(r: Reservation) -> dict[str, str]:
+    """IETF RateLimit-Policy / RateLimit fields plus the X-RateLimit-* trio (reset in seconds); refusals
+    (429) carry the same fields, set by `metering.reserve` on the error."""
+    return r.headers()
 
 
 @router.post("/models/{task}/predict", response_model=PredictResponse,
@@ -233,11 +216,6 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
             ).model_dump(mode="json")
             if idem:
                 metering.remember(s, p.org_id, idem, req_hash, 200, out)
-    except RateLimited as exc:
-        with ctx.store.transaction() as s:
-            limits = metering.limits_for(s, p.org_id)
-        exc.headers = rate_headers(None, limits, refused=True, retry_after=exc.retry_after)
-        raise
     except AccountsError:
         raise
     return JSONResponse(out, headers=rate_headers(reservation))
