@@ -11,7 +11,7 @@ from hub.accounts import audit, keys, login_throttle, users
 from hub.accounts.errors import AccountsError, Conflict, InvalidCredentials, RateLimited
 from hub.accounts.models import Organization, User
 from hub.accounts.users import Principal
-from hub.api.deps import ALL_ROLES, KEY_ROLES, ApiContext, context, require
+from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.schemas import PROBLEMS, Account, KeyCreate, KeyCreated, KeyView, Login, SignUp, TokenOut
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
@@ -20,7 +20,8 @@ router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 def _account(session: Any, user: User) -> Account:
     org = session.get(Organization, user.org_id)
     return Account(user_id=str(user.id), email=user.email, role=user.role, org_id=str(org.id), organization=org.name,
-                   tier=org.tier)
+                   tier=org.tier, verified=bool(user.verified), keep_history=bool(user.keep_history),
+                   keep_inputs=bool(user.keep_inputs))
 
 
 def _token(ctx: ApiContext, user: User) -> TokenOut:
@@ -87,7 +88,7 @@ def me(p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(co
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated,
              summary="Create an API key (the key is shown once)")
-def create_key(body: KeyCreate, p: Principal = Depends(require(*KEY_ROLES)),
+def create_key(body: KeyCreate, p: Principal = Depends(require(*ALL_ROLES)),
                ctx: ApiContext = Depends(context)) -> KeyCreated:
     with ctx.store.transaction() as s:
         view, secret = keys.create_key(s, p, name=body.name, expires_in_days=body.expires_in_days)
@@ -95,14 +96,14 @@ def create_key(body: KeyCreate, p: Principal = Depends(require(*KEY_ROLES)),
 
 
 @router.get("/keys", response_model=list[KeyView], summary="The organization's API keys (prefixes)")
-def list_keys(p: Principal = Depends(require(*KEY_ROLES)), ctx: ApiContext = Depends(context)) -> list[KeyView]:
+def list_keys(p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> list[KeyView]:
     with ctx.store.transaction() as s:
         return [KeyView(**k) for k in keys.list_keys(s, p)]
 
 
 @router.delete("/keys/{key_id}", response_model=KeyView,
                summary="Revoke an API key")
-def revoke_key(key_id: uuid.UUID, p: Principal = Depends(require(*KEY_ROLES)),
+def revoke_key(key_id: uuid.UUID, p: Principal = Depends(require(*ALL_ROLES)),
                ctx: ApiContext = Depends(context)) -> KeyView:
     with ctx.store.transaction() as s:
         return KeyView(**keys.revoke_key(s, p, key_id))

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from hub.accounts import audit, keys, metering
+from hub.accounts import audit, history, keys, metering
 from hub.accounts.errors import AccountsError, NotImplementedYet, QuotaExceeded, RateLimited, ValidationFailed
 from hub.accounts.metering import Reservation
 from hub.accounts.users import Principal
@@ -168,6 +168,14 @@ def _replay(ctx: ApiContext, p: Principal, key: str, req_hash: str) -> JSONRespo
     return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
 
 
+def _summaries(task: str, cases: Any, n: int) -> list[list[tuple[str, str]]]:
+    """What a report shows of each input (only computed for a user who keeps inputs)."""
+    from hub.reports import describe_input
+
+    spec = get_task(task)
+    return [describe_input(spec, cases, i) for i in range(n)]
+
+
 def _explainer() -> Any:
     try:
         from hub.explain import explain
@@ -206,13 +214,15 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
                 keys.touch(s, p.api_key_id)
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
                          details={"units": units, "cases": len(batch.predictions)})
+            kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions,
+                                input_summaries=lambda: _summaries(task, cases, len(batch.predictions)))
             out = PredictResponse(
                 task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
                 predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})
                              for c in batch.predictions],
                 usage={"units": units, "tier": reservation.limits.tier, "monthly_quota": reservation.limits.monthly_quota,
                        "remaining": reservation.month_remaining},
-                disclaimer=DISCLAIMER,
+                disclaimer=DISCLAIMER, kept=[str(k) for k in kept] or None,
             ).model_dump(mode="json")
             if idem:
                 metering.remember(s, p.org_id, idem, req_hash, 200, out)

@@ -46,7 +46,9 @@ class SignUp(BaseModel):
         {"email": "student@uni.example", "password": "another long passphrase", "account_type": "user"}]})
     email: str = Field(max_length=320)
     password: str = Field(min_length=10, max_length=200)
-    account_type: Literal["user", "enterprise"] = "user"
+    account_type: Literal["user", "clinician", "enterprise"] = Field(
+        "user", description="user: patient or student (free tier); clinician: self-declared, unverified until an "
+                            "admin verifies; enterprise: pay-per-use with API keys")
     organization: str | None = Field(None, min_length=1, max_length=200)
     display_name: str = Field("", max_length=200)
 
@@ -65,6 +67,9 @@ class Account(BaseModel):
     org_id: str
     organization: str
     tier: str
+    verified: bool = True
+    keep_history: bool = False
+    keep_inputs: bool = False
 
 
 class TokenOut(BaseModel):
@@ -151,6 +156,30 @@ class PredictResponse(BaseModel):
     usage: UsageOut
     explanation: dict[str, Any] | None = None
     disclaimer: str
+    kept: list[str] | None = Field(None, description="ids in your prediction history (when history is on)")
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"keep_history": True, "keep_inputs": False}]})
+    keep_history: bool = Field(description="keep each prediction's output, model version and time")
+    keep_inputs: bool = Field(False, description="also keep the input's summary (only with keep_history)")
+
+
+class KeptPrediction(BaseModel):
+    id: str
+    task: str
+    model_version: str
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    created_at: str
+    input_kept: bool
+    input_summary: list[list[str]] | None = None
+
+
+class PredictionPage(BaseModel):
+    total: int
+    items: list[KeptPrediction]
 
 
 class TierChange(BaseModel):
