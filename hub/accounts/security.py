@@ -132,6 +132,10 @@ class Tokens:
         self._secret = secret
         self.ttl = ttl
 
+    def mac(self, text: str) -> str:
+        """An HMAC-SHA256 of `text` under the signing secret (the portal's CSRF tokens)."""
+        return hmac.new(self._secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
     def issue(self, user_id: uuid.UUID, org_id: uuid.UUID, role: str, *, now: datetime | None = None,
               ttl: timedelta | None = None) -> tuple[str, datetime]:
         now = now or datetime.now(UTC)
