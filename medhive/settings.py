@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                               description="Supabase project URL: sign-up / sign-in through Supabase Auth when set")
     supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
+    space_demo_per_day: int = Field(5, ge=0, le=10_000, description="predictions an anonymous visitor may make "
+                                    "in the Spaces per client address and day before being asked to sign in")
     revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
     # the assistant (issue 6): Groq when a key is set, else the offline backend
     groq_api_key: str = Field("", repr=False, validation_alias=AliasChoices("MEDHIVE_GROQ_API_KEY", "GROQ_API_KEY"),
