@@ -31,6 +31,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
                          r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
                          re.I)),
+    ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
+                         r"\bpay[- ]?per[- ]?use\b", re.I)),
     ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
                                  r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
     ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"

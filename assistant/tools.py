@@ -270,6 +270,12 @@ def contributions(ctx: ToolContext, task: str | None = None) -> dict[str, Any]:
             "federated_versions": fed.versions(task) if fed else [], "jobs": fed.jobs(task) if fed else []}
 
 
+def tiers(ctx: ToolContext) -> dict[str, Any]:
+    if ctx.accounts is None or not hasattr(ctx.accounts, "tiers"):
+        raise ToolError("accounts are not available in this deployment")
+    return {"tiers": _jsonable(ctx.accounts.tiers())}
+
+
 def usage(ctx: ToolContext) -> dict[str, Any]:
     if ctx.accounts is None:
         raise ToolError("accounts are not available in this deployment")
@@ -324,6 +330,8 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",
          {"type": "object", "properties": {}}, usage),
+    Tool("tiers", "Every usage tier (free, pay-per-use, enterprise) with its monthly quota, rate limit and price, "
+                  "as enforced now.", {"type": "object", "properties": {}}, tiers),
 ]}
 
 

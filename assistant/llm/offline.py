@@ -55,6 +55,11 @@ class OfflineBackend:
             return self._interpret(turn)
         if intent == "usage":
             return self._tool(turn, "usage", {}, _render_usage, intent)
+        if intent == "tiers":
+            answer = self._tool(turn, "tiers", {}, _render_tiers, intent)
+            if answer.tool_calls[0].result is None:  # no accounts database here: the knowledge page answers
+                return self._question(turn, intent="question")
+            return answer
         if intent == "contributions":
             return self._tool(turn, "contributions", {"task": detect_task(turn.text)}, _render_contributions, intent)
         if intent == "list_models":
@@ -177,6 +182,21 @@ class OfflineBackend:
             answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _render_tiers(r: dict[str, Any]) -> str:
+    """All three tiers as a table, from the limits the API and the Spaces enforce."""
+    def money(t: dict[str, Any]) -> str:
+        return f"{t['currency']} {t['price_micros'] / 1e6:g}" if t.get("price_micros") else "none"
+
+    rows = "\n".join(
+        f"| {t['name'].replace('_', '-')} | {t['monthly_quota'] if t['monthly_quota'] is not None else 'contracted' if t['name'] == 'enterprise' else 'none'} | "
+        f"{t['rate_limit_per_minute'] if t['rate_limit_per_minute'] is not None else 'none'} per minute | "
+        f"{money(t)} |" for t in r.get("tiers", []))
+    return ("MedHive's tiers (the limits in force now; an enterprise contract can set its own):\n\n"
+            "| tier | monthly quota | rate limit | price per prediction |\n|---|---|---|---|\n" + rows
+            + "\n\nPatients, students and clinicians sign up on the free tier and can upgrade to pay-per-use on "
+              "their account page (/account); each API response carries the same limits in its RateLimit headers.")
 
 
 def _render_usage(r: dict[str, Any]) -> str:
