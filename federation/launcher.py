@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,11 @@ class NodeSpec:
 class LocalFederation:
     def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None) -> None:
         self.workdir = Path(workdir)
-        self.nodes = nodes
+        # N nodes on one host share its cores: each trains with its share of torch threads (at least one),
+        # as N processes with a thread per core each would oversubscribe the CPUs
+        share = max(1, (os.cpu_count() or 1) // max(1, len(nodes)))
+        self.nodes = [n if "threads" in n.extra else replace(n, extra={**n.extra, "threads": share}) for n in nodes]
+        self.threads = share
         self.logs = self.workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.flwr_home = self.workdir / "flwr-home"
@@ -104,10 +108,10 @@ class LocalFederation:
         self.ports: dict[str, int] = {}
 
     # ----- processes ---------------------------------------------------------------------------------
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(env or {})},
+                                cwd=self.workdir, stdin=subprocess.DEVNULL)
         log.close()
         self._known.add(proc.pid)
         return proc
@@ -132,7 +136,9 @@ class LocalFederation:
     def _start_node(self, i: int) -> subprocess.Popen:
         return self._spawn(f"supernode-{i}", [
             str(BIN / "flower-supernode"), "--insecure", "--superlink", f"127.0.0.1:{self.ports['fleet']}",
-            "--clientappio-api-address", f"127.0.0.1:{free_port()}", "--node-config", self.nodes[i].node_config()])
+            "--clientappio-api-address", f"127.0.0.1:{free_port()}", "--node-config", self.nodes[i].node_config()],
+            # the node's app processes inherit it: OpenMP / BLAS pools sized to the node's share from the start
+            env={"OMP_NUM_THREADS": str(self.nodes[i].extra.get("threads", self.threads))})
 
     def _wait_port(self, port: int, timeout: float, what: str) -> None:
         end = time.monotonic() + timeout

@@ -1,6 +1,7 @@
 """Flower ServerApp: the aggregation service's side of a federation job (thin glue over `federation.job`).
 
-Rounds 1..R fit (through SecAgg+'s four exchanges, or one plain exchange); in each, every hospital
+Rounds 1..R fit (through SecAgg+'s four exchanges after an eligibility exchange, or one plain exchange in
+which a node that must decline fails with its reason); in each, every hospital
 first scores the model it receives on its own held-out split (round 1: the parent, production version),
 so only the final model needs a separate evaluation exchange. The legacy path
 (`LegacyContext` + `FedAvg`-based strategy + `SecAggPlusWorkflow`) is the one SecAgg+ supports in
@@ -80,7 +81,8 @@ def run(grid: Grid, context: Context, job: Job) -> None:
 
     def exchanged(kind: str, replies: int, errors: int) -> None:
         current["exchange"] += 1
-        job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors)
+        job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors,
+                  began=grid.started_at)
 
     grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged)
     initial = job.start()
@@ -109,12 +111,21 @@ def run(grid: Grid, context: Context, job: Job) -> None:
             current.update(round=r, exchange=0)
             for attempt in range(cfg.round_retries + 1):
                 _ensure(legacy, job, f"round {r}")
-                eligible, declined = _eligibility(grid, legacy, job, r)
-                job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
-                if len(eligible) < cfg.min_hospitals:
-                    raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
-                                         f"{cfg.min_hospitals} needed" + (f" ({'; '.join(declined)})" if declined else ""))
-                strategy.eligible = eligible
+                if cfg.secure_aggregation:
+                    eligible, declined = _eligibility(grid, legacy, job, r)
+                    job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
+                    if len(eligible) < cfg.min_hospitals:
+                        raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
+                                             f"{cfg.min_hospitals} needed"
+                                             + (f" ({'; '.join(declined)})" if declined else ""))
+                    strategy.eligible = eligible
+                else:
+                    # without SecAgg+ a node that must decline just fails its fit message with the reason
+                    # (reported with the round's failures): no separate eligibility exchange, one fewer
+                    # poll wait and app start-up per node and round
+                    job.event("round", round=r, attempt=attempt + 1, hospitals=legacy.client_manager.num_available(),
+                              declined=[])
+                    strategy.eligible = None
                 fit_workflow(grid, legacy)
                 if r in strategy.fit_log:
                     break
@@ -127,7 +138,9 @@ def run(grid: Grid, context: Context, job: Job) -> None:
                 raise RunFailedError(f"round {r}: secure aggregation halted (too few hospitals completed the protocol)")
             job.fitted(r, record)
             if not record["ok"]:
-                raise RunFailedError(record.get("reason", f"round {r} failed"))
+                failures = "" if cfg.secure_aggregation or not record["failures"] else \
+                    f" ({'; '.join(record['failures'])})"
+                raise RunFailedError(record.get("reason", f"round {r} failed") + failures)
             grid.save_aggregate(r, strategy.last_aggregate or [])
             # each hospital scored the incoming model before training: that is round r-1's evaluation
             # (round 0: the parent), without an extra exchange

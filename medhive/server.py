@@ -1,7 +1,7 @@
 """The hub server: one FastAPI app: health, the models and their versions, and the mounts.
 
-Modules in medhive/mounts/ add the rest: the Gradio Spaces (/spaces/<task>/), the portal at "/", the
-metered `/v1` API. Errors are RFC 9457 problem details (`application/problem+json`).
+The modules named in `MOUNTS` (medhive/mounts/) add the rest, in that order: the metered `/v1` API, the
+assistant's chat, the Gradio Spaces (/spaces/<task>/) and the portal at "/". Errors are RFC 9457 problem details (`application/problem+json`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
 from hub.models import all_tasks, get_task
+from medhive import wiring
 from medhive.settings import Settings
 
 _STATUS = {UnknownTaskError: 404, VersionNotFoundError: 404}
@@ -45,19 +46,19 @@ def _models(registry: Any) -> list[dict[str, Any]]:
     return out
 
 
+# The mounts, in the order they are mounted (explicit, not discovered): the /v1 API first (the assistant
+# shares its accounts store), then the assistant's chat and the Spaces (they append portal navigation
+# entries and share the app's predictor), the portal's account pages (sign-up, sign-in, My account), and
+# the portal last because it is the catch-all at "/".
+MOUNTS = ("api", "assistant", "spaces", "portal_accounts", "zz_portal")
+
+
 def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
-    """Each module in medhive/mounts/ adds its routes or apps: `mount(app, settings=..., registry=...)`.
-
-    Modules mount in name order; a module named like `zz_portal` mounts last (a catch-all at "/").
-    """
+    """Each module in `MOUNTS` adds its routes or apps: `mount(app, settings=..., registry=...)`."""
     import importlib
-    import pkgutil
 
-    import medhive.mounts as mounts
-
-    for info in sorted(pkgutil.iter_modules(mounts.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"medhive.mounts.{info.name}").mount(app, settings=settings, registry=registry)
+    for name in MOUNTS:
+        importlib.import_module(f"medhive.mounts.{name}").mount(app, settings=settings, registry=registry)
 
 
 def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
                   description="Federated model hub for healthcare. Predictions are not a diagnosis.")
     app.state.registry = registry
     app.state.settings = settings
+    app.state.predictor = wiring.make_predictor(registry)  # one version cache for every mount
 
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, exc: HubError) -> JSONResponse:

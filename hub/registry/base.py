@@ -21,10 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import safetensors.torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Literal
 
 from hub.errors import RegistryError, SignatureError, VersionNotFoundError
 from hub.models import get_task
@@ -51,6 +48,9 @@ _WEIGHT_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"
                     ".msgpack", ".npy", ".npz", ".onnx", ".safetensors"}
 
 Action = Literal["publish", "promote", "rollback", "demote"]
+
+if TYPE_CHECKING:  # torch only where weights are loaded or saved: listing versions stays light
+    from torch import nn
 
 
 def now_iso() -> str:
@@ -420,6 +420,8 @@ def load_network(network_class: type[nn.Module], folder: Path, *, label: str) ->
         config = json.loads((Path(folder) / "config.json").read_text())
         if not isinstance(config, dict):
             raise ValueError("config.json is not an object")
+        import safetensors.torch
+
         network = network_class(**config)
         safetensors.torch.load_model(network, str(Path(folder) / "model.safetensors"), strict=True)
     except Exception as exc:  # a shape or key mismatch: one line, no traceback material

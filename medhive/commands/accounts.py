@@ -16,16 +16,17 @@ from typing import Optional
 
 import typer
 
+from medhive.commands._support import cli_errors
+
 accounts_app = typer.Typer(help="Accounts, roles, tiers and enrollment tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 billing_app = typer.Typer(help="Usage per account and the hospitals' revenue share.", no_args_is_help=True)
 
 
 def _store():
-    from medhive.mounts.api import open_store
-    from medhive.settings import get_settings
+    from medhive.wiring import open_store, settings
 
-    return open_store(get_settings())
+    return open_store(settings())
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -42,8 +43,6 @@ def _echo(data: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(audit_app, name="audit")
     app.add_typer(billing_app, name="billing")
@@ -163,8 +162,8 @@ def register(app: typer.Typer) -> None:
     def revenue_share(period: str, pool: Optional[float] = typer.Option(None, "--pool-fraction")) -> None:
         """A period's enterprise revenue split among contributing hospitals (JSON)."""
         from hub.accounts import billing
-        from medhive.settings import get_settings
+        from medhive.wiring import settings
 
         with _store().transaction() as s:
             _echo(billing.revenue_share(s, period, pool_fraction=pool if pool is not None
-                                        else get_settings().revenue_share_fraction))
+                                        else settings().revenue_share_fraction))

@@ -18,25 +18,7 @@ from typing import Any, Optional
 
 import typer
 
-REPO_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
-
-
-def build_from_settings(settings: Any, *, registry: Any, predictor: Any = None, store: Any = None) -> Any:
-    """The assistant configured by `settings` (shared by the CLI, the server mount and the Space)."""
-    from assistant import build_assistant
-    from assistant.ports import HubAccounts
-
-    if store is None:
-        from medhive.mounts.api import open_store
-
-        store = open_store(settings)
-    return build_assistant(
-        knowledge_dir=Path(settings.knowledge_dir or REPO_KNOWLEDGE), home=settings.home, registry=registry,
-        predictor=predictor, accounts=HubAccounts(store), embedding_model=settings.embedding_model or None,
-        backend=settings.assistant_backend, groq_api_key=settings.groq_api_key, groq_model=settings.groq_model,
-        groq_base_url=settings.groq_base_url or None, groq_max_retries=settings.groq_max_retries,
-        superlink=settings.superlink_address, root_certificates=settings.superlink_root_certificates or None,
-        hub_url=settings.public_url or f"http://{settings.host}:{settings.port}")
+from medhive.commands._support import cli_errors
 
 
 def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
@@ -51,8 +33,6 @@ def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     @app.command()
     @cli_errors
     def ask(
@@ -64,14 +44,13 @@ def register(app: typer.Typer) -> None:
         """Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."""
         from assistant.errors import AssistantError
         from assistant.session import render
-        from medhive.cli import open_registry
-        from medhive.settings import get_settings
+        from medhive import wiring
 
-        settings = get_settings()
+        settings = wiring.settings()
         for f in file or []:
             if not f.is_file() and not f.is_dir():
                 raise AssistantError(f"file not found: {f}")
-        bot = build_from_settings(settings, registry=open_registry(settings))
+        bot = wiring.build_assistant(settings, registry=wiring.open_registry(settings))
         session = bot.session(local_caller(settings, bot, api_key))
         answer = session.ask(question, files=tuple(file or ()))
         if as_json:

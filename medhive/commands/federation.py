@@ -17,8 +17,9 @@ from typing import Any, Optional
 
 import typer
 
-from medhive.cli import cli_errors, open_registry
-from medhive.settings import get_settings
+from medhive.commands._support import cli_errors
+from medhive.wiring import open_registry
+from medhive.wiring import settings as get_settings
 
 
 def _rows(path: Path, kind: str) -> int:

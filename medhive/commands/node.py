@@ -21,8 +21,8 @@ from typing import Optional
 
 import typer
 
-from medhive.cli import cli_errors
-from medhive.settings import get_settings
+from medhive.commands._support import cli_errors
+from medhive.wiring import settings as get_settings
 
 node_app = typer.Typer(help="Hospital node: validate local data, manage consent, join a federation.",
                        no_args_is_help=True)

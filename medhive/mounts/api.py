@@ -12,12 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from medhive.settings import Settings
+from medhive.wiring import open_store
 
-
-def open_store(settings: Settings, *, create: bool = True) -> Any:
-    from hub.accounts import Store, default_url
-
-    return Store(settings.database_url or default_url(settings.home), create=create)
+__all__ = ["mount", "open_store"]
 
 
 def mount(app: FastAPI, *, settings: Settings, registry: Any) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from hub.inference import Predictor
 from hub.models import task_names
 from medhive.ui import build_space, launch_options
 
@@ -21,8 +20,7 @@ PREFIX = "/spaces"
 
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
-    predictor = getattr(app.state, "predictor", None) or Predictor(registry)
-    app.state.predictor = predictor
+    predictor = app.state.predictor  # the server's one predictor, shared with the assistant
     api = getattr(app.state, "medhive_api", None)  # mounted before the Spaces (medhive.mounts.api)
     meter = None
     if api is not None:
