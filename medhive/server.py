@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
 from hub.models import all_tasks, get_task
@@ -64,8 +65,9 @@ def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
 def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     registry = registry if registry is not None else settings.open_registry()
     started = time.time()
-    app = FastAPI(title="MedHive", version="0.1.0",
-                  description="Federated model hub for healthcare. Predictions are not a diagnosis.")
+    # /docs and /redoc from the Swagger UI and ReDoc files fastapi-offline ships (no CDN: they work offline)
+    app = FastAPIOffline(title="MedHive", version="0.1.0",
+                         description="Federated model hub for healthcare. Predictions are not a diagnosis.")
     app.state.registry = registry
     app.state.settings = settings
     app.state.predictor = wiring.make_predictor(registry)  # one version cache for every mount
@@ -73,7 +75,9 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return problem(status, type(exc).__name__, exc.message, exc.kind)
+        from hub.api.problems import title_of
+
+        return problem(status, title_of(exc), exc.message, exc.kind)
 
     @app.get("/health", tags=["hub"])
     def health() -> dict[str, Any]:

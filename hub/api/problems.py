@@ -56,13 +56,31 @@ def _scalars(value: Any, known: frozenset[str] = frozenset()) -> Iterable[str]:
 
 
 def redact(message: str, inputs: Any = None, known: Iterable[str] = ()) -> str:
-    """A task's input error without the submitted values: quoted values and `= number` are dropped, and
-    any message that still contains one of the inputs is replaced by a generic one."""
+    """A task's input error without the submitted values, still naming the field and the rule: quoted
+    values and `= number` are dropped, and any remaining submitted value or unknown key is replaced by
+    "[value]" (whole tokens only, so the valid range in the message stays readable)."""
     message = re.sub(r",? got .*$", "", message)
     message = re.sub(r"\s=\s[-+]?[\d.]+(e[-+]?\d+)?", "", message, flags=re.I)
-    if inputs is not None and any(s in message for s in _scalars(inputs, frozenset(known))):
-        return "the input does not match the task's input schema (check field names, types and ranges)"
+    if inputs is None:
+        return message
+    for text in sorted(set(_scalars(inputs, frozenset(known))), key=len, reverse=True):
+        message = re.sub(rf"(?<![\w.]){re.escape(text)}(?![\w.])", "[value]", message)
+        if not re.fullmatch(r"[-+\d.e]+", text):  # a word inside a longer token: still never echoed
+            message = message.replace(text, "[value]")
     return message
+
+
+_TITLES = {UnknownTaskError: "Unknown task", VersionNotFoundError: "Model version not found",
+           InvalidInputError: "Invalid input"}
+
+
+def title_of(exc: Exception) -> str:
+    """A problem title in words: known hub errors by name, others from the class name ("FooBarError" -> "Foo bar")."""
+    for cls, title in _TITLES.items():
+        if isinstance(exc, cls):
+            return title
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__.removesuffix("Error")).strip().lower()
+    return (words[:1].upper() + words[1:]) or "Error"
 
 
 def _is_v1(request: Request) -> bool:
@@ -87,7 +105,7 @@ def install(app: FastAPI) -> None:
             return await before[HubError](request, exc)
         status = next((s for cls, s in _HUB_STATUS.items() if isinstance(exc, cls)), 400)
         detail = redact(exc.message, getattr(request.state, "inputs", None))
-        return problem(status, type(exc).__name__, detail, exc.kind, instance=request.url.path)
+        return problem(status, title_of(exc), detail, exc.kind, instance=request.url.path)
 
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not _is_v1(request):

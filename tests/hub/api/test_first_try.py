@@ -1,0 +1,59 @@
+"""An API a developer can use on the first try: problems that name the field and the rule, titles in words,
+and /docs + /redoc served from packaged assets (no CDN)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from hub.api.problems import redact, title_of
+from hub.errors import HubError, UnknownTaskError
+from tests.hub.api.conftest import auth, bc_case, signup_login
+
+URL = "/v1/models/breast_cancer/predict"
+
+
+def test_problem_names_the_field_and_rule_without_the_value(client):
+    h = signup_login(client)
+    case = dict(bc_case(), **{"worst radius": 912.5})
+    r = client.post(URL, json={"inputs": case}, headers=auth(h))
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "worst radius" in detail and "valid range" in detail and "912" not in detail, detail
+    assert "input schema" not in detail
+    unknown = client.post(URL, json={"inputs": {**bc_case(), "...": 1}}, headers=auth(h)).json()["detail"]
+    assert "unexpected" in unknown and "[value]" in unknown, unknown
+
+
+def test_redact_keeps_ranges_and_hides_values():
+    msg = "row 1: 'mean area' is outside the valid range 0..10000 px; saw 123.456 in 'note Smith'"
+    out = redact(msg, {"mean area": 123.456, "note": "Smith"}, known=["mean area", "note"])
+    assert "0..10000" in out and "123.456" not in out and "Smith" not in out and "mean area" in out
+
+
+def test_titles_in_words(client):
+    h = signup_login(client)
+    r = client.post("/v1/models/no_such_task/predict", json={"inputs": {}}, headers=auth(h))
+    assert r.status_code == 404 and r.json()["title"] == "Unknown task"
+    assert title_of(UnknownTaskError("x")) == "Unknown task"
+
+    class RegistrySignatureError(HubError):
+        pass
+
+    assert title_of(RegistrySignatureError("x")) == "Registry signature"
+
+
+def test_docs_and_redoc_from_packaged_assets(seeded_home, medhive_home):
+    import shutil
+
+    from medhive.server import create_app
+    from medhive.settings import get_settings
+
+    shutil.copytree(seeded_home, medhive_home, dirs_exist_ok=True)
+    settings = get_settings()
+    c = TestClient(create_app(settings, registry=settings.open_registry()))
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = c.get(page).text
+        assert "cdn." not in html and "unpkg" not in html and asset in html, html[:400]
+        src = next(part.split('"')[0] for part in html.split('src="')[1:] if asset in part.split('"')[0])
+        js = c.get(src)
+        assert js.status_code == 200 and len(js.content) > 100_000
