@@ -26,7 +26,7 @@ from hub.accounts.metering import Reservation
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
-from hub.api.schemas import PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
+from hub.api.schemas import MAX_EXPLAINED, PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
 from hub.errors import InvalidInputError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
@@ -141,6 +141,8 @@ def predict(task: str, request: Request,
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None
+    if explain_fn is not None:
+        _explained(body.explain, len(cases))  # a bad index is refused before anything is computed or billed
     # the body hash guards an Idempotency-Key against reuse with other inputs; without a key it is not needed
     req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")}) if idempotency_key else ""
     for attempt in (1, 2):
@@ -176,6 +178,19 @@ def _summaries(task: str, cases: Any, n: int) -> list[list[tuple[str, str]]]:
     return [describe_input(spec, cases, i) for i in range(n)]
 
 
+def _explained(explain: bool | list[int], n: int) -> list[int]:
+    """The case indices to explain: every case for `true`, else the listed ones (checked against the batch)."""
+    if explain is True:
+        if n > MAX_EXPLAINED:
+            raise ValidationFailed(f"explain: this input has {n} cases; explain at most {MAX_EXPLAINED} per request, "
+                                   "e.g. explain: [0, 5]")
+        return list(range(n))
+    bad = [i for i in explain if i >= n]
+    if bad:
+        raise ValidationFailed(f"explain: index {bad[0]} is out of range; this input has {n} cases (0..{n - 1})")
+    return sorted(set(explain))
+
+
 def _explainer() -> Any:
     try:
         from hub.explain import explain
@@ -196,10 +211,11 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
         if replayed is not None:
             return replayed
     batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
-    explanation = None
+    explanations = None
     if explain_fn is not None:
         network = ctx.predictor.model(task, batch.version).network
-        explanation = jsonable(explain_fn(task, network, cases, index=0).to_dict())
+        explanations = [{"index": i, **jsonable(explain_fn(task, network, cases, index=i).to_dict())}
+                        for i in _explained(body.explain, len(batch.predictions))]
     reservation: Reservation | None = None
     try:
         with ctx.store.transaction() as s:
@@ -217,7 +233,8 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
             kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions,
                                 input_summaries=lambda: _summaries(task, cases, len(batch.predictions)))
             out = PredictResponse(
-                task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
+                task=task, model_version=batch.version, summary=jsonable(batch.summary),
+                explanation=explanations[0] if explanations else None, explanations=explanations,
                 predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})
                              for c in batch.predictions],
                 usage={"units": units, "tier": reservation.limits.tier, "monthly_quota": reservation.limits.monthly_quota,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,7 @@ def _example_case() -> dict[str, float]:
 
 
 BC_CASE = _example_case()
+MAX_EXPLAINED = 20  # SHAP explanations per request: each costs tens of milliseconds to seconds
 
 
 class Problem(BaseModel):
@@ -119,13 +120,18 @@ class PredictRequest(BaseModel):
     file: FileInput | None = None
     version: str = Field("production", max_length=32, description="version tag or alias")
     options: dict[str, float | str] = Field(default_factory=dict, description="task options, e.g. fs, lead")
-    explain: bool = Field(False, description="also explain the first case (key factors)")
+    explain: bool | Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(max_length=MAX_EXPLAINED)] = Field(
+        False,
+        description=f"true: explain every case (key factors; at most {MAX_EXPLAINED} cases), or the indices of the "
+                    "cases to explain, e.g. [0, 3]")
 
 
 PREDICT_EXAMPLES = {
     "single": {"summary": "one case", "value": {"inputs": BC_CASE}},
     "batch": {"summary": "a batch", "value": {"inputs": [BC_CASE, BC_CASE]}},
     "explained": {"summary": "with an explanation", "value": {"inputs": BC_CASE, "explain": True}},
+    "batch_explained": {"summary": "a batch, the second case explained",
+                        "value": {"inputs": [BC_CASE, BC_CASE], "explain": [1]}},
 }
 
 
@@ -154,7 +160,8 @@ class PredictResponse(BaseModel):
     predictions: list[CaseOut]
     summary: dict[str, Any] | None = None
     usage: UsageOut
-    explanation: dict[str, Any] | None = None
+    explanation: dict[str, Any] | None = Field(None, description="the first explained case (as `explanations[0]`)")
+    explanations: list[dict[str, Any]] | None = Field(None, description="one per explained case, with its `index`")
     disclaimer: str
     kept: list[str] | None = Field(None, description="ids in your prediction history (when history is on)")
 

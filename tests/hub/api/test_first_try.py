@@ -57,3 +57,16 @@ def test_docs_and_redoc_from_packaged_assets(seeded_home, medhive_home):
         src = next(part.split('"')[0] for part in html.split('src="')[1:] if asset in part.split('"')[0])
         js = c.get(src)
         assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_batch_explain_explains_every_case_or_the_listed_ones(client):
+    h = signup_login(client)
+    cases = [bc_case(), dict(bc_case(), **{"worst radius": 30.0}), bc_case()]
+    every = client.post(URL, json={"inputs": cases, "explain": True}, headers=auth(h)).json()
+    assert [e["index"] for e in every["explanations"]] == [0, 1, 2] and every["explanation"]["index"] == 0
+    assert every["explanations"][0] != every["explanations"][1]  # each case its own factors
+    some = client.post(URL, json={"inputs": cases, "explain": [2, 1]}, headers=auth(h)).json()
+    assert [e["index"] for e in some["explanations"]] == [1, 2]
+    bad = client.post(URL, json={"inputs": cases, "explain": [3]}, headers=auth(h))
+    assert bad.status_code == 422 and "out of range" in bad.json()["detail"]
+    assert client.get("/v1/usage", headers=auth(h)).json()["limits"]["used"] == 6  # the refused one is not billed
