@@ -90,13 +90,12 @@ def model_detail(task: str, _: Principal = Depends(require(*ALL_ROLES)),
 def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
     """Cases ready for the network and the number of billed units (one per submitted input)."""
     options = dict(body.options)
-    if (body.inputs is None) == (body.file is None):
-        raise ValidationFailed("give exactly one of `inputs` (an object or a list) or `file`")
+    if sum(x is not None for x in (body.inputs, body.file, body.files)) != 1:
+        raise ValidationFailed("give exactly one of `inputs` (an object or a list), `file`, or `files` (a WFDB record)")
+    if body.files is not None:
+        return _read_record(spec, body.files, options), 1
     if body.file is not None:
-        try:
-            data = base64.b64decode(body.file.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("file.content_base64 is not valid base64") from None
+        data = _decode(body.file, "file")
         suffix = Path(body.file.filename).suffix.lower()[:10]
         with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
@@ -112,6 +111,28 @@ def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
         except (ValueError, TypeError):
             raise ValidationFailed("inputs must be a numeric array for this task") from None
     return spec.prepare(raw, **options), units
+
+
+def _decode(f: Any, where: str) -> bytes:
+    try:
+        return base64.b64decode(f.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(f"{where}.content_base64 is not valid base64") from None
+
+
+def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
+    """A multi-file record (WFDB: the .hea header and its .dat signal, same record name) as one input."""
+    names = [Path(f.filename).name for f in files]
+    headers = [n for n in names if n.lower().endswith(".hea")]
+    if len(headers) != 1:
+        raise ValidationFailed("files: a WFDB record needs exactly one .hea header and its .dat file(s)")
+    stem = Path(headers[0]).stem
+    if len(set(names)) != len(names) or any(Path(n).stem != stem for n in names):
+        raise ValidationFailed(f"files: every file of the record must be named after it ({stem}.hea, {stem}.dat)")
+    with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
+        for i, (f, name) in enumerate(zip(files, names)):
+            (Path(tmp) / name).write_bytes(_decode(f, f"files[{i}]"))
+        return spec.read_input(Path(tmp) / headers[0], **options)
 
 
 def _is_batch(raw: list[Any]) -> bool:

@@ -70,3 +70,30 @@ def test_batch_explain_explains_every_case_or_the_listed_ones(client):
     bad = client.post(URL, json={"inputs": cases, "explain": [3]}, headers=auth(h))
     assert bad.status_code == 422 and "out of range" in bad.json()["detail"]
     assert client.get("/v1/usage", headers=auth(h)).json()["limits"]["used"] == 6  # the refused one is not billed
+
+
+def test_ecg_as_wfdb_files_and_as_the_documented_inline_example(client, app):
+    import base64
+
+    from hub.models import get_task
+
+    h = signup_login(client)
+    folder = next(p for p in get_task("ecg").example_inputs() if p.suffix == ".hea").parent
+    files = [{"filename": f"mitbih_223_excerpt{ext}",
+              "content_base64": base64.b64encode((folder / f"mitbih_223_excerpt{ext}").read_bytes()).decode()}
+             for ext in (".hea", ".dat")]
+    r = client.post("/v1/models/ecg/predict", json={"files": files}, headers=auth(h))
+    assert r.status_code == 200, r.text
+    assert len(r.json()["predictions"]) > 10 and r.json()["usage"]["units"] == 1  # one record, many beats
+    alone = client.post("/v1/models/ecg/predict", json={"files": files[:1] * 2}, headers=auth(h))
+    assert alone.status_code == 422
+    renamed = [files[0], {**files[1], "filename": "other.dat"}]
+    assert "named after it" in client.post("/v1/models/ecg/predict", json={"files": renamed},
+                                           headers=auth(h)).json()["detail"]
+    # the inline example the OpenAPI document shows works as it is
+    spec = client.get("/openapi.json").json()
+    examples = spec["paths"]["/v1/models/{task}/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    inline = examples["ecg_inline"]["value"]
+    assert len(inline["inputs"]) == 3600
+    ok = client.post("/v1/models/ecg/predict", json=inline, headers=auth(h))
+    assert ok.status_code == 200 and ok.json()["predictions"], ok.text
