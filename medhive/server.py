@@ -50,8 +50,8 @@ def _models(registry: Any) -> list[dict[str, Any]]:
 # The mounts, in the order they are mounted (explicit, not discovered): the /v1 API first (the assistant
 # shares its accounts store), then the assistant's chat and the Spaces (they append portal navigation
 # entries and share the app's predictor), the portal's account pages (sign-up, sign-in, My account), and
-# the portal last because it is the catch-all at "/".
-MOUNTS = ("api", "assistant", "spaces", "portal_accounts", "zz_portal")
+# the admin pages (people, models, tokens, audit), the portal last because it is the catch-all at "/".
+MOUNTS = ("api", "assistant", "spaces", "portal_accounts", "portal_admin", "zz_portal")
 
 
 def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
