@@ -30,7 +30,7 @@ def _token(ctx: ApiContext, user: User) -> TokenOut:
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=Account,
-             summary="Create an account (patient/student or enterprise)", openapi_extra={"x-public": True})
+             summary="Create an account (patient/student, clinician or enterprise)", openapi_extra={"x-public": True})
 def sign_up(body: SignUp, ctx: ApiContext = Depends(context)) -> Account:
     external_id: uuid.UUID | None = None
     if ctx.identity is not None:

@@ -127,3 +127,38 @@ def test_patient_quota_journey_and_clinician_history_pdf(server, tmp_path):
         assert data.startswith(b"%PDF-")
         text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
         assert kept_label in text and "v1.0" in text and "not kept" in text
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_admin_pages_and_offline_api_docs_in_the_browser(server):
+    base, store = server
+    with store.transaction() as s:
+        org = users.create_org(s, name=f"Ops {uuid.uuid4().hex[:4]}", kind="platform")
+        users.create_user(s, email=f"root-{uuid.uuid4().hex[:4]}@ops.example", password=PW, role="admin",
+                          org_id=org.id)
+        email = s.scalar(select(User.email).where(User.org_id == org.id))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(base + "/signin")
+        screenshot(page, "journey-signin")
+        page.fill("#email", email)
+        page.fill("#password", PW)
+        page.click("#signin-submit")
+        page.wait_for_url("**/account")
+        page.goto(base + "/admin/people?q=clinic.example")
+        assert "clinician" in page.locator("#people").inner_text()
+        screenshot(page, "admin-people")
+        page.goto(base + "/admin/audit")
+        assert "chain verified" in page.content() and "auth.login" in page.locator("#audit").inner_text()
+        screenshot(page, "admin-audit")
+        page.goto(base + "/admin/models")
+        screenshot(page, "admin-models")
+        # Swagger UI and ReDoc render with no network: their files come from the installed package
+        page.goto(base + "/docs")
+        page.locator(".swagger-ui .info .title").wait_for(timeout=60_000)
+        assert "MedHive" in page.locator(".swagger-ui .info .title").inner_text()
+        screenshot(page, "api-docs")
+        page.goto(base + "/redoc")
+        page.get_by_text("/v1/models/{task}/predict").first.wait_for(timeout=60_000)
+        screenshot(page, "api-redoc")
