@@ -146,14 +146,24 @@ def test_admin_pages_and_offline_api_docs_in_the_browser(server):
         page.fill("#password", PW)
         page.click("#signin-submit")
         page.wait_for_url("**/account")
-        page.goto(base + "/admin/people?q=clinic.example")
-        assert "clinician" in page.locator("#people").inner_text()
+        page.goto(base + "/admin/people?q=ops.example")
+        assert email in page.locator("#people").inner_text()
         screenshot(page, "admin-people")
         page.goto(base + "/admin/audit")
         assert "chain verified" in page.content() and "auth.login" in page.locator("#audit").inner_text()
         screenshot(page, "admin-audit")
         page.goto(base + "/admin/models")
         screenshot(page, "admin-models")
+        # the assistant knows who is signed in on the portal: no API key needed
+        page.goto(base + "/assistant/")
+        box = page.locator("textarea").first
+        box.wait_for(timeout=60_000)
+        box.fill("How much of our quota is left this month?")
+        box.press("Enter")
+        reply = page.get_by_text("predictions on the").first
+        reply.wait_for(timeout=180_000)
+        assert "free" in reply.inner_text()
+        screenshot(page, "assistant-signed-in")
         # Swagger UI and ReDoc render with no network: their files come from the installed package
         page.goto(base + "/docs")
         page.locator(".swagger-ui .info .title").wait_for(timeout=60_000)
