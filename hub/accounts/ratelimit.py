@@ -126,3 +126,11 @@ def is_remembered(session: Session, key: str, *, now: float | None = None) -> bo
 
 def forget(session: Session, key: str) -> None:
     session.execute(delete(RateLimitState).where(RateLimitState.key == key))
+
+
+def give_back(session: Session, key: str, *, limit: int, period_s: float, units: int) -> None:
+    """Undo a `take` whose work failed: move the bucket's state back by what the units added (never below
+    zero). Exact when nothing else took from the bucket since; otherwise it returns the same units."""
+    increment = int(math.ceil(period_s * 1000 * 1000 / limit)) * units  # GCRA's emission interval, in us
+    session.execute(update(RateLimitState).where(RateLimitState.key == key, RateLimitState.tat >= increment)
+                    .values(tat=RateLimitState.tat - increment).execution_options(synchronize_session=False))

@@ -1,10 +1,11 @@
 """Models and the metered predict route.
 
-`POST /v1/models/{task}/predict` validates and prepares the inputs first (no charge for a malformed
-request), then, in one transaction: replays a stored response for a retried `Idempotency-Key`, reserves
-the units against the caller's tier (rate limit, monthly quota), predicts, records the usage event and an
-audit entry (no inputs), and stores the response under the idempotency key. A failure anywhere rolls all
-of it back, so a call is billed exactly once or not at all.
+`POST /v1/models/{task}/predict` checks sizes (body, rows, pixels, signal minutes) before decoding and
+prepares the inputs (no charge for a malformed request); replays a stored response for a retried
+`Idempotency-Key`; reserves one unit per case against the caller's tier (rate limit, monthly quota)
+before the model runs; predicts; then, in one transaction, records the usage event and an audit entry
+(no inputs) and stores the response under the idempotency key. A failure releases the reservation, so
+a call is billed exactly once or not at all, and a refused call does no model work.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +22,20 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from hub import limits as input_limits
 from hub.accounts import audit, history, keys, metering
-from hub.accounts.errors import AccountsError, NotImplementedYet, QuotaExceeded, RateLimited, ValidationFailed
-from hub.accounts.metering import Reservation
+from hub.accounts.errors import Conflict, NotImplementedYet, ValidationFailed
+from hub.accounts.metering import MAX_BATCH, Reservation
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
-from hub.api.schemas import MAX_EXPLAINED, PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
-from hub.errors import InvalidInputError, VersionNotFoundError
+from hub.api.schemas import MAX_EXPLAINED, MODEL_PROBLEMS, PREDICT_EXAMPLES, PredictRequest, PredictResponse
+from hub.errors import InputTooLarge, InvalidInputError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
-router = APIRouter(tags=["models"], responses=PROBLEMS)
-MAX_BATCH = 100
+router = APIRouter(tags=["models"], responses=MODEL_PROBLEMS)
+#: how long a retry waits for a concurrent request holding the same Idempotency-Key before a 409
+PENDING_WAIT_S = 120.0
 DISCLAIMER = "Not a diagnosis: for use under clinical review."
 
 
@@ -81,30 +85,47 @@ def model_detail(task: str, _: Principal = Depends(require(*ALL_ROLES)),
     if view["production"]:
         card_path = Path(ctx.registry.fetch(task, "production")) / "README.md"
         card = card_path.read_text(encoding="utf-8") if card_path.is_file() else None
-    fields = [{"name": f.name, "unit": f.unit, "minimum": f.minimum, "maximum": f.maximum}
+    fields = [{"name": f.name, "unit": f.unit, "minimum": f.minimum, "maximum": f.maximum,
+               "choices": [w for w, _ in f.choices], "optional": f.optional, "aliases": list(f.aliases)}
               for f in spec.input_fields]
     return {**view, "input_fields": fields, "input_description": spec.input_description,
             "version_details": [jsonable(v.to_dict()) for v in versions], "card": card}
 
 
-def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
-    """Cases ready for the network and the number of billed units (one per submitted input)."""
+def _prepare(spec: Any, body: PredictRequest, *, file_cases: int) -> tuple[Any, int]:
+    """Cases ready for the network and the billed units: one per case (row, image) and one per signal.
+
+    Sizes are checked before decoding: the base64 length, then the file's rows, pixels or signal minutes
+    from its size and headers (`hub.limits`), so an oversized upload is refused before it is parsed."""
     options = dict(body.options)
     if sum(x is not None for x in (body.inputs, body.file, body.files)) != 1:
         raise ValidationFailed("give exactly one of `inputs` (an object or a list), `file`, or `files` (a WFDB record)")
     if body.files is not None:
         return _read_record(spec, body.files, options), 1
     if body.file is not None:
-        data = _decode(body.file, "file")
+        file_limits = input_limits.InputLimits(max_rows=file_cases, max_images=file_cases)
+        if len(body.file.content_base64) * 3 // 4 > file_limits.max_file_bytes:
+            raise InputTooLarge(f"the file is over {file_limits.max_file_bytes / 2**20:g} MiB")
+        try:
+            data = base64.b64decode(body.file.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("file.content_base64 is not valid base64") from None
         suffix = Path(body.file.filename).suffix.lower()[:10]
         with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(data)
-            return spec.read_input(path, **options), 1
+            del data
+            input_limits.check_file(spec.input_kind, path, limits=file_limits, **options)
+            cases = spec.read_input(path, **options)
+        units = 1 if spec.input_kind == "signal" else len(cases)
+        if units > file_cases:
+            raise InputTooLarge(f"the file holds {units} cases; at most {file_cases} per file for this tier")
+        return cases, max(units, 1)
     raw = body.inputs
     units = len(raw) if isinstance(raw, list) and (spec.input_kind == "tabular" or _is_batch(raw)) else 1
     if units == 0 or units > MAX_BATCH:
         raise ValidationFailed(f"a batch holds 1 to {MAX_BATCH} inputs")
+    input_limits.check_inline(spec.input_kind, raw, **options)
     if spec.input_kind != "tabular":
         try:
             raw = np.asarray(raw, dtype=np.float32) if not isinstance(raw, dict) else raw
@@ -113,15 +134,11 @@ def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
     return spec.prepare(raw, **options), units
 
 
-def _decode(f: Any, where: str) -> bytes:
-    try:
-        return base64.b64decode(f.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed(f"{where}.content_base64 is not valid base64") from None
-
-
 def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
-    """A multi-file record (WFDB: the .hea header and its .dat signal, same record name) as one input."""
+    """A multi-file record (WFDB: the .hea header and its .dat signal, same record name) as one input;
+    sizes checked before decoding, like a single file."""
+    if spec.input_kind != "signal":
+        raise ValidationFailed("files: a multi-file record (WFDB .hea + .dat) is for signal tasks such as ecg")
     names = [Path(f.filename).name for f in files]
     headers = [n for n in names if n.lower().endswith(".hea")]
     if len(headers) != 1:
@@ -129,9 +146,16 @@ def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
     stem = Path(headers[0]).stem
     if len(set(names)) != len(names) or any(Path(n).stem != stem for n in names):
         raise ValidationFailed(f"files: every file of the record must be named after it ({stem}.hea, {stem}.dat)")
+    max_bytes = input_limits.InputLimits().max_file_bytes
+    if sum(len(f.content_base64) for f in files) * 3 // 4 > max_bytes:
+        raise InputTooLarge(f"the record is over {max_bytes / 2**20:g} MiB")
     with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
         for i, (f, name) in enumerate(zip(files, names)):
-            (Path(tmp) / name).write_bytes(_decode(f, f"files[{i}]"))
+            try:
+                data = base64.b64decode(f.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationFailed(f"files[{i}].content_base64 is not valid base64") from None
+            (Path(tmp) / name).write_bytes(data)
         return spec.read_input(Path(tmp) / headers[0], **options)
 
 
@@ -157,46 +181,20 @@ def predict(task: str, request: Request,
             p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> JSONResponse:
     spec = get_task(task)
     request.state.inputs = body.inputs  # lets the error handler keep these values out of any message
+    with ctx.store.transaction() as s:
+        tier_limits = metering.limits_for(s, p.org_id)
     try:
-        cases, units = _prepare(spec, body)
+        cases, units = _prepare(spec, body, file_cases=metering.max_cases(tier_limits, file=True))
+    except InputTooLarge:
+        raise  # its message names limits only; 413
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None
     if explain_fn is not None:
-        _explained(body.explain, len(cases))  # a bad index is refused before anything is computed or billed
+        _explained(body.explain, len(cases))  # a bad index is refused before anything is reserved or computed
     # the body hash guards an Idempotency-Key against reuse with other inputs; without a key it is not needed
     req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")}) if idempotency_key else ""
-    for attempt in (1, 2):
-        try:
-            return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
-        except IntegrityError:
-            # a concurrent request with the same Idempotency-Key committed first: replay its response
-            if attempt == 2 or not idempotency_key:
-                raise
-        except (RateLimited, QuotaExceeded):
-            # the first of two concurrent retries may have used the last unit while this one waited on the
-            # counter: a retry is owed the first response, not a refusal
-            stored = _replay(ctx, p, idempotency_key, req_hash) if idempotency_key else None
-            if stored is None:
-                raise
-            return stored
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _replay(ctx: ApiContext, p: Principal, key: str, req_hash: str) -> JSONResponse | None:
-    with ctx.store.transaction() as s:
-        stored = metering.replay(s, p.org_id, key, req_hash)
-    if stored is None:
-        return None
-    return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-
-
-def _summaries(task: str, cases: Any, n: int) -> list[list[tuple[str, str]]]:
-    """What a report shows of each input (only computed for a user who keeps inputs)."""
-    from hub.reports import describe_input
-
-    spec = get_task(task)
-    return [describe_input(spec, cases, i) for i in range(n)]
+    return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
 
 
 def _explained(explain: bool | list[int], n: int) -> list[int]:
@@ -212,6 +210,14 @@ def _explained(explain: bool | list[int], n: int) -> list[int]:
     return sorted(set(explain))
 
 
+def _summaries(task: str, cases: Any, n: int) -> list[list[tuple[str, str]]]:
+    """What a report shows of each input (only computed for a user who keeps inputs)."""
+    from hub.reports import describe_input
+
+    spec = get_task(task)
+    return [describe_input(spec, cases, i) for i in range(n)]
+
+
 def _explainer() -> Any:
     try:
         from hub.explain import explain
@@ -222,31 +228,38 @@ def _explainer() -> Any:
 
 def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
                      explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
-    """Predict (and explain), then bill. The model work runs before the write transaction, which holds
-    only the bookkeeping (idempotency, reserve, usage event, audit, stored response): concurrent requests
-    do not queue behind each other's inference on the database lock. Reserve and record stay in one
-    transaction, so counts are exact; a request refused for rate or quota has computed a prediction it
-    does not return and is not billed, and a failed prediction never reaches the counters."""
-    if idem:  # a replay needs no model work
-        replayed = _replay(ctx, p, idem, req_hash)
-        if replayed is not None:
-            return replayed
-    batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
-    explanations = None
-    if explain_fn is not None:
-        network = ctx.predictor.model(task, batch.version).network
-        explanations = [{"index": i, **jsonable(explain_fn(task, network, cases, index=i).to_dict())}
-                        for i in _explained(body.explain, len(batch.predictions))]
-    reservation: Reservation | None = None
-    try:
+    """Reserve, predict (and explain), then record. The units are reserved first, in a transaction of
+    their own, so a call refused for rate or quota does no model work; if the prediction or the record
+    fails they are released. The model work runs outside any write transaction, so concurrent requests
+    do not queue behind each other's inference on the database lock; the counters are exact because the
+    reservation is a conditional UPDATE."""
+    deadline = time.monotonic() + PENDING_WAIT_S
+    while True:
+        try:
+            return _reserve_and_predict(ctx, p, task, cases, units, body, explain_fn, idem, req_hash)
+        except metering.Replayed as done:
+            return JSONResponse(done.stored[1], status_code=done.stored[0], headers={"Idempotent-Replayed": "true"})
+        except (metering.Pending, IntegrityError):
+            # a concurrent request with the same Idempotency-Key holds the claim: its response is ours
+            if not idem:
+                raise
+            if time.monotonic() > deadline:
+                raise Conflict("a request with this Idempotency-Key is still in progress; retry later") from None
+            time.sleep(0.05)
+
+
+def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
+                         explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
+    with metering.reserved(ctx.store, p.org_id, units, idempotency=(idem, req_hash) if idem else None) as reservation:
+        batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
+        explanations = None
+        if explain_fn is not None:
+            network = ctx.predictor.model(task, batch.version).network
+            explanations = [{"index": i, **jsonable(explain_fn(task, network, cases, index=i).to_dict())}
+                            for i in _explained(body.explain, len(batch.predictions))]
         with ctx.store.transaction() as s:
-            if idem:  # a concurrent twin may have committed while this one predicted
-                stored = metering.replay(s, p.org_id, idem, req_hash)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-            reservation = metering.reserve(s, p.org_id, units)
-            metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id, task=task,
-                            model_version=batch.version, units=units)
+            metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id,
+                            task=task, model_version=batch.version, units=units)
             if p.api_key_id:
                 keys.touch(s, p.api_key_id)
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
@@ -256,14 +269,12 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
             out = PredictResponse(
                 task=task, model_version=batch.version, summary=jsonable(batch.summary),
                 explanation=explanations[0] if explanations else None, explanations=explanations,
-                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})
-                             for c in batch.predictions],
-                usage={"units": units, "tier": reservation.limits.tier, "monthly_quota": reservation.limits.monthly_quota,
-                       "remaining": reservation.month_remaining},
+                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities,
+                                       "meta": c.meta}) for c in batch.predictions],
+                usage={"units": units, "tier": reservation.limits.tier,
+                       "monthly_quota": reservation.limits.monthly_quota, "remaining": reservation.month_remaining},
                 disclaimer=DISCLAIMER, kept=[str(k) for k in kept] or None,
             ).model_dump(mode="json")
             if idem:
                 metering.remember(s, p.org_id, idem, req_hash, 200, out)
-    except AccountsError:
-        raise
     return JSONResponse(out, headers=rate_headers(reservation))

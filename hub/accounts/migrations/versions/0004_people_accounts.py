@@ -1,7 +1,7 @@
 """Accounts for people: verified clinicians, history opt-in, the database-backed rate limiter, kept predictions.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -19,10 +19,11 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("verified", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("keep_history", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("keep_inputs", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # plain ALTER TABLE ADD COLUMN (SQLite allows it with a constant default): a batch copy of `users` would
+    # have to drop a table other rows (api keys, usage) point at
+    op.add_column("users", sa.Column("verified", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("users", sa.Column("keep_history", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("users", sa.Column("keep_inputs", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "rate_limits",
         sa.Column("key", sa.String(200), primary_key=True),
@@ -48,7 +49,5 @@ def downgrade() -> None:
     op.drop_index("ix_predictions_user_created", table_name="predictions")
     op.drop_table("predictions")
     op.drop_table("rate_limits")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("keep_inputs")
-        batch.drop_column("keep_history")
-        batch.drop_column("verified")
+    for column in ("keep_inputs", "keep_history", "verified"):
+        op.drop_column("users", column)
