@@ -7,7 +7,7 @@ same SuperNodes (`benchmarks/peer_app`). Goals: MedHive's round <= 1.05x the pee
     python -m benchmarks.privacy_cost [--quick] [--nodes 3,10] [--settings peer,plain,secagg]
 
 Task: breast_cancer (WDBC from scikit-learn, split near-IID across N hospital folders). One SuperLink and
-one set of SuperNodes serve all four settings at a given N (one `flwr run` per setting, in the order of
+one set of SuperNodes serve every chosen setting at a given N (one `flwr run` per setting, in the order of
 `SETTINGS`); the processes are started fresh for each N and always stopped at the end.
 
 What is timed comes from the job's own progress file (`<job-dir>/events.jsonl`, timestamps written by the
