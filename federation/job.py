@@ -136,12 +136,14 @@ class Job:
             return
         import uuid
 
+        from hub.accounts.audit import load_or_create_audit_key
         from hub.accounts.billing import record_contribution
         from hub.accounts.db import Store, default_url
 
-        url = self.config.accounts_db or default_url(Path(self.config.medhive_home).expanduser())
+        home = Path(self.config.medhive_home).expanduser()
+        url = self.config.accounts_db or default_url(home)
         try:
-            store = Store(url)
+            store = Store(url, audit_key=load_or_create_audit_key(home))  # the hub's key: one chain
             try:
                 with store.transaction() as session:
                     for org, rec in orgs.items():

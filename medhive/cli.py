@@ -27,7 +27,7 @@ __all__ = ["app", "cli_errors", "main", "open_registry"]
 # the help is the command's own first line (a test keeps them equal). Listed in the order `--help` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts", "Accounts, roles, tiers and enrollment tokens."),
-    "audit": ("accounts", "The hash-chained audit trail."),
+    "audit": ("accounts", "The keyed, checkpointed audit trail."),
     "billing": ("accounts", "Usage per account and the hospitals' revenue share."),
     "ask": ("ask", "Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."),
     "federate": ("federation", "Run a federation job on loopback: split data, start SuperLink + SuperNodes, "
@@ -110,6 +110,36 @@ def models_show(task: str, version: str = typer.Option("production", "--version"
                f"hospitals {lin.hospitals}, samples {lin.samples}, strategy {lin.strategy or '-'}, epsilon {eps}")
     if info.data.get("dataset"):
         typer.echo(f"data: {info.data['dataset']}")
+
+
+@models_app.command("verify")
+@cli_errors
+def models_verify(task: Optional[str] = typer.Argument(None, help="one task (default: every task)"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Verify every stored version (signature, every file's digest, a strict load); exit 1 if any fails."""
+    from hub.models import get_task, task_names
+
+    registry = open_registry(seed=False)  # report what is there, never add to it
+    rows = []
+    for name in [get_task(task).name] if task else task_names():
+        if name in registry.tasks():
+            aliases: dict[str, list[str]] = {}
+            for alias, version in registry.aliases(name).items():
+                aliases.setdefault(version, []).append(alias)
+            for version in registry.version_names(name):
+                reason = registry.problem(name, version, deep=True)
+                rows.append({"task": name, "version": version, "ok": reason is None, "reason": reason,
+                             "aliases": ",".join(sorted(aliases.get(version, [])))})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            state = "ok" if r["ok"] else f"BROKEN: {r['reason']}"
+            typer.echo(f"{r['task']:<15}{r['version']:<9}{r['aliases'] or '-':<22}{state}")
+    broken = [r for r in rows if not r["ok"]]
+    if broken:
+        _err(f"{len(broken)} of {len(rows)} version(s) fail verification; other tasks are unaffected")
+        raise typer.Exit(1)
 
 
 @models_app.command("history")
@@ -242,6 +272,9 @@ def predict(
 
     spec = get_task(task)
     options = {k: v for k, v in {"fs": fs, "lead": lead, "key": key}.items() if v is not None}
+    from hub.limits import check_file
+
+    check_file(spec.input_kind, input, **options)  # size, rows, pixels, minutes: refused before reading
     cases = spec.read_input(input, **options)
     batch = Predictor(open_registry()).predict_cases(task, cases, ref=version)
     if as_json:

@@ -13,19 +13,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
+from hub.api.problems import hub_problem
+from hub.api.schemas import PROBLEMS
+from hub.errors import HubError, VersionNotFoundError
+from hub.health import TaskHealth
 from hub.models import all_tasks, get_task
 from medhive import wiring
 from medhive.settings import Settings
-
-_STATUS = {UnknownTaskError: 404, VersionNotFoundError: 404}
-
-
-def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": f"https://medhive.dev/problems/{kind}", "title": title, "status": status, "detail": detail},
-        status_code=status, media_type="application/problem+json",
-    )
 
 
 def _models(registry: Any) -> list[dict[str, Any]]:
@@ -70,21 +64,30 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     app.state.predictor = wiring.make_predictor(registry)  # one version cache for every mount
 
     @app.exception_handler(HubError)
-    async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return problem(status, type(exc).__name__, exc.message, exc.kind)
+    async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
+        return hub_problem(request, exc)  # the one mapping (hub.api.problems), before and after /v1 mounts
+
+    checker = TaskHealth(registry)
 
     @app.get("/health", tags=["hub"])
-    def health() -> dict[str, Any]:
-        tasks = registry.tasks()
-        return {"status": "ok", "uptime_s": round(time.time() - started, 1), "registry": settings.registry,
-                "tasks_served": len(tasks)}
+    def health(request: Request) -> dict[str, Any]:
+        """Serving health per task: `ok`, `unavailable` (with the reason) or `no-model`; a broken version
+        makes the server `degraded`, never down."""
+        state = request.app.state
+        api = getattr(state, "medhive_api", None)
+        found = [getattr(state, "predictor", None), api.predictor if api is not None else None]
+        checker.predictors = [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
+        tasks = checker.check()
+        served = sum(1 for t in tasks.values() if t["status"] == "ok")
+        broken = sum(1 for t in tasks.values() if t["status"] == "unavailable")
+        return {"status": "degraded" if broken else "ok", "uptime_s": round(time.time() - started, 1),
+                "registry": settings.registry, "tasks_served": served, "tasks": tasks}
 
     @app.get("/models", tags=["hub"])
     def models() -> list[dict[str, Any]]:
         return _models(registry)
 
-    @app.get("/models/{task}", tags=["hub"])
+    @app.get("/models/{task}", tags=["hub"], responses={404: PROBLEMS[404]})
     def model(task: str) -> dict[str, Any]:
         get_task(task)
         versions = registry.versions(task) if task in registry.tasks() else []

@@ -52,7 +52,8 @@ def open_store(config: Settings, *, create: bool = True) -> Any:
     """The accounts database (`database_url`, default SQLite under home), migrated when `create`."""
     from hub.accounts import Store, default_url
 
-    return Store(config.database_url or default_url(config.home), create=create)
+    # the audit chain's HMAC key lives outside the database (hub.accounts.audit)
+    return Store(config.database_url or default_url(config.home), create=create, audit_key=config.audit_hmac_key())
 
 
 def make_predictor(registry: Any) -> Any:

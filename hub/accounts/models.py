@@ -126,6 +126,8 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the key that created this one (releases before 0003 let keys create keys): revoked with it
+    created_by_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
 
 class UsageCounter(Base):

@@ -32,13 +32,14 @@ def router() -> APIRouter:
 
 
 def install_api(app: FastAPI, *, store: Store, registry: Any, tokens: Tokens, identity: SupabaseAuth | None = None,
-                predictor: Any = None, revenue_pool_fraction: float = 1.0) -> ApiContext:
+                predictor: Any = None, revenue_pool_fraction: float = 1.0,
+                key_expiry_days: dict[str, int] | None = None) -> ApiContext:
     """Mount `/v1` on an app with its context and problem+json error handlers."""
     from hub.inference import Predictor
 
     ctx = ApiContext(store=store, registry=registry, tokens=tokens, identity=identity,
                      predictor=predictor if predictor is not None else Predictor(registry),
-                     revenue_pool_fraction=revenue_pool_fraction)
+                     revenue_pool_fraction=revenue_pool_fraction, key_expiry_days=key_expiry_days)
     app.state.medhive_api = ctx
     app.include_router(router())
     problems.install(app)

@@ -30,7 +30,9 @@ def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except HubError as exc:
-            err(f"error: {exc.message}")
+            from hub.redact import redact  # input values never reach the terminal (the API redacts alike)
+
+            err(f"error: {redact(exc.message)}")
             raise typer.Exit(2) from None
         except BrokenPipeError:
             # output piped into `head` and the reader went away: not an error worth a message

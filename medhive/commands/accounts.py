@@ -3,7 +3,8 @@
     medhive accounts create-admin admin@hospital.example      # password from MEDHIVE_ADMIN_PASSWORD or a prompt
     medhive accounts list
     medhive accounts set-tier <org-id> enterprise --quota 100000 --rate 1200 --price-micros 800
-    medhive audit verify                                         # exit 1 when the chain is broken
+    medhive audit verify                                         # exit 1 when the chain or a checkpoint fails
+    medhive audit checkpoint                                     # sign the head now (also done by the server)
     medhive billing revenue-share 2026-11
 """
 
@@ -19,7 +20,7 @@ import typer
 from medhive.commands._support import cli_errors
 
 accounts_app = typer.Typer(help="Accounts, roles, tiers and enrollment tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, checkpointed audit trail.", no_args_is_help=True)
 billing_app = typer.Typer(help="Usage per account and the hospitals' revenue share.", no_args_is_help=True)
 
 
@@ -124,19 +125,33 @@ def register(app: typer.Typer) -> None:
     @audit_app.command("verify")
     @cli_errors
     def verify(as_json: bool = typer.Option(False, "--json")) -> None:
-        """Recompute the audit chain; exit status 1 when an entry was edited, inserted or deleted."""
-        from hub.accounts import audit
+        """Check the keyed chain and the signed checkpoints outside the database; exit status 1 when an entry
+        was edited, inserted or deleted, the tail truncated, the log wiped or the chain recomputed."""
+        from hub.accounts import checkpoints
+        from medhive.settings import get_settings
 
         with _store().transaction() as s:
-            result = audit.verify(s)
+            result = checkpoints.verify(s, get_settings().audit_checkpoint_log())
         if as_json:
             _echo(result.to_dict())
         elif result.ok:
-            typer.echo(f"audit chain OK: {result.entries} entries verified")
+            typer.echo(f"audit chain OK: {result.entries} entries verified against {result.checkpoints} signed "
+                       f"checkpoint(s) (latest at entry {result.latest_checkpoint_seq or 0})")
         else:
             typer.echo(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", err=True)
         if not result.ok:
             raise typer.Exit(1)
+
+    @audit_app.command("checkpoint")
+    @cli_errors
+    def checkpoint() -> None:
+        """Sign the chain's current head and append it to the checkpoint file (outside the database)."""
+        from medhive.settings import get_settings
+
+        log = get_settings().audit_checkpoint_log()
+        with _store().transaction() as s:
+            cp = log.write(s)
+        typer.echo(f"checkpoint at entry {cp.seq} ({cp.hash[:16]}...) signed by {cp.key_id} in {log.path}")
 
     @audit_app.command("show")
     @cli_errors
