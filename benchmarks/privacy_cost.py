@@ -175,13 +175,14 @@ def exchange_split(events: list[dict[str, Any]], timing: list[dict[str, Any]]) -
     poll wait (message created -> app process created: the SuperNode's poll and `flower-superexec`; handler
     done -> exchange done: pushing the reply and the grid's poll), process start-up (process created ->
     handler entered: interpreter, imports, app set-up) and work (the handler itself, lazy imports included)."""
-    ends = [(e["round"], e.get("began"), e["time"]) for e in events if e["event"] == "exchange"]
+    # exchange events carry wall-clock `began` / `ended` (their `time` is relative to the job's start)
+    ends = [(e["round"], e.get("began"), e.get("ended")) for e in events if e["event"] == "exchange"]
     if not ends:  # an app without exchange events (the peer): one exchange per round, the whole round
         rt = round_times(events)
         ends = [(t["round"], t["end"] - t["seconds"], t["end"]) for t in rt]
     out: dict[int, dict[str, Any]] = {}
     for r, began, end in ends:
-        if began is None:
+        if began is None or end is None:
             continue
         msgs = [m for m in timing if began <= m["created"] and m["ended"] <= end + 0.5]
         if not msgs:
