@@ -228,7 +228,7 @@ def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, 
     fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"})
     try:
         t0 = time.monotonic()
-        fed.start()
+        fed.start(wait=600)  # a loaded machine can take minutes to bring the SuperLink up
         up = _wait_online(fed, n, timeout=120 + 10 * n)
         _say(f"N={n}: all {n} SuperNodes online after {time.monotonic() - t0:.1f} s ({up:.1f} s of it waiting for them to register)")
         for name in settings:
