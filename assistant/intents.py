@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import re
 
-_TASK_WORDS = {
-    "breast_cancer": r"breast|wdbc|fine[- ]needle|aspirate|malignan|benign|tumou?r|nuclei|mean radius",
-    "pneumonia": r"pneumonia|x-?ray|chest (film|image|radiograph)|radiograph|lung",
-    "glaucoma": r"glaucoma|fundus|optic (disc|nerve|cup)|retina|eye",
-    "ecg": r"\becg\b|\bekg\b|electrocardio|heart ?beats?|arrhythmi|palpitation|wfdb|mit-?bih|\bbeats?\b|qrs",
-}
-_TASK_RE = {task: re.compile(p, re.I) for task, p in _TASK_WORDS.items()}
-
 
 def detect_task(text: str) -> str | None:
-    """The task a message names, the first mentioned when several are."""
-    found = [(m.start(), task) for task, pattern in _TASK_RE.items() if (m := pattern.search(text))]
-    return min(found)[1] if found else None
+    """The task a message names, the first mentioned when several are (the task catalog's keywords)."""
+    from hub.models.catalog import detect_task as catalog_detect
+
+    return catalog_detect(text)
 
 
 _RULES: list[tuple[str, re.Pattern[str]]] = [

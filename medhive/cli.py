@@ -30,9 +30,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("accounts", "The keyed, checkpointed audit trail."),
     "billing": ("accounts", "Usage per account and the hospitals' revenue share."),
     "ask": ("ask", "Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."),
+    "aggregator": ("aggregator", "The aggregation service (SuperLink owner and job scheduler)."),
+    "federation": ("aggregator", "Federation jobs and nodes in the accounts database."),
     "federate": ("federation", "Run a federation job on loopback: split data, start SuperLink + SuperNodes, "
                                "train, gate, publish."),
     "node": ("node", "Hospital node: validate local data, manage consent, join a federation."),
+    "spaces": ("spaces", "Generate the Hugging Face Space folders (spaces/<task>/) from the task catalog."),
+    "knowledge": ("knowledge", "Generate the assistant's knowledge pages from the task catalog."),
 }
 
 

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
                                                                  "hospital nodes in the onboarding command")
     superlink_root_certificates: str = Field("", description="CA file name nodes pass as --root-certificates")
     public_url: str = Field("", description="the hub's URL as hospitals reach it; default: http://host:port")
+    # the aggregation service (issue 11)
+    aggregator_state: Path | None = Field(None, description="the aggregation service's state folder (CA, "
+                                                            "SuperLink database, job folders); default: home/aggregator")
+    federation_tasks: str = Field("", description="comma-separated tasks the scheduler runs jobs for; default: all")
+    federation_policy: str = Field("", description='per-task policy as JSON, e.g. {"breast_cancer": '
+                                                   '{"min_hospitals": 3, "rounds": 2, "epsilon": 8, "cooldown_s": 600}}; '
+                                                   'a "*" entry applies to every task')
 
     @field_validator("home", mode="before")
     @classmethod
@@ -105,6 +112,22 @@ class Settings(BaseSettings):
 
         path = self.audit_checkpoints or self.home / "audit" / "checkpoints.jsonl"
         return CheckpointLog(path, signer=self.signer, trusted=self.trusted)
+
+    def federation_policies(self) -> dict[str, dict]:
+        """Per task, the policy values set in MEDHIVE_FEDERATION_POLICY (over the "*" entry) for every
+        scheduled task (MEDHIVE_FEDERATION_TASKS, default all)."""
+        import json
+
+        from hub.models import task_names
+
+        try:
+            raw = json.loads(self.federation_policy) if self.federation_policy.strip() else {}
+        except ValueError:
+            raise ValueError("MEDHIVE_FEDERATION_POLICY is not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError("MEDHIVE_FEDERATION_POLICY must be a JSON object of task -> policy")
+        tasks = [t.strip() for t in self.federation_tasks.split(",") if t.strip()] or list(task_names())
+        return {t: {**raw.get("*", {}), **raw.get(t, {})} for t in tasks}
 
     def open_registry(self):
         from hub.registry import open_registry

@@ -18,11 +18,10 @@ from assistant.intents import detect_task, route
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
 from assistant.safety import symptom_question
 from assistant.tools import parse_fields, run_tool
+from hub.models.catalog import knowledge_doc, label_words, tabular_tasks, task_choices_text
 
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
-_LABELS = {"malignant": "breast_cancer", "benign": "breast_cancer", "pneumonia": "pneumonia",
-           "glaucoma": "glaucoma"}
 
 
 class OfflineBackend:
@@ -65,14 +64,8 @@ class OfflineBackend:
         return self._question(turn, intent="symptom" if symptom_question(turn.text) else "question")
 
     def _values(self, turn: Turn) -> dict[str, float] | None:
-        task = detect_task(turn.raw) or "breast_cancer"
-        from hub.models import get_task
-
-        spec = get_task(task)
-        if spec.input_kind != "tabular":
-            return None
-        values = parse_fields(spec, turn.raw)
-        return values if len(values) >= 3 else None
+        found = _typed_values(turn.raw)
+        return found[1] if found else None
 
     # ----- actions ---------------------------------------------------------------------------------
     def _call(self, turn: Turn, name: str, args: dict[str, Any]) -> ToolCall:
@@ -95,13 +88,13 @@ class OfflineBackend:
         if turn.attached:
             args["file"] = turn.attached[0]
         elif values:
-            args["task"] = task or "breast_cancer"
+            args["task"] = task or _typed_values(turn.raw)[0]
             args["inputs"] = values
         elif re.search(r"\bexamples?\b|\bsample\b|\bdemo\b", turn.text, re.I):
             m = re.search(r"\bexample\s*(\d+)", turn.text, re.I)
             args["example"] = int(m.group(1)) - 1 if m else 0
         if not task and "inputs" not in args:
-            return Answer(text="Which model should I use: `breast_cancer`, `pneumonia`, `glaucoma` or `ecg`? "
+            return Answer(text=f"Which model should I use: {task_choices_text()}? "
                                "Attach a file, type the values, or ask for a built-in example.", intent="predict")
         if len(args) == 1:
             return self._with_passages(Answer(
@@ -112,9 +105,10 @@ class OfflineBackend:
     def _interpret(self, turn: Turn) -> Answer:
         last = turn.tools.last_input
         task = detect_task(turn.text) or (last or {}).get("task")
-        label = next((w for w in re.findall(r"[a-z]+", turn.text.lower()) if w in _LABELS), None)
+        labels = label_words()
+        label = next((w for w in re.findall(r"[a-z]+", turn.text.lower()) if w in labels), None)
         if label and not task:
-            task = _LABELS[label]
+            task = labels[label]
         m = re.search(r"(\d{1,3}(?:\.\d+)?)\s?%|\b(0\.\d+)\b", turn.text)
         prob = None if not m else float(m.group(1)) / 100 if m.group(1) else float(m.group(2))
         if not task or not label:
@@ -124,7 +118,7 @@ class OfflineBackend:
         return self._with_passages(answer, turn)
 
     def _onboarding(self, turn: Turn, state: dict[str, Any]) -> Answer:
-        action, args = onboarding.step(state, turn.raw)
+        action, args = onboarding.step(state, turn.raw, admin=turn.tools.caller.role == "admin")
         hits = [h for h in turn.hits if h.chunk.doc == "hospital-onboarding.md"]
         # the flow itself is documented in the onboarding guide, whatever this message retrieved
         sources = sources_of(hits, 2) or [{"doc": "hospital-onboarding.md", "heading": ONBOARDING_HEADING}]
@@ -132,6 +126,8 @@ class OfflineBackend:
             return Answer(text="Onboarding cancelled; nothing was created.", intent="onboarding", sources=sources)
         if action == "ask":
             return Answer(text=onboarding.prompt(state), intent="onboarding", sources=sources)
+        if action == "request":
+            return self._onboarding_request(turn, args or {}, sources)
         call = self._call(turn, "onboard_hospital", args or {})
         if call.error:
             return Answer(text=f"I could not create it: {call.error}. An administrator can create the organization "
@@ -146,6 +142,23 @@ class OfflineBackend:
                 f"3. Enroll the node once with the token:\n```\n{r['enroll_command']}\n```\n"
                 f"4. Start the node (it validates again, checks consent, then joins the rounds):\n"
                 f"```\n{r['node_command']}\n```")
+        return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
+
+    def _onboarding_request(self, turn: Turn, args: dict[str, Any], sources: list[dict[str, str]]) -> Answer:
+        """A caller who is not an admin: the request is filed; the admin's approval creates the rest."""
+        call = self._call(turn, "request_onboarding", args)
+        if call.error:
+            return Answer(text=f"I could not file the request: {call.error}.", tool_calls=[call], intent="onboarding",
+                          sources=sources)
+        r = call.result or {}
+        req = r["request"]
+        text = (f"Filed the onboarding request for **{req['organization']}** (request `{req['id']}`). A MedHive "
+                f"administrator reviews it; on approval **{req['contact_email']}** receives a staff sign-in for "
+                f"{r['hub_url']} and a one-time node enrollment token. Then, on the node machine:\n\n"
+                f"1. Record consent for training:\n```\n{r['consent_command']}\n```\n"
+                f"2. Enroll the node once with the token (it makes the node's key pair and receives the "
+                f"aggregation service's address and certificate):\n```\n{r['enroll_command']}\n```\n"
+                f"3. Start the node:\n```\n{r['node_command']}\n```")
         return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
 
     # ----- documentation ---------------------------------------------------------------------------
@@ -170,13 +183,25 @@ class OfflineBackend:
 
     def _with_passages(self, answer: Answer, turn: Turn, force_task: str | None = None) -> Answer:
         task = force_task or detect_task(turn.text)
-        docs = {"breast_cancer": "model-breast-cancer.md", "pneumonia": "model-pneumonia.md",
-                "glaucoma": "model-glaucoma.md", "ecg": "model-ecg.md"}
-        hits = [h for h in turn.hits if h.chunk.doc in (docs.get(task or ""), "reading-predictions.md")] or turn.hits
+        page = knowledge_doc(task) if task else None
+        hits = [h for h in turn.hits if h.chunk.doc in (page, "reading-predictions.md")] or turn.hits
         if hits:
             answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _typed_values(text: str) -> tuple[str, dict[str, float]] | None:
+    """The tabular task whose field names the text uses most (the one it names, if it names one), with
+    the values typed; None under three values."""
+    named = detect_task(text)
+    tasks = tabular_tasks()
+    if named in tasks:
+        tasks = {named: tasks[named]}
+    elif named is not None:
+        return None
+    best = max(((len(v), n, v) for n, t in tasks.items() if (v := parse_fields(t, text))), default=None)
+    return (best[1], best[2]) if best and best[0] >= 3 else None
 
 
 def _render_usage(r: dict[str, Any]) -> str:

@@ -196,6 +196,7 @@ class EnrollmentTokenIn(BaseModel):
 class EnrollIn(BaseModel):
     token: str = Field(max_length=200)
     node_name: str = Field(min_length=1, max_length=200)
+    public_key: str | None = Field(None, max_length=1024, description="the node's OpenSSH EC public key")
 
 
 class ContributionIn(BaseModel):

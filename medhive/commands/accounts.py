@@ -182,3 +182,50 @@ def register(app: typer.Typer) -> None:
         with _store().transaction() as s:
             _echo(billing.revenue_share(s, period, pool_fraction=pool if pool is not None
                                         else settings().revenue_share_fraction))
+
+    @accounts_app.command("requests")
+    @cli_errors
+    def requests(status: Optional[str] = typer.Option(None, "--status", help="pending | approved | rejected"),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+        """Hospitals' onboarding requests (filed through the assistant or POST /v1/onboarding/requests)."""
+        from hub.accounts import onboarding
+
+        with _store().transaction() as s:
+            rows = onboarding.list_requests(s, status=status)
+        if as_json:
+            _echo(rows)
+            return
+        for r in rows:
+            typer.echo(f"{r['id']}  {r['status']:<9} {r['organization']:<32} {r['contact_email']:<32} "
+                       f"{','.join(r['tasks'])}")
+        if not rows:
+            typer.echo("no onboarding requests")
+
+    @accounts_app.command("approve")
+    @cli_errors
+    def approve(request_id: str, as_json: bool = typer.Option(False, "--json"),
+                token_hours: float = typer.Option(72, "--token-hours", help="how long the enrollment token lasts")) -> None:
+        """Approve a request: creates the organization, a hospital-staff user and an enrollment token (shown once)."""
+        from hub.accounts import onboarding
+        from medhive.wiring import hub_url, settings
+
+        with _store().transaction() as s:
+            out = onboarding.approve(s, request_id, actor="cli:operator", token_hours=token_hours)
+        hub = hub_url(settings()).rstrip("/")
+        out["enroll_command"] = f"medhive node enroll --hub {hub} --token {out['token']}"
+        if as_json:
+            _echo(out)
+            return
+        typer.echo(f"approved {out['organization']} ({out['org_id']})")
+        typer.echo(f"hospital staff sign-in: {out['email']} / initial password {out['initial_password']} (shown once)")
+        typer.echo(f"node enrollment (valid until {out['token_expires_at']}): {out['enroll_command']}")
+
+    @accounts_app.command("reject")
+    @cli_errors
+    def reject(request_id: str) -> None:
+        """Reject an onboarding request."""
+        from hub.accounts import onboarding
+
+        with _store().transaction() as s:
+            onboarding.reject(s, request_id, actor="cli:operator")
+        typer.echo(f"rejected {request_id}")
