@@ -35,8 +35,6 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/v1/contributions"): HOSPITAL,
     ("GET", "/v1/consents"): HOSPITAL,
     ("POST", "/v1/consents"): {"data_provider"},
-    ("GET", "/v1/screen/form"): ALL,  # issue 12's screening (missing from main's table at the merge)
-    ("POST", "/v1/screen"): ALL,
     ("GET", "/v1/predictions"): ALL,
     ("GET", "/v1/predictions/{prediction_id}"): ALL,
     ("GET", "/v1/predictions/{prediction_id}/report.pdf"): ALL,
