@@ -79,7 +79,8 @@ class ChatSession:
         attached = [self.attach(f) for f in files]
         clean = redact(text)
         return Turn(text=clean, raw=text, history=list(self.history), hits=self.assistant.index.search(clean, self.assistant.top_k),
-                    tools=self.tools, state=self.state, emergency=emergency(text), attached=attached)
+                    tools=self.tools, state=self.state, emergency=emergency(text), attached=attached,
+                    knowledge=self.assistant.index)
 
     def ask(self, text: str, *, files: tuple[Path | str, ...] = ()) -> Answer:
         """One finished answer (the backend's non-streaming path)."""

@@ -16,11 +16,21 @@ from assistant import compose, onboarding
 from assistant.errors import ToolError
 from assistant.intents import detect_task, route
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
-from assistant.safety import symptom_question
+from assistant.retrieval import Hit
+from assistant.safety import emergency_words, symptom_question
 from assistant.tools import parse_fields, run_tool
 
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
+EMERGENCY_DOC, EMERGENCY_HEADING = "symptoms-and-emergencies.md", "When to call emergency services first"
+#: below this cosine similarity of the best passage, the documentation does not address the question and the
+#: answer says so (chosen on tests/assistant/eval/dev.json: off-topic questions scored 0.13 and below, on-topic 0.25 and above)
+MIN_RELEVANCE = 0.2
+WHERE_TO_LOOK = [("medhive-overview.md", "what MedHive is, who it is for, where things are"),
+                 ("reading-predictions.md", "reading a result and its explanation"),
+                 ("hospital-onboarding.md", "connecting a hospital"),
+                 ("rest-api.md", "the REST API"), ("tiers-quotas-pricing.md", "tiers, quotas and pricing"),
+                 ("troubleshooting.md", "error messages")]
 _LABELS = {"malignant": "breast_cancer", "benign": "breast_cancer", "pneumonia": "pneumonia",
            "glaucoma": "glaucoma"}
 
@@ -42,7 +52,7 @@ class OfflineBackend:
     def _answer(self, turn: Turn) -> Answer:
         state = turn.state.setdefault("onboarding", {})
         if turn.emergency:
-            return self._question(turn, intent="emergency")
+            return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
         if state.get("awaiting") or intent == "onboarding":
             return self._onboarding(turn, state)
@@ -85,8 +95,14 @@ class OfflineBackend:
 
     def _tool(self, turn: Turn, name: str, args: dict[str, Any], render, intent: str) -> Answer:
         call = self._call(turn, name, args)
-        text = render(call.result) if call.result is not None else f"I could not do that: {call.error}."
-        return Answer(text=text, tool_calls=[call], intent=intent)
+        if call.result is not None:
+            return Answer(text=render(call.result), tool_calls=[call], intent=intent)
+        # a refused tool is not the end of the answer: say why in one line, then what the documentation says
+        answer = self._question(turn, intent="question")
+        answer.text = f"I could not {name.replace('_', ' ')} for you: {call.error}.\n\n{answer.text}"
+        answer.tool_calls = [call]
+        answer.intent = intent
+        return answer
 
     def _predict(self, turn: Turn) -> Answer:
         task = detect_task(turn.raw)
@@ -149,13 +165,31 @@ class OfflineBackend:
         return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
 
     # ----- documentation ---------------------------------------------------------------------------
+    def _emergency(self, turn: Turn) -> Answer:
+        """The whole emergency guidance, never an extract (the session puts the emergency notice first)."""
+        chunks = [c for c in getattr(turn.knowledge, "chunks", [])
+                  if c.doc == EMERGENCY_DOC and c.heading == EMERGENCY_HEADING]
+        if not chunks:
+            return self._question(turn, intent="symptom")
+        words = emergency_words(turn.text)
+        lead = (f"You wrote \"{words}\": that can be a medical emergency. " if words else "") + (
+            "MedHive's models cannot assess symptoms and must never delay emergency care.")
+        guidance = "\n\n".join(compose.section_text(Hit(c, 1.0, 1.0)) for c in chunks)
+        return Answer(text=f"{lead}\n\n{guidance}", intent="emergency",
+                      sources=[{"doc": EMERGENCY_DOC, "heading": EMERGENCY_HEADING}])
+
+    def _unknown(self) -> Answer:
+        looks = "\n".join(f"- `{doc}`: {what}" for doc, what in WHERE_TO_LOOK)
+        return Answer(text="I don't know: the MedHive documentation does not cover that, and I answer only from it. "
+                           f"Here is where to look for what it does cover:\n\n{looks}\n\nYou can also ask me about "
+                           "the models, a result, onboarding a hospital, privacy, the API or pricing.", intent="unknown")
+
     def _question(self, turn: Turn, *, intent: str) -> Answer:
         hits = turn.hits
         if intent in ("emergency", "symptom"):
-            hits = sorted(hits, key=lambda h: h.chunk.doc != "symptoms-and-emergencies.md")
-        if not hits:
-            return Answer(text="I found nothing about that in the MedHive documentation. Try asking about the "
-                               "models, predictions, onboarding a hospital, privacy, the API or pricing.", intent=intent)
+            hits = sorted(hits, key=lambda h: h.chunk.doc != EMERGENCY_DOC)
+        if not hits or (intent == "question" and max(h.dense for h in hits) < MIN_RELEVANCE):
+            return self._unknown()
         text = compose.passage_answer(turn.text, hits, max_units=12 if intent == "emergency" else 6)
         if intent == "symptom":
             task = detect_task(turn.text)
