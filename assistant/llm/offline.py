@@ -75,6 +75,8 @@ class OfflineBackend:
         return self._question(turn, intent="symptom" if symptom_question(turn.text) else "question")
 
     def _values(self, turn: Turn) -> dict[str, float] | None:
+        if len(re.findall(r"\d", turn.raw)) < 3:
+            return None  # no typed values: and no import of the task catalog (it loads torch)
         task = detect_task(turn.raw) or "breast_cancer"
         from hub.models import get_task
 
@@ -123,7 +125,13 @@ class OfflineBackend:
             return self._with_passages(Answer(
                 text=f"To predict with the `{task}` model, attach an input file, type the values, or say "
                      f"\"try the {task} model on an example\".", intent="predict"), turn, force_task=task)
-        return self._tool(turn, "predict", args, compose.render_prediction, "predict")
+        answer = self._tool(turn, "predict", args, compose.render_prediction, "predict")
+        result = answer.tool_calls[0].result if answer.tool_calls else None
+        if result and result.get("cases") == 1:
+            # the output (not the input) is kept for "what does that mean?" in this conversation
+            p = result["predictions"][0]
+            turn.state["last_prediction"] = {"task": result["task"], "label": p["label"], "probability": p["confidence"]}
+        return answer
 
     def _interpret(self, turn: Turn) -> Answer:
         last = turn.tools.last_input
@@ -133,6 +141,10 @@ class OfflineBackend:
             task = _LABELS[label]
         m = re.search(r"(\d{1,3}(?:\.\d+)?)\s?%|\b(0\.\d+)\b", turn.text)
         prob = None if not m else float(m.group(1)) / 100 if m.group(1) else float(m.group(2))
+        last_pred = turn.state.get("last_prediction") or {}
+        if not label and last_pred and (not task or task == last_pred.get("task")):
+            task, label = last_pred["task"], last_pred["label"]
+            prob = last_pred.get("probability") if prob is None else prob
         if not task or not label:
             return self._question(turn, intent="interpret")
         answer = self._tool(turn, "interpret", {"task": task, "label": label, "probability": prob},

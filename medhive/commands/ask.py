@@ -24,12 +24,16 @@ REPO_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 def build_from_settings(settings: Any, *, registry: Any, predictor: Any = None, store: Any = None) -> Any:
     """The assistant configured by `settings` (shared by the CLI, the server mount and the Space)."""
     from assistant import build_assistant
+    from assistant.factory import Deferred
     from assistant.ports import HubAccounts
 
     if store is None:
-        from medhive.mounts.api import open_store
+        def _open_store() -> Any:
+            from medhive.mounts.api import open_store
 
-        store = open_store(settings)
+            return open_store(settings)
+
+        store = Deferred(_open_store)  # opened by the first tool that needs accounts
     return build_assistant(
         knowledge_dir=Path(settings.knowledge_dir or REPO_KNOWLEDGE), home=settings.home, registry=registry,
         predictor=predictor, accounts=HubAccounts(store), embedding_model=settings.embedding_model or None,
@@ -50,6 +54,21 @@ def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
     return ANONYMOUS
 
 
+def open_session(settings: Any, api_key: str | None) -> Any:
+    """A chat session as the CLI's caller; the registry and the accounts are opened only if a tool needs them."""
+    from assistant.factory import Deferred
+    from medhive.cli import open_registry
+
+    bot = build_from_settings(settings, registry=Deferred(lambda: open_registry(settings)))
+    return bot.session(local_caller(settings, bot, api_key))
+
+
+def session_store(settings: Any) -> Any:
+    from assistant.sessions import SessionStore
+
+    return SessionStore(Path(settings.home) / "assistant" / "sessions")
+
+
 def register(app: typer.Typer) -> None:
     from medhive.cli import cli_errors
 
@@ -60,20 +79,27 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the answer, sources and tool calls as JSON"),
         file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="attach an input file (repeatable)"),
         api_key: Optional[str] = typer.Option(None, "--api-key", help="act as the account owning this API key"),
+        session_id: Optional[str] = typer.Option(None, "--session", "-s", help="continue (or start) the conversation "
+                                                 "with this id: onboarding, 'explain that', follow-ups"),
     ) -> None:
         """Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."""
         from assistant.errors import AssistantError
         from assistant.session import render
-        from medhive.cli import open_registry
         from medhive.settings import get_settings
 
         settings = get_settings()
         for f in file or []:
             if not f.is_file() and not f.is_dir():
                 raise AssistantError(f"file not found: {f}")
-        bot = build_from_settings(settings, registry=open_registry(settings))
-        session = bot.session(local_caller(settings, bot, api_key))
+        store = session_store(settings) if session_id else None
+        if store is not None:
+            store._path(session_id)  # a malformed id is refused before anything is loaded
+        session = open_session(settings, api_key)
+        if store is not None:
+            store.load(session_id, session)
         answer = session.ask(question, files=tuple(file or ()))
+        if store is not None:
+            store.save(session_id, session)
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), indent=2, default=str))
         else:
