@@ -22,6 +22,10 @@ from assistant.tools import parse_fields, run_tool
 
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
+READING_DOC = "reading-predictions.md"
+_DOING = {"usage": "show your usage", "contributions": "show your contributions", "explain": "explain it",
+          "predict": "run the prediction", "list_models": "list the models", "model_info": "look up that model",
+          "interpret": "interpret that result"}
 EMERGENCY_DOC, EMERGENCY_HEADING = "symptoms-and-emergencies.md", "When to call emergency services first"
 #: below this cosine similarity of the best passage, the documentation does not address the question and the
 #: answer says so (chosen on tests/assistant/eval/dev.json: off-topic questions scored 0.13 and below, on-topic 0.25 and above)
@@ -101,7 +105,7 @@ class OfflineBackend:
             return Answer(text=render(call.result), tool_calls=[call], intent=intent)
         # a refused tool is not the end of the answer: say why in one line, then what the documentation says
         answer = self._question(turn, intent="question")
-        answer.text = f"I could not {name.replace('_', ' ')} for you: {call.error}.\n\n{answer.text}"
+        answer.text = f"I could not {_DOING.get(name, 'do that')}: {call.error}.\n\n{answer.text}"
         answer.tool_calls = [call]
         answer.intent = intent
         return answer
@@ -149,7 +153,13 @@ class OfflineBackend:
             return self._question(turn, intent="interpret")
         answer = self._tool(turn, "interpret", {"task": task, "label": label, "probability": prob},
                             compose.render_interpretation, "interpret")
-        return self._with_passages(answer, turn)
+        if answer.tool_calls and answer.tool_calls[0].error:
+            return answer
+        # the answer rests on the guide to reading a prediction: what a score means, and this task's result
+        guide = [c for c in getattr(turn.knowledge, "chunks", []) if c.doc == READING_DOC and (
+            c.heading.startswith("What the probability") or task.replace("_", " ") in c.heading.lower())]
+        answer.sources = sources_of([Hit(c, 1.0, 1.0) for c in guide], 3)
+        return answer
 
     def _onboarding(self, turn: Turn, state: dict[str, Any]) -> Answer:
         action, args = onboarding.step(state, turn.raw)
