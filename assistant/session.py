@@ -150,6 +150,11 @@ class ChatSession:
         about = answer.intent in ("symptom", "interpret", "explain", "predict") or any(
             c.name in ("predict", "explain", "interpret") for c in answer.tool_calls)
         body = guard(answer.text, about_prediction=about)
+        if turn.emergency and answer.intent != "emergency":
+            # whatever the backend said (a language model may shorten it), the whole guidance goes first
+            guidance = self.assistant.offline.emergency_answer(turn)
+            body = f"{guidance.text}\n\n{body}"
+            answer.sources = guidance.sources + [s for s in answer.sources if s not in guidance.sources]
         if turn.emergency and not body.startswith(EMERGENCY_NOTICE):
             body = f"{EMERGENCY_NOTICE}\n\n{body}"
         answer.text = f"{body}\n\n{note}" if note else body

@@ -187,6 +187,9 @@ class OfflineBackend:
         return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
 
     # ----- documentation ---------------------------------------------------------------------------
+    def emergency_answer(self, turn: Turn) -> Answer:
+        return self._emergency(turn)
+
     def _emergency(self, turn: Turn) -> Answer:
         """The whole emergency guidance, never an extract (the session puts the emergency notice first)."""
         chunks = [c for c in getattr(turn.knowledge, "chunks", [])
