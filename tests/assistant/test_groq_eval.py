@@ -10,7 +10,6 @@ import pytest
 
 from assistant import evaluation
 from assistant.llm.groq_backend import GroqBackend
-from assistant.safety import EMERGENCY_NOTICE
 from tests.assistant.conftest import KNOWLEDGE
 from tests.assistant.fake_openai import FakeOpenAI
 
