@@ -19,7 +19,10 @@ _NAME = re.compile(r"(?i:called|named|name is|name's|organi[sz]ation is|we are|w
 _PATH = re.compile(r"(?<![\w/])((?:/[\w.\-]+)+/?|[A-Za-z]:\\[\w.\-\\]+)")
 _HOURS = re.compile(r"\b(\d{1,3})\s*(hours?|hrs?|h|days?|d)\b", re.I)
 _NOT_NAMES = {"I", "We", "Our", "My", "MedHive", "Yes", "No", "Hospital", "Clinic", "The"}
+_EMAIL = re.compile(r"[^@\s<>(),;:\"']{1,64}@[^@\s<>(),;:\"']{1,255}\.[A-Za-z]{2,63}")
 REQUIRED = ("name", "kind", "task")
+#: a caller who is not an admin files a request instead: the contact e-mail the admin answers
+REQUEST_REQUIRED = ("name", "task", "email")
 
 
 def extract(text: str, awaiting: str | None) -> dict[str, Any]:
@@ -45,17 +48,23 @@ def extract(text: str, awaiting: str | None) -> dict[str, Any]:
         out["task"] = task
     if (path := _PATH.search(text)) is not None:
         out["data_path"] = path.group(1)
+    if (m := _EMAIL.search(text)) is not None:
+        out["email"] = m.group(0).rstrip(".")
+        if out.get("name") and "@" in out["name"]:
+            out.pop("name")
     if (h := _HOURS.search(text)) is not None:
         n = int(h.group(1))
         out["valid_hours"] = n * 24 if h.group(2).lower().startswith("d") else n
     return out
 
 
-def step(state: dict[str, Any], text: str) -> tuple[str, dict[str, Any] | None]:
-    """Advance the conversation: ("ask", None), ("cancel", None) or ("create", arguments for the tool).
+def step(state: dict[str, Any], text: str, *, admin: bool = True) -> tuple[str, dict[str, Any] | None]:
+    """Advance the conversation: ("ask", None), ("cancel", None), ("create", arguments for the tool) or, for
+    a caller who is not an admin, ("request", arguments for `request_onboarding`).
 
     `state` is the session's onboarding record; it is updated in place.
     """
+    state["mode"] = "create" if admin else "request"
     awaiting = state.get("awaiting")
     if awaiting and is_no(text):
         state.clear()
@@ -70,14 +79,15 @@ def step(state: dict[str, Any], text: str) -> tuple[str, dict[str, Any] | None]:
             state["kind"] = "clinic"
         elif re.search(r"\bhospital\b", state["name"], re.I):
             state["kind"] = "hospital"
-    missing = [k for k in REQUIRED if not state.get(k)]
+    missing = [k for k in (REQUIRED if admin else REQUEST_REQUIRED) if not state.get(k)]
     if missing:
         state["awaiting"] = missing[0]
         return "ask", None
     if awaiting == "confirm" and is_yes(text):
-        args = {k: state[k] for k in ("name", "kind", "task", "data_path", "valid_hours") if state.get(k)}
+        keys = ("name", "kind", "task", "data_path", "valid_hours") if admin else ("name", "email", "task")
+        args = {k: state[k] for k in keys if state.get(k)}
         state.clear()
-        return "create", args
+        return ("create" if admin else "request"), args
     state["awaiting"] = "confirm"
     return "ask", None
 
@@ -101,6 +111,13 @@ def prompt(state: dict[str, Any]) -> str:
     if awaiting == "task":
         return (have + "Which model will your node train: `breast_cancer` (WDBC features, CSV), `pneumonia` "
                 "(chest X-rays), `glaucoma` (fundus photographs) or `ecg` (WFDB records)?")
+    if awaiting == "email":
+        return (have + "Which e-mail address should the MedHive administrator answer? Your staff sign-in and the "
+                "node's enrollment token go to it once the request is approved.")
+    if state.get("mode") == "request":
+        return (f"Please confirm: file a request for **{state['name']}** to join as a data provider for the "
+                f"`{state['task']}` model, contact **{state['email']}**. An administrator reviews it; nothing is "
+                "created before that.\n\nReply **yes** to file it, or **cancel**.")
     data = f"`{state['data_path']}`" if state.get("data_path") else "not given yet (a placeholder goes in the command)"
     hours = state.get("valid_hours", 24)
     return (f"Please confirm: create the {state['kind']} organization **{state['name']}**, and a one-time node "

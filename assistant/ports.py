@@ -53,6 +53,8 @@ class AccountsPort(Protocol):
     def caller_from_api_key(self, key: str) -> Caller: ...
     def create_organization(self, caller: Caller, *, name: str, kind: str) -> dict[str, Any]: ...
     def create_enrollment_token(self, caller: Caller, *, org_id: str, valid_hours: float) -> dict[str, Any]: ...
+    def file_onboarding_request(self, caller: Caller, *, organization: str, contact_email: str,
+                                tasks: list[str]) -> dict[str, Any]: ...
     def usage(self, caller: Caller) -> dict[str, Any]: ...
     def contributions(self, caller: Caller) -> list[dict[str, Any]]: ...
 
@@ -91,6 +93,21 @@ class HubAccounts:
                 audit.append(s, actor=caller.actor, action="org.create", target=f"org:{org.id}",
                              details={"kind": kind, "via": "assistant"})
                 return {"id": str(org.id), "name": org.name, "kind": org.kind, "tier": org.tier}
+        except AccountsError as exc:
+            raise ToolError(exc.message) from None
+
+    def file_onboarding_request(self, caller: Caller, *, organization: str, contact_email: str,
+                                tasks: list[str]) -> dict[str, Any]:
+        """Anyone may ask to join (no role): an admin approves before anything is created."""
+        from hub.accounts import onboarding
+        from hub.accounts.errors import AccountsError
+        from hub.models import task_names
+
+        try:
+            with self.store.transaction() as s:
+                req = onboarding.file_request(s, organization=organization, contact_email=contact_email, tasks=tasks,
+                                              known_tasks=task_names(), actor=caller.actor)
+                return onboarding.request_view(req)
         except AccountsError as exc:
             raise ToolError(exc.message) from None
 

@@ -216,23 +216,10 @@ def interpret(ctx: ToolContext, task: str, label: str, probability: float | None
 
 
 # ----- hospitals ------------------------------------------------------------------------------------
-def _loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1")
-
-
-def node_command(*, task: str, data_path: str, superlink: str, root_certificates: str | None = None) -> str:
-    """The exact `medhive node start` command line for a hospital's node (issue 4's options).
-
-    TLS is the default: `--root-certificates` names the SuperLink's CA; only a loopback SuperLink (a local
-    demo) gets `--insecure`.
-    """
-    args = ["medhive", "node", "start", "--superlink", superlink, "--data", data_path, "--task", task]
-    if root_certificates or not _loopback(superlink):
-        args += ["--root-certificates", root_certificates or "superlink-ca.pem"]
-    else:
-        args += ["--insecure"]
-    return shlex.join(args)
+def node_command(*, task: str, data_path: str) -> str:
+    """The exact `medhive node start` command line for a hospital's node. The SuperLink's address, its CA
+    certificate (TLS) and the node's key (SuperNode authentication) come from `medhive node enroll`."""
+    return shlex.join(["medhive", "node", "start", "--data", data_path, "--task", task])
 
 
 def enroll_command(*, hub_url: str, token: str, node_name: str) -> str:
@@ -257,8 +244,21 @@ def onboard_hospital(ctx: ToolContext, name: str, kind: str, task: str, data_pat
             "consent_command": shlex.join(["medhive", "node", "consent", "grant", spec.name, "--by",
                                            "data protection officer"]),
             "enroll_command": enroll_command(hub_url=ctx.hub_url, token=token["token"], node_name=node_name),
-            "node_command": node_command(task=spec.name, data_path=data, superlink=ctx.superlink,
-                                         root_certificates=ctx.root_certificates)}
+            "node_command": node_command(task=spec.name, data_path=data)}
+
+
+def request_onboarding(ctx: ToolContext, name: str, email: str, task: str) -> dict[str, Any]:
+    """File a hospital's onboarding request (anyone may); an admin approves it, which creates the
+    organization, a staff sign-in for `email` and the node's enrollment token."""
+    if ctx.accounts is None:
+        raise ToolError("accounts are not available in this deployment")
+    spec = _task(task)
+    req = ctx.accounts.file_onboarding_request(ctx.caller, organization=name, contact_email=email, tasks=[spec.name])
+    return {"request": req, "hub_url": ctx.hub_url.rstrip("/"),
+            "consent_command": shlex.join(["medhive", "node", "consent", "grant", spec.name]),
+            "enroll_command": shlex.join(["medhive", "node", "enroll", "--hub", ctx.hub_url.rstrip("/"), "--token",
+                                          "TOKEN"]),
+            "node_command": node_command(task=spec.name, data_path=f"/path/to/{spec.name}-data")}
 
 
 def contributions(ctx: ToolContext, task: str | None = None) -> dict[str, Any]:
@@ -322,6 +322,12 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
              "data_path": {"type": "string", "description": "folder of the training data on the node machine"},
              "valid_hours": {"type": "number", "description": "token validity in hours (default 24, max 168)"}},
           "required": ["name", "kind", "task"]}, onboard_hospital),
+    Tool("request_onboarding", "File a hospital's request to join as a data provider (no sign-in needed); an "
+                               "admin approves it and sends the staff sign-in and the node enrollment token.",
+         {"type": "object", "properties": {
+             "name": {"type": "string", "description": "the organization's name"},
+             "email": {"type": "string", "description": "the contact e-mail (staff sign-in goes to it)"}, "task": _TASK},
+          "required": ["name", "email", "task"]}, request_onboarding),
     Tool("contributions", "The caller's hospital contributions to model versions and the federation round status.",
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",

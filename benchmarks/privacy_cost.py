@@ -1,6 +1,10 @@
 """Cost of privacy: wall time per training round of a real federation on loopback (one `flower-superlink`,
 N `flower-supernode` processes, `flwr run`), plain vs SecAgg+ vs DP-SGD vs both, as a ratio to the plain
-round at the same N. Goal: SecAgg+ <= 1.15x the plain round at 10 nodes.
+round at the same N, and MedHive's plain round against a bare Flower app training the same network on the
+same SuperNodes (`benchmarks/peer_app`). Goals: MedHive's round <= 1.05x the peer's at 3 and 10 nodes
+(second and later rounds); SecAgg+ <= 1.3x MedHive's plain round at 10 nodes.
+
+    python -m benchmarks.privacy_cost [--quick] [--nodes 3,10] [--settings peer,plain,secagg]
 
 Task: breast_cancer (WDBC from scikit-learn, split near-IID across N hospital folders). One SuperLink and
 one set of SuperNodes serve all four settings at a given N (one `flwr run` per setting, in the order of
@@ -29,6 +33,7 @@ from benchmarks.common import RESULTS, md_table, write_result
 
 TASK = "breast_cancer"
 SETTINGS: dict[str, dict[str, Any]] = {
+    "peer": {},  # the bare Flower app (benchmarks/peer_app): no MedHive code in the messages
     "plain": {"secure-aggregation": False, "dp": False},
     "secagg": {"secure-aggregation": True, "dp": False},
     "dp": {"secure-aggregation": False, "dp": True},
@@ -36,9 +41,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 DP_EPSILON = 8.0  # per hospital for the whole job (the accountant calibrates the noise to it)
 ALPHA = 100.0  # Dirichlet label skew of the split: near-IID, so hospitals are alike in size and work
-# rounds per run, by node count
-FULL = {3: 1, 5: 1, 10: 2, 20: 1}  # 2 rounds everywhere was estimated at over an hour on 2 cores; 2 at the goal N
+PEER_APP = Path(__file__).resolve().parent / "peer_app"
+# rounds per run, by node count: two, so that a second round (no data loading, warm caches) is timed
+FULL = {3: 2, 10: 2}
 QUICK = {3: 2}
+QUICK_SETTINGS = ("peer", "plain", "secagg")
+PEER_GOAL, SECAGG_GOAL = 1.05, 1.3
 
 
 def _say(msg: str) -> None:
@@ -139,16 +147,57 @@ def round_times(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return []
     out, begin = [], started
     fitted = {e["round"]: e for e in events if e["event"] == "fitted"}
+    has_exchanges = any(e["event"] == "exchange" for e in events)  # the peer app records none: one a round
     for r in sorted(fitted):
         evaluated = [e["time"] for e in events if e["event"] == "evaluated" and e["round"] == r - 1]
         end = evaluated[0] if evaluated else fitted[r]["time"]
         announced = [e for e in events if e["event"] == "round" and e["round"] == r]
         exchanges = [e for e in events if e["event"] == "exchange" and e["round"] == r and begin < e["time"] <= end]
-        out.append({"round": r, "seconds": end - begin,
+        out.append({"round": r, "seconds": end - begin, "end": end,
                     "fit": fitted[r]["time"] - announced[-1]["time"] if announced else float("nan"),
-                    "exchanges": len(exchanges), "attempts": len(announced)})
+                    "exchanges": len(exchanges) if has_exchanges else 1, "attempts": len(announced) or 1})
         begin = end
     return out
+
+
+def read_timing(folder: Path) -> list[dict[str, Any]]:
+    """The app processes' per-message times (`federation.timing`), one dict per message."""
+    import json
+
+    out = []
+    for f in sorted(Path(folder).glob("*.jsonl")) if Path(folder).is_dir() else []:
+        out += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    return out
+
+
+def exchange_split(events: list[dict[str, Any]], timing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per round, where the exchanges' time went, summed over the round's exchanges (median node each):
+    poll wait (message created -> app process created: the SuperNode's poll and `flower-superexec`; handler
+    done -> exchange done: pushing the reply and the grid's poll), process start-up (process created ->
+    handler entered: interpreter, imports, app set-up) and work (the handler itself, lazy imports included)."""
+    ends = [(e["round"], e.get("began"), e["time"]) for e in events if e["event"] == "exchange"]
+    if not ends:  # an app without exchange events (the peer): one exchange per round, the whole round
+        rt = round_times(events)
+        ends = [(t["round"], t["end"] - t["seconds"], t["end"]) for t in rt]
+    out: dict[int, dict[str, Any]] = {}
+    for r, began, end in ends:
+        if began is None:
+            continue
+        msgs = [m for m in timing if began <= m["created"] and m["ended"] <= end + 0.5]
+        if not msgs:
+            continue
+
+        def med(xs: list[float]) -> float:
+            return statistics.median(xs)
+
+        row = out.setdefault(r, {"round": r, "exchanges": 0, "seconds": 0.0, "poll": 0.0, "startup": 0.0,
+                                 "work": 0.0})
+        row["exchanges"] += 1
+        row["seconds"] += end - began
+        row["poll"] += med([m["created"] - began for m in msgs]) + med([end - m["ended"] for m in msgs])
+        row["startup"] += med([m["started"] - m["created"] for m in msgs])
+        row["work"] += med([m["ended"] - m["started"] for m in msgs])
+    return [out[r] for r in sorted(out)]
 
 
 class _Progress:
@@ -168,7 +217,7 @@ class _Progress:
                 _say(f"{self.label}: {kind}: {event.get('reason', '')}")
 
 
-def measure_n(n: int, rounds: int, work: Path, home: Path) -> dict[str, dict[str, Any]]:
+def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     from federation.errors import RunFailedError
     from federation.launcher import LocalFederation
 
@@ -181,23 +230,34 @@ def measure_n(n: int, rounds: int, work: Path, home: Path) -> dict[str, dict[str
         fed.start()
         up = _wait_online(fed, n, timeout=120 + 10 * n)
         _say(f"N={n}: all {n} SuperNodes online after {time.monotonic() - t0:.1f} s ({up:.1f} s of it waiting for them to register)")
-        for name, setting in SETTINGS.items():
+        for name in settings:
+            setting = SETTINGS[name]
             label = f"N={n} {name}"
-            config = {"task": TASK, "num-rounds": rounds, "min-hospitals": n, "strategy": "fedavg",
-                      "secagg-max-weight": float(max(1000, max(rows))), "dp-epsilon": DP_EPSILON if setting["dp"] else 0.0,
-                      "wait-timeout": max(300, 30 * n), "medhive-home": str(home), "registry": "local",
-                      "job-dir": str(work / f"n{n}" / f"job-{name}"), "job-name": f"privacy-cost-n{n}-{name}",
-                      **setting}
+            job_dir, timing_dir = work / f"n{n}" / f"job-{name}", work / f"n{n}" / f"timing-{name}"
+            if name == "peer":
+                app_dir = PEER_APP
+                config = {"num-rounds": rounds, "min-hospitals": n, "job-dir": str(job_dir),
+                          "timing-dir": str(timing_dir)}
+            else:
+                from federation.launcher import APP_DIR as app_dir
+
+                config = {"task": TASK, "num-rounds": rounds, "min-hospitals": n, "strategy": "fedavg",
+                          "secagg-max-weight": float(max(1000, max(rows))),
+                          "dp-epsilon": DP_EPSILON if setting["dp"] else 0.0,
+                          "wait-timeout": max(300, 30 * n), "medhive-home": str(home), "registry": "local",
+                          "job-dir": str(job_dir), "job-name": f"privacy-cost-n{n}-{name}",
+                          "timing-dir": str(timing_dir), **setting}
             progress = _Progress(label)
             _say(f"{label}: flwr run ({rounds} round(s))")
             started = time.monotonic()
             try:
-                outcome = fed.run(config, on_event=progress, timeout=600 + 240 * n * rounds)
+                outcome = fed.run(config, app_dir=app_dir, on_event=progress, timeout=600 + 240 * n * rounds)
             except RunFailedError as exc:
                 outcome = {"status": "failed", "reason": exc.message}
             times = round_times(progress.events)
             results[name] = {"outcome": outcome.get("status"), "reason": outcome.get("reason"), "rounds": times,
-                             "run_s": time.monotonic() - started}
+                             "run_s": time.monotonic() - started,
+                             "split": exchange_split(progress.events, read_timing(timing_dir))}
             ok = outcome.get("status") == "published"
             _say(f"{label}: {'published' if ok else 'FAILED: ' + str(outcome.get('reason'))}; round times "
                  f"{[round(t['seconds'], 1) for t in times]} s; whole run {results[name]['run_s']:.0f} s")
@@ -220,23 +280,26 @@ def _plot(summary: dict[int, dict[str, dict[str, Any]]], path: Path) -> None:
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
     ns = sorted(summary)
     for name in SETTINGS:
-        pts = [(n, summary[n][name]["median"], summary[n].get("plain", {})) for n in ns
-               if name in summary[n] and summary[n][name]["ok"]]
+        pts = [(n, summary[n][name]["later"]) for n in ns if name in summary[n] and summary[n][name]["ok"]]
         if not pts:
             continue
         line = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)[0]
-        rel = [(n, v / p["median"]) for n, v, p in pts if p.get("ok") and p["median"] > 0]
+        base = "peer" if name == "plain" else "plain"
+        rel = [(n, v / summary[n][base]["later"]) for n, v in pts
+               if name != base and summary[n].get(base, {}).get("ok") and summary[n][base]["later"] > 0]
         if rel:
-            bx.plot([r[0] for r in rel], [r[1] for r in rel], marker="o", color=line.get_color(), label=name)
-    bx.axhline(1.15, color="grey", linestyle="--", linewidth=1, label="goal: SecAgg+ <= 1.15x at N=10")
-    for a, label in ((ax, "seconds per training round (median)"), (bx, "ratio to the plain round")):
+            bx.plot([r[0] for r in rel], [r[1] for r in rel], marker="o", color=line.get_color(),
+                    label=f"{name} / {base}")
+    bx.axhline(PEER_GOAL, color="grey", linestyle=":", linewidth=1, label=f"goal plain/peer <= {PEER_GOAL}")
+    bx.axhline(SECAGG_GOAL, color="grey", linestyle="--", linewidth=1, label=f"goal secagg/plain <= {SECAGG_GOAL} (N=10)")
+    for a, label in ((ax, "seconds per round (rounds >= 2, median)"), (bx, "ratio")):
         a.set_xlabel("SuperNodes (N)")
         a.set_ylabel(label)
         a.set_xticks(ns)
         a.set_ylim(bottom=0)
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
-    fig.suptitle(f"Cost of privacy per round, Flower on loopback ({TASK})")
+    fig.suptitle(f"Cost of privacy and of MedHive per round, Flower on loopback ({TASK})")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -245,16 +308,20 @@ def _plot(summary: dict[int, dict[str, dict[str, Any]]], path: Path) -> None:
 def _summarize(res: dict[str, Any], rounds: int) -> dict[str, Any]:
     secs = [t["seconds"] for t in res["rounds"]]
     ok = res["outcome"] == "published" and len(secs) == rounds and all(t["attempts"] == 1 for t in res["rounds"])
+    later = [t for t in res["split"] if t["round"] >= 2] or res["split"]
+    split = {k: _median([t[k] for t in later]) for k in ("poll", "startup", "work")} if later else {}
     return {"ok": ok, "reason": res["reason"] if res["outcome"] != "published" else
             (None if ok else "a round was retried or not recorded"),
-            "median": _median(secs), "secs": secs, "fit": _median([t["fit"] for t in res["rounds"]]),
-            "exchanges": sorted({t["exchanges"] for t in res["rounds"]}), "run_s": res["run_s"]}
+            "median": _median(secs), "later": _median(secs[1:] or secs), "secs": secs,
+            "fit": _median([t["fit"] for t in res["rounds"]]),
+            "exchanges": sorted({t["exchanges"] for t in res["rounds"]}), "run_s": res["run_s"], "split": split}
 
 
-def run(quick: bool) -> str:
+def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None) -> str:
     from federation.errors import RunFailedError
 
-    grid = QUICK if quick else FULL
+    grid = grid or (QUICK if quick else FULL)
+    settings = settings or (QUICK_SETTINGS if quick else tuple(SETTINGS))
     load_before = os.getloadavg()
     wall0 = time.monotonic()
     summary: dict[int, dict[str, dict[str, Any]]] = {}
@@ -263,120 +330,126 @@ def run(quick: bool) -> str:
         _seed_registry(home)
         for n, rounds in grid.items():
             try:
-                results = measure_n(n, rounds, work, home)
+                results = measure_n(n, rounds, work, home, settings)
             except RunFailedError as exc:  # the runtime did not come up at this N: say so, go on
                 _say(f"N={n}: {exc.message}")
-                results = {name: {"outcome": "failed", "reason": exc.message, "rounds": [], "run_s": 0.0}
-                           for name in SETTINGS}
+                results = {name: {"outcome": "failed", "reason": exc.message, "rounds": [], "run_s": 0.0,
+                                  "split": []} for name in settings}
             summary[n] = {name: _summarize(res, rounds) for name, res in results.items()}
-    body = report(summary, grid, quick=quick, wall=time.monotonic() - wall0, loads=(load_before, os.getloadavg()))
-    write_result("privacy_cost", "Cost of privacy: seconds per federated round, SecAgg+ and DP vs plain", body,
-                 quick=quick)
+    body = report(summary, grid, settings, quick=quick, wall=time.monotonic() - wall0,
+                  loads=(load_before, os.getloadavg()))
+    write_result("privacy_cost", "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
     return body
 
 
-def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], *, quick: bool, wall: float,
-           loads: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
-    import flwr
+def _ratio(summary: dict[int, dict[str, dict[str, Any]]], n: int, name: str, base: str) -> float | None:
+    s, p = summary.get(n, {}).get(name), summary.get(n, {}).get(base)
+    if s and p and s["ok"] and p["ok"] and p["later"] > 0:
+        return s["later"] / p["later"]
+    return None
 
-    def ratio_at(n: int, name: str) -> float | None:
-        s, p = summary.get(n, {}).get(name), summary.get(n, {}).get("plain")
-        if s and p and s["ok"] and p["ok"] and p["median"] > 0:
-            return s["median"] / p["median"]
-        return None
+
+def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int, name: str, base: str,
+               goal: float) -> str:
+    r = _ratio(summary, n, name, base)
+    if r is None:
+        return f"- {label} at N={n}: not measured in this run (no successful {name} and {base} runs)"
+    return f"- {label} at N={n}: {'met' if r <= goal else '**NOT met**'} ({r:.2f}x, goal <= {goal}x)"
+
+
+def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
+           quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
+    import flwr
 
     rows = []
     for n in sorted(summary):
-        for name in SETTINGS:
+        for name in settings:
             s = summary[n].get(name)
             if s is None:
                 continue
             if not s["ok"]:
-                rows.append([n, name, "failed", "", "", "", "", "", f"{s['run_s']:.0f}", str(s["reason"])[:120]])
+                rows.append([n, name, "failed", "", "", "", "", "", "", "", f"{s['run_s']:.0f}", str(s["reason"])[:120]])
                 continue
-            r = ratio_at(n, name)
-            rows.append([n, name, len(s["secs"]), f"{s['median']:.1f}", " / ".join(f"{x:.1f}" for x in s["secs"]),
-                         f"{r:.2f}x" if r is not None else "n/a", f"{s['fit']:.1f}",
-                         "/".join(str(x) for x in s["exchanges"]), f"{s['run_s']:.0f}", ""])
+            base = "peer" if name == "plain" else "plain"
+            r = _ratio(summary, n, name, base) if name != "peer" else None
+            sp = s["split"]
+            rows.append([n, name, len(s["secs"]), f"{s['later']:.1f}", " / ".join(f"{x:.1f}" for x in s["secs"]),
+                         f"{r:.2f}x {base}" if r is not None else "-",
+                         "/".join(str(x) for x in s["exchanges"]),
+                         f"{sp['poll']:.1f}" if sp else "", f"{sp['startup']:.1f}" if sp else "",
+                         f"{sp['work']:.1f}" if sp else "", f"{s['run_s']:.0f}", ""])
 
-    r10 = ratio_at(10, "secagg")
-    if r10 is not None:
-        goal = f"Goal: SecAgg+ <= 1.15x at 10 nodes: {'met' if r10 <= 1.15 else 'NOT met'} (ratio {r10:.2f}x)."
-    else:
-        measured = [f"N={n}: {r:.2f}x" for n in sorted(summary) if (r := ratio_at(n, "secagg")) is not None]
-        goal = ("Goal: SecAgg+ <= 1.15x at 10 nodes: not measured in this run (no successful N=10 plain and SecAgg+ "
-                "runs" + (f"; SecAgg+ ratio measured at {', '.join(measured)}" if measured else "") + ").")
+    goals = []
+    for n in (3, 10):
+        if n in summary:
+            goals.append(_goal_line(summary, "MedHive plain round vs the bare Flower peer", n, "plain", "peer",
+                                    PEER_GOAL))
+    if 10 in summary:
+        goals.append(_goal_line(summary, "SecAgg+ round vs MedHive's plain round", 10, "secagg", "plain", SECAGG_GOAL))
+    others = [f"N={n}: {r:.2f}x" for n in sorted(summary) if n != 10 and (r := _ratio(summary, n, "secagg", "plain"))]
+    dp = [f"N={n}: {r:.2f}x" for n in sorted(summary) if (r := _ratio(summary, n, "dp", "plain")) is not None]
 
     polls = poll_intervals()
     grid_poll = f"every {polls['grid']} s" if polls["grid"] else "at a fixed interval"
     node_poll = f"every {polls['supernode']} s" if polls["supernode"] else "at a fixed interval"
-    ex = {name: sorted({x for n in summary for x in summary[n].get(name, {}).get("exchanges", [])}) for name in SETTINGS}
     png = RESULTS / ("privacy_cost-quick.png" if quick else "privacy_cost.png")
     RESULTS.mkdir(parents=True, exist_ok=True)
     _plot(summary, png)
-
-    plain_ok = [(n, summary[n]["plain"]["median"]) for n in sorted(summary) if summary[n].get("plain", {}).get("ok")]
-    growth = ""
-    if len(plain_ok) > 1:
-        (n0, s0), (n1, s1) = plain_ok[0], plain_ok[-1]
-        growth = f" A plain round takes {s0:.0f} s at N={n0} and {s1:.0f} s at N={n1}" + (
-            ": the start-ups queue for the CPUs, so rounds grow with N." if s1 > 1.2 * s0 else ".")
-    dp_ratios = [f"N={n}: {r:.2f}x" for n in sorted(summary) if (r := ratio_at(n, "dp")) is not None]
-    reduced = [str(n) for n, r in grid.items() if r < 2]
-    one_round = any(r < 2 for r in grid.values())
-    multi = any(len(v["secs"]) > 1 for n in summary for v in summary[n].values())
     load_before, load_after = loads
+    busy = max(load_before[0], load_after[0]) > (os.cpu_count() or 1)
     return (
         f"Real federations of `{TASK}` (WDBC, scikit-learn) on the Flower {flwr.__version__} Deployment Engine: one "
-        "`flower-superlink` and N `flower-supernode` processes on 127.0.0.1 (`federation.launcher.LocalFederation`), "
+        "`flower-superlink` and N `flower-supernode` processes on 127.0.0.1 (`federation.launcher.LocalFederation`, "
+        "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1), "
         f"data split near-IID (Dirichlet alpha {ALPHA:g}) into N hospital folders with consent recorded, as "
         "`medhive federate` does; `min-hospitals` = N, FedAvg, app defaults otherwise (SecAgg+: every node holds a "
-        "share, reconstruction threshold `secagg-threshold` of the app; DP-SGD: epsilon "
-        f"{DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of SuperNodes serve the four "
-        f"settings, one `flwr run` each, in the order {', '.join(SETTINGS)}; rounds per run: "
-        f"{', '.join(f'N={n}: {r}' for n, r in grid.items())}"
-        + (f" (one round per run at N = {', '.join(reduced)}: two rounds at every N were estimated from the quick "
-           "size at over an hour on 2 cores, against a target of about 45 minutes)" if reduced and not quick else "")
-        + ".\n\n"
-        "**What is timed** (from the job's own `events.jsonl`, timestamps written by the ServerApp): one training "
-        "round, from the end of the previous round (round 1: the `started` event, written once the parent model is "
-        "loaded and the MLflow run created, with all N SuperNodes already online) to the `evaluated` event the "
-        "ServerApp writes right after the round's `fitted` event. That is the eligibility exchange "
-        "(`get_properties`), the fit exchanges (each node first scores the incoming model on its held-out split, "
-        "the previous round's evaluation with no extra exchange, then trains, with DP-SGD when on), aggregation "
-        "and MLflow logging. Not timed: process start-up, `flwr run` submission and ServerApp start, loading the "
-        "parent, the final evaluation exchange after the last round, the gate and publishing. In round 1 the "
-        "eligibility exchange is also where each node first loads and validates its data (later rounds use the "
-        "row count cached in the node's context), so round 1 tends to run longer than later rounds"
-        + (": where a run has one round, its number is a round 1" if one_round else "")
-        + ". \"fit s\" is the part from the `round` event (after the eligibility exchange) to `fitted`; \"run s\" "
-        "is the whole `flwr run` for comparison.\n\n"
-        + md_table(["N", "setting", "rounds", "s/round (median)", "each round s", "ratio to plain", "fit s (median)",
-                    "exchanges/round", "run s", "note"], rows)
-        + f"\n{goal}\n\n"
-        f"![seconds per round and ratio to plain vs N]({png.name})\n\n"
-        "**Where the time goes.** The model is tiny, so the cost is message latency, not cryptography or "
-        f"training. A plain round here is {'/'.join(map(str, ex['plain'])) or '?'} exchanges (eligibility + one fit "
-        f"exchange); with SecAgg+ it is {'/'.join(map(str, ex['secagg'])) or '?'} (eligibility + SecAgg+'s four: "
-        "key set-up, key sharing, masked training, unmasking). Every exchange pays Flower's polling: the "
-        f"ServerApp's grid pulls replies {grid_poll} until all have arrived and an idle SuperNode asks the SuperLink "
-        f"for work {node_poll} (both read from the installed flwr source), so each exchange waits up to about one "
-        "interval of each on top of the work. And each message starts a fresh `flwr-clientapp` process on its node "
-        "that re-imports the app (torch for the messages that train or evaluate); with N nodes on 2 cores those "
-        f"start-ups share the CPUs.{growth} DP-SGD adds no exchange, only per-example clipping and noise inside "
-        "local training" + (f" (ratio to plain: {', '.join(dp_ratios)})" if dp_ratios else "")
-        + ("; compare such differences with the spread between the rounds of one run (the \"each round s\" "
-           "column) before reading them as a cost" if multi else
-           "; with one round per run there is no within-run spread to compare with, so read differences of a few "
-           "seconds as noise on this shared machine")
-        + ". For context (the issue's figures, not measured here): a "
-        "third-party report puts Flower's SecAgg+ overhead near 13%, and NVIDIA FLARE's homomorphic encryption "
-        "costs about 2.7x.\n\n"
+        f"share; DP-SGD: epsilon {DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of "
+        f"SuperNodes serve every setting, one `flwr run` each, in the order {', '.join(settings)}; rounds per run: "
+        f"{', '.join(f'N={n}: {r}' for n, r in grid.items())}.\n\n"
+        "**peer** is a bare Flower app (`benchmarks/peer_app`, the shape of Flower's PyTorch quickstart): the same "
+        "network (TabularNet), optimiser settings and local epochs, on the same SuperNodes and hospital files, "
+        "with plain FedAvg and nothing else (no consent or data checks, no scoring of the incoming model, no "
+        "privacy ledger, tracking or publishing). It is MedHive's floor on this runtime.\n\n"
+        "**What is timed** (timestamps the ServerApps write in `events.jsonl`): a training round, from the end of the "
+        "previous one to the end of its fit exchange(s) and aggregation; \"s/round\" is the median of the second "
+        "and later rounds (round 1 also loads the data, the parent and warms caches), and every ratio compares "
+        "those. MedHive's plain round is one exchange (a node that must decline fails its fit message); SecAgg+ is "
+        "an eligibility exchange plus its four (key set-up, key sharing, masked training, unmasking). **Split per "
+        "round** (rounds >= 2, summed over the round's exchanges, median node; from `federation.timing`, which each "
+        "app process writes when the run config names a `timing-dir`): *poll wait* is message sent -> app process "
+        f"created (an idle SuperNode asks for work {node_poll}) plus handler done -> exchange done (the ServerApp's "
+        f"grid pulls replies {grid_poll}); *start-up* is process created -> handler entered (interpreter and the "
+        "app's module imports; the peer imports torch at module level, MedHive inside the handler, so MedHive's "
+        "torch import counts as work); *work* is the handler itself.\n\n"
+        + md_table(["N", "setting", "rounds", "s/round (rounds >= 2)", "each round s", "ratio", "exchanges/round",
+                    "poll wait s", "start-up s", "work s", "run s", "note"], rows)
+        + "\n## Goals\n\n" + "\n".join(goals) + "\n"
+        + (f"- For information: SecAgg+ / plain at {', '.join(others)}\n" if others else "")
+        + (f"- For information: DP-SGD / plain at {', '.join(dp)}\n" if dp else "")
+        + f"\n![seconds per round and ratios vs N]({png.name})\n\n"
         f"Wall time of this benchmark ({'quick' if quick else 'full'} size): {wall / 60:.1f} min. Load average "
         f"(1/5/15 min) before {'/'.join(f'{x:.1f}' for x in load_before)}, after "
-        f"{'/'.join(f'{x:.1f}' for x in load_after)}, on {os.cpu_count()} CPUs shared with other processes: "
-        "absolute seconds are noisy, ratios within one N hold better.\n")
+        f"{'/'.join(f'{x:.1f}' for x in load_after)}, on {os.cpu_count()} CPUs"
+        + (" shared with other engineers' test runs: absolute seconds are inflated and noisy; the ratios compare "
+           "runs made minutes apart on the same SuperNodes, so they hold better, but a load that changes between "
+           "two runs moves them too." if busy else ".") + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.privacy_cost", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--nodes", help="comma-separated node counts (default: 3,10; quick: 3)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--settings", help=f"comma-separated, of {', '.join(SETTINGS)}")
+    args = parser.parse_args(argv)
+    grid = {int(n): args.rounds for n in args.nodes.split(",")} if args.nodes else None
+    settings = tuple(x for x in args.settings.split(",") if x) if args.settings else None
+    if settings and not set(settings) <= set(SETTINGS):
+        parser.error(f"settings are {', '.join(SETTINGS)}")
+    print(run(args.quick, grid=grid, settings=settings))
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    main()

@@ -7,11 +7,15 @@ again (a node that then raises is a dropout to SecAgg+). The only mod is SecAgg+
 applied when the run has secure aggregation on (the mod raises on messages without its configuration).
 
 Every message starts a fresh app process, so imports are kept light: torch is loaded only by the
-messages that train or evaluate. The number of training rows, once validated, is cached in the
-node's `context.state` for the budget check of later rounds.
+messages that train or evaluate, scoring is numpy (`hub.metrics`), and the node's data is loaded and
+validated once and then read from the node's cache in its state folder (`federation.data.cache`). The
+number of training rows is also kept in the node's `context.state` for the budget check of later rounds.
+Without SecAgg+ there is no eligibility exchange: a node that must decline fails its fit message.
 """
 
 from __future__ import annotations
+
+import time
 
 from flwr.app import ConfigRecord, Context, Message
 from flwr.client import NumPyClient
@@ -72,9 +76,26 @@ def client_fn(context: Context):
 
 
 def optional_secaggplus_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    if bool(context.run_config.get("secure-aggregation", True)):
-        return secaggplus_mod(msg, context, call_next)
-    return call_next(msg, context)
+    started, kind = time.time(), _kind(msg)  # before the mod: it pops the SecAgg+ stage from the message
+    try:
+        if bool(context.run_config.get("secure-aggregation", True)):
+            return secaggplus_mod(msg, context, call_next)
+        return call_next(msg, context)
+    finally:
+        timing_dir = str(context.run_config.get("timing-dir", ""))
+        if timing_dir:  # benchmarks: start-up vs work per message (federation.timing)
+            from federation.timing import record
+
+            record(timing_dir, kind=kind, started=started, ended=time.time())
+
+
+def _kind(msg: Message) -> str:
+    stage = ""
+    for record in msg.content.config_records.values():
+        stage = str(record.get("stage", "")) if hasattr(record, "get") else ""
+        if stage:
+            break
+    return f"{msg.metadata.message_type}{':' + stage if stage else ''}"
 
 
 app = ClientApp(client_fn=client_fn, mods=[optional_secaggplus_mod])

@@ -48,6 +48,7 @@ class JobConfig:
     dp_delta: float = 1e-5
     gate_tolerance: float = 0.005
     wait_timeout: int = 120
+    reply_timeout: int = 600  # seconds the eligibility question waits for replies (each starts an app process)
     round_retries: int = 1
     medhive_home: str = ""
     registry: str = "local"
@@ -57,6 +58,8 @@ class JobConfig:
     job_name: str = ""
     probe_dir: str = ""
     accounts_db: str = ""  # accounts store URL for contribution records; default: SQLite in medhive_home
+    job_id: str = ""  # the aggregation service's job row: publishing only while it is still running
+    eligibility_wait: int = 0  # seconds round 1 waits for enough eligible hospitals (0: fail at once)
 
     @classmethod
     def from_run_config(cls, run_config: dict[str, Any]) -> JobConfig:

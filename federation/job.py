@@ -121,27 +121,42 @@ class Job:
         self._outcome(status="failed", reason=reason, task=self.task.name, parent=self.parent_version,
                       published=None, mlflow_run=getattr(self.tracker, "run_id", None))
 
-    def _record_contributions(self, version: str) -> None:
-        """Credit each enrolled hospital's organization with its samples and rounds for `version` in the
-        accounts store (the hospitals' revenue share is computed from these rows). Nodes that never
-        enrolled are not credited. A store that cannot be reached does not undo the publish: the event
-        log says so and `medhive billing` shows the gap."""
+    def _store(self):
+        from hub.accounts.audit import load_or_create_audit_key
+        from hub.accounts.db import Store, default_url
+
+        home = Path(self.config.medhive_home).expanduser()
+        # the hub's audit key: contributions land in the same keyed chain the hub verifies
+        return Store(self.config.accounts_db or default_url(home), audit_key=load_or_create_audit_key(home))
+
+    def credits(self) -> tuple[dict[str, dict[str, int]], int]:
+        """Per enrolled organization its samples and rounds; and the samples x rounds of the nodes that
+        enrolled with no organization (reported as unattributed, never handed to the others)."""
         orgs: dict[str, dict[str, int]] = {}
+        unattributed = 0
         for pseudonym, h in self.hospitals.items():
             if pseudonym in self.orgs:
                 rec = orgs.setdefault(self.orgs[pseudonym], {"samples": 0, "rounds": 0})
                 rec["samples"] += int(h["samples"])
                 rec["rounds"] = max(rec["rounds"], int(h["rounds"]))
+            else:
+                unattributed += int(h["samples"]) * int(h["rounds"])
+        return orgs, unattributed
+
+    def _record_contributions(self, version: str) -> None:
+        """Credit each enrolled hospital's organization with its samples and rounds for `version` in the
+        accounts store (the revenue share divides by samples x rounds). A store that cannot be reached does
+        not undo the publish: the event log says so and `medhive billing` shows the gap."""
+        orgs, unattributed = self.credits()
+        self.event("credits", organizations=len(orgs), unattributed_weight=unattributed)
         if not orgs:
             return
         import uuid
 
         from hub.accounts.billing import record_contribution
-        from hub.accounts.db import Store, default_url
 
-        url = self.config.accounts_db or default_url(Path(self.config.medhive_home).expanduser())
         try:
-            store = Store(url)
+            store = self._store()
             try:
                 with store.transaction() as session:
                     for org, rec in orgs.items():
@@ -154,6 +169,33 @@ class Job:
             self.event("contributions-not-recorded", reason=f"{type(exc).__name__}: {str(exc)[:200]}")
             return
         self.event("contributions", organizations=len(orgs), samples=sum(r["samples"] for r in orgs.values()))
+
+    def cancelled(self) -> bool:
+        """Whether an admin asked the aggregation service to cancel this job (checked between steps)."""
+        if not self.config.job_id:
+            return False
+        from hub.accounts.federation import get_job
+
+        store = self._store()
+        try:
+            with store.transaction() as session:
+                return bool(get_job(session, self.config.job_id).cancel_requested)
+        finally:
+            store.dispose()
+
+    def may_publish(self) -> bool:
+        """With a job row (the aggregation service), publish only while that row is still running: a job the
+        service failed (restart after a crash) or an admin cancelled never publishes."""
+        if not self.config.job_id:
+            return True
+        from hub.accounts.federation import still_running
+
+        store = self._store()
+        try:
+            with store.transaction() as session:
+                return still_running(session, self.config.job_id)
+        finally:
+            store.dispose()
 
     def _paired(self, metric: str) -> tuple[float | None, float | None]:
         """Parent and candidate scores on the same hospitals (those that scored both), sample-weighted."""
@@ -180,6 +222,10 @@ class Job:
         parent_score, candidate_score = self._paired(metric)
         decision = decide(metric=metric, candidate=candidate_score, parent=parent_score,
                           tolerance=self.config.gate_tolerance)
+        if not self.may_publish():
+            from federation.errors import RunFailedError
+
+            raise RunFailedError("the job was cancelled or the aggregation service gave up on it; nothing published")
         set_arrays(self.network, arrays)
         epsilons = [h["epsilon_total"] for h in self.hospitals.values() if "epsilon_total" in h]
         samples = sum(h["samples"] for h in self.hospitals.values())
@@ -201,7 +247,8 @@ class Job:
             self.tracker.end("FINISHED")
         self.event("published", version=info.version, alias=decision.alias, reason=decision.reason)
         self._record_contributions(info.version)
-        self._outcome(status="published", task=self.task.name, parent=self.parent_version, published=info.version,
+        _, unattributed = self.credits()
+        self._outcome(status="published", unattributed_weight=unattributed, task=self.task.name, parent=self.parent_version, published=info.version,
                       alias=decision.alias, gate=asdict(decision), metrics=metrics, parent_metrics=self.round_metrics.get(0, {}),
                       lineage=lineage.to_dict(), hospitals=self.hospitals, mlflow_run=self.tracker.run_id if self.tracker else None,
                       rounds=self.round_metrics)

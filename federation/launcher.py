@@ -16,17 +16,17 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from federation import flower_cli
 from federation.errors import RunFailedError
 
 APP_DIR = Path(__file__).parent / "app"
-BIN = Path(sys.executable).parent
+BIN = flower_cli.BIN
 
 
 def free_port() -> int:
@@ -91,23 +91,25 @@ class NodeSpec:
 class LocalFederation:
     def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None) -> None:
         self.workdir = Path(workdir)
-        self.nodes = nodes
+        # N nodes on one host share its cores: each trains with its share of torch threads (at least one),
+        # as N processes with a thread per core each would oversubscribe the CPUs
+        share = max(1, (os.cpu_count() or 1) // max(1, len(nodes)))
+        self.nodes = [n if "threads" in n.extra else replace(n, extra={**n.extra, "threads": share}) for n in nodes]
+        self.threads = share
         self.logs = self.workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.flwr_home = self.workdir / "flwr-home"
-        self.env = {**os.environ, **(env or {}), "FLWR_HOME": str(self.flwr_home), "PYTHONUNBUFFERED": "1"}
-        # the SuperLink / SuperNode start `flower-superexec` and the app processes by name
-        self.env["PATH"] = f"{BIN}{os.pathsep}{self.env.get('PATH', '')}"
+        self.env = flower_cli.process_env({**os.environ, **(env or {})}, flwr_home=self.flwr_home)
         self.superlink: subprocess.Popen | None = None
         self.supernodes: list[subprocess.Popen | None] = []
         self._known: set[int] = set()
         self.ports: dict[str, int] = {}
 
     # ----- processes ---------------------------------------------------------------------------------
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(env or {})},
+                                cwd=self.workdir, stdin=subprocess.DEVNULL)
         log.close()
         self._known.add(proc.pid)
         return proc
@@ -116,23 +118,37 @@ class LocalFederation:
         self.ports = {"serverappio": free_port(), "fleet": free_port(), "control": free_port()}
         self.flwr_home.mkdir(parents=True, exist_ok=True)
         (self.flwr_home / "config.toml").write_text(
-            '[superlink]\ndefault = "local"\n\n[superlink.local]\n'
-            f'address = "127.0.0.1:{self.ports["control"]}"\ninsecure = true\n')
-        self.superlink = self._spawn("superlink", [
-            str(BIN / "flower-superlink"), "--insecure", "--disable-runtime-dependency-installation",
-            "--database", str(self.workdir / "superlink.db"),
-            "--serverappio-api-address", f"127.0.0.1:{self.ports['serverappio']}",
-            "--fleet-api-address", f"127.0.0.1:{self.ports['fleet']}",
-            "--control-api-address", f"127.0.0.1:{self.ports['control']}"])
+            flower_cli.flwr_config_toml(control=f"127.0.0.1:{self.ports['control']}", root_certificates=None))
+        self.superlink = self._spawn("superlink", flower_cli.superlink_args(
+            database=self.workdir / "superlink.db", fleet=f"127.0.0.1:{self.ports['fleet']}",
+            control=f"127.0.0.1:{self.ports['control']}", serverappio=f"127.0.0.1:{self.ports['serverappio']}",
+            tls=None, node_auth=False))
         self._wait_port(self.ports["control"], wait, "SuperLink")
         for i in range(len(self.nodes)):
             self.supernodes.append(self._start_node(i))
         return self
 
     def _start_node(self, i: int) -> subprocess.Popen:
-        return self._spawn(f"supernode-{i}", [
-            str(BIN / "flower-supernode"), "--insecure", "--superlink", f"127.0.0.1:{self.ports['fleet']}",
-            "--clientappio-api-address", f"127.0.0.1:{free_port()}", "--node-config", self.nodes[i].node_config()])
+        return self._spawn(f"supernode-{i}", flower_cli.supernode_args(
+            superlink=f"127.0.0.1:{self.ports['fleet']}", clientappio=f"127.0.0.1:{free_port()}",
+            node_config=self.nodes[i].node_config(), root_certificates=None, private_key=None),
+            # the node's app processes inherit it: OpenMP / BLAS pools sized to the node's share from the start
+            env={"OMP_NUM_THREADS": str(self.nodes[i].extra.get("threads", self.threads))})
+
+    def wait_online(self, n: int, *, timeout: float = 600.0) -> None:
+        """Wait until `n` SuperNodes are online at the SuperLink (readiness, not a fixed sleep: a loaded
+        machine may take minutes to start them)."""
+        client = flower_cli.ControlClient(f"127.0.0.1:{self.ports['control']}", root_certificates=None)
+        try:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                online = sum(1 for node in client.nodes() if node.status == "online")
+                if online >= n:
+                    return
+                time.sleep(0.5)
+        finally:
+            client.close()
+        raise RunFailedError(f"{n} SuperNode(s) were not online within {timeout:.0f}s")
 
     def _wait_port(self, port: int, timeout: float, what: str) -> None:
         end = time.monotonic() + timeout
@@ -193,8 +209,7 @@ class LocalFederation:
         config = {**run_config, "job-dir": str(job_dir)}
         overrides = self.workdir / "run-config.toml"
         overrides.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in config.items()))
-        flwr = self._spawn("flwr-run", [str(BIN / "flwr"), "run", str(app_dir), "local", "--stream",
-                                        "--run-config", str(overrides)])
+        flwr = self._spawn("flwr-run", flower_cli.flwr_run_args(app_dir, "local", overrides))
         events, seen = job_dir / "events.jsonl", 0
         end = time.monotonic() + timeout
         try:

@@ -36,6 +36,9 @@ class NodeConfig:
     epsilon_budget: float = DEFAULT_EPSILON_BUDGET
     require_dp: bool = False
     seed: int = 0
+    #: torch intra-op threads for training and scoring (0: torch's default, one per core); when several
+    #: nodes share a host (the local launcher) each gets its share, so N processes do not oversubscribe
+    threads: int = 0
 
     @classmethod
     def from_node_config(cls, node_config: dict[str, Any]) -> NodeConfig:
@@ -46,7 +49,8 @@ class NodeConfig:
         state_dir = str(get("state-dir", "")) or str(Path(data_path).expanduser().parent / ".medhive-node")
         return cls(data_path=data_path, state_dir=state_dir, min_rows=int(get("min-rows", DEFAULT_MIN_ROWS)),
                    epsilon_budget=float(get("epsilon-budget", DEFAULT_EPSILON_BUDGET)),
-                   require_dp=bool(get("require-dp", False)), seed=int(get("seed", 0)))
+                   require_dp=bool(get("require-dp", False)), seed=int(get("seed", 0)),
+                   threads=int(get("threads", 0)))
 
 
 @dataclass
@@ -85,13 +89,26 @@ class HospitalNode:
             raise ConsentError(f"hospital {self.pseudonym} declines: no {scope} consent for task {self.job.task}")
 
     def data(self):
-        """The validated, split local data (`federation.data.HospitalData`)."""
-        from federation.data import load_hospital_data
-
+        """The validated, split local data (`federation.data.HospitalData`), validated once per node: later
+        messages (each a fresh process) read it from the node's cache until the data files change."""
         if self._data is None:
-            self._data = load_hospital_data(self.task, Path(self.node.data_path), min_rows=self.node.min_rows,
-                                            seed=self.node.seed)
+            from federation.data import cache
+
+            path = Path(self.node.data_path)
+            key = cache.cache_key(self.task.name, path, min_rows=self.node.min_rows, seed=self.node.seed)
+            self._data = cache.load(self.state.folder, self.task.name, key)
+            if self._data is None:
+                from federation.data import load_hospital_data
+
+                self._data = load_hospital_data(self.task, path, min_rows=self.node.min_rows, seed=self.node.seed)
+                cache.save(self.state.folder, self.task.name, key, self._data)
         return self._data
+
+    def _limit_threads(self) -> None:
+        if self.node.threads > 0:
+            import torch
+
+            torch.set_num_threads(self.node.threads)
 
     def round_cost(self, n: int) -> RoundCost | None:
         if not self.job.dp:
@@ -139,6 +156,7 @@ class HospitalNode:
         self.check_consent("training")
         cost = self.check_budget()
         data = self.data()
+        self._limit_threads()
         network = self._network(arrays, config)
         round_ = int(config.get("server-round", 0))
         # score the incoming (global) model on the held-out split first: the server's evaluation of the
@@ -186,6 +204,7 @@ class HospitalNode:
 
         self.check_consent("evaluation")
         data = self.data()
+        self._limit_threads()
         network = self._network(arrays, config)
         loss, metrics = evaluate(self.task, network, data.x_val, data.y_val)
         return loss, len(data.y_val), {"hospital": self.pseudonym, **metrics}

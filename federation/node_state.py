@@ -140,11 +140,19 @@ class NodeState:
             self._save("privacy.json", ledger)
         return cumulative
 
-    def save_enrollment(self, *, hub: str, node_id: str, org_id: str, name: str) -> None:
-        """The hub's answer to this node's one-time enrollment (which organization the node trains for)."""
+    def save_enrollment(self, *, hub: str, node_id: str, org_id: str, name: str, superlink: str | None = None,
+                        ca_pem: str | None = None) -> None:
+        """The hub's answer to this node's one-time enrollment: which organization the node trains for, the
+        aggregation service's Fleet address and the CA certificate its SuperLink's certificate chains to."""
         with self._locked():
+            if ca_pem:
+                (self.folder / "superlink-ca.pem").write_text(ca_pem)
             self._save("enrollment.json", {"hub": hub, "node_id": node_id, "org_id": org_id, "name": name,
-                                           "enrolled_at": _now()})
+                                           "superlink": superlink, "enrolled_at": _now()})
+
+    def superlink_ca(self) -> Path | None:
+        path = self.folder / "superlink-ca.pem"
+        return path if path.is_file() else None
 
     def enrollment(self) -> dict[str, str] | None:
         return self._load("enrollment.json", None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class RecordingGrid:
         return getattr(self._grid, name)
 
     def send_and_receive(self, messages: Any, *, timeout: float | None = None) -> Any:
+        self.started_at = time.time()  # when the exchange began (the exchange event marks its end)
         replies = list(self._grid.send_and_receive(messages, timeout=timeout))
         if self.on_exchange and replies:
             errors = sum(1 for m in replies if m.has_error())

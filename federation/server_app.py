@@ -1,6 +1,7 @@
 """Flower ServerApp: the aggregation service's side of a federation job (thin glue over `federation.job`).
 
-Rounds 1..R fit (through SecAgg+'s four exchanges, or one plain exchange); in each, every hospital
+Rounds 1..R fit (through SecAgg+'s four exchanges after an eligibility exchange, or one plain exchange in
+which a node that must decline fails with its reason); in each, every hospital
 first scores the model it receives on its own held-out split (round 1: the parent, production version),
 so only the final model needs a separate evaluation exchange. The legacy path
 (`LegacyContext` + `FedAvg`-based strategy + `SecAggPlusWorkflow`) is the one SecAgg+ supports in
@@ -62,7 +63,9 @@ def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tu
                         message_type=MessageTypeLegacy.GET_PROPERTIES, group_id=f"eligibility-{round_}")
                 for nid in nodes]
     eligible, declined = set(), []
-    for reply in grid.send_and_receive(messages, timeout=float(job.config.wait_timeout)):
+    # the reply timeout, not the wait for connected hospitals: every reply starts a `flwr-clientapp` process,
+    # which on a loaded machine takes longer than the short wait a test gives the hospitals left after a kill
+    for reply in grid.send_and_receive(messages, timeout=float(job.config.reply_timeout)):
         if reply.has_error():
             declined.append(reason_of(Exception(reply.error)))
             continue
@@ -74,13 +77,29 @@ def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tu
     return eligible, declined
 
 
+def _wait_for_eligible(grid: Grid, legacy: LegacyContext, job: Job, eligible: set[int],
+                       declined: list[str]) -> tuple[set[int], list[str]]:
+    """Before round 1, wait up to `eligibility-wait` seconds for enough hospitals that take part: a node
+    without consent for the task (or with data refused for it) is not counted, and the job waits."""
+    end = time.monotonic() + job.config.eligibility_wait
+    while len(eligible) < job.config.min_hospitals and time.monotonic() < end:
+        job.event("waiting", eligible=len(eligible), needed=job.config.min_hospitals, declined=declined)
+        time.sleep(min(10.0, max(0.0, end - time.monotonic())))
+        if job.cancelled():
+            raise RunFailedError("cancelled by an admin while waiting for hospitals; nothing published")
+        _ensure(legacy, job, "round 1")
+        eligible, declined = _eligibility(grid, legacy, job, 1)
+    return eligible, declined
+
+
 def run(grid: Grid, context: Context, job: Job) -> None:
     cfg = job.config
     current = {"round": 0, "exchange": 0}
 
     def exchanged(kind: str, replies: int, errors: int) -> None:
         current["exchange"] += 1
-        job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors)
+        job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors,
+                  began=grid.started_at)
 
     grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged)
     initial = job.start()
@@ -108,13 +127,29 @@ def run(grid: Grid, context: Context, job: Job) -> None:
             rounds_cfg[Key.CURRENT_ROUND] = r
             current.update(round=r, exchange=0)
             for attempt in range(cfg.round_retries + 1):
+                if job.cancelled():
+                    raise RunFailedError("cancelled by an admin; nothing published")
                 _ensure(legacy, job, f"round {r}")
-                eligible, declined = _eligibility(grid, legacy, job, r)
-                job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
-                if len(eligible) < cfg.min_hospitals:
-                    raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
-                                         f"{cfg.min_hospitals} needed" + (f" ({'; '.join(declined)})" if declined else ""))
-                strategy.eligible = eligible
+                # the aggregation service's job first waits for enough hospitals that take part (consent,
+                # data, budget): that needs the eligibility answers even without SecAgg+
+                waiting = r == 1 and attempt == 0 and cfg.eligibility_wait > 0
+                if cfg.secure_aggregation or waiting:
+                    eligible, declined = _eligibility(grid, legacy, job, r)
+                    if waiting:
+                        eligible, declined = _wait_for_eligible(grid, legacy, job, eligible, declined)
+                    job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
+                    if len(eligible) < cfg.min_hospitals:
+                        raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
+                                             f"{cfg.min_hospitals} needed"
+                                             + (f" ({'; '.join(declined)})" if declined else ""))
+                    strategy.eligible = eligible if cfg.secure_aggregation else None
+                else:
+                    # without SecAgg+ a node that must decline just fails its fit message with the reason
+                    # (reported with the round's failures): no separate eligibility exchange, one fewer
+                    # poll wait and app start-up per node and round
+                    job.event("round", round=r, attempt=attempt + 1, hospitals=legacy.client_manager.num_available(),
+                              declined=[])
+                    strategy.eligible = None
                 fit_workflow(grid, legacy)
                 if r in strategy.fit_log:
                     break
@@ -127,7 +162,9 @@ def run(grid: Grid, context: Context, job: Job) -> None:
                 raise RunFailedError(f"round {r}: secure aggregation halted (too few hospitals completed the protocol)")
             job.fitted(r, record)
             if not record["ok"]:
-                raise RunFailedError(record.get("reason", f"round {r} failed"))
+                failures = "" if cfg.secure_aggregation or not record["failures"] else \
+                    f" ({'; '.join(record['failures'])})"
+                raise RunFailedError(record.get("reason", f"round {r} failed") + failures)
             grid.save_aggregate(r, strategy.last_aggregate or [])
             # each hospital scored the incoming model before training: that is round r-1's evaluation
             # (round 0: the parent), without an extra exchange

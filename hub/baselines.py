@@ -20,8 +20,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import torch
-
 from hub.models import get_task, task_names
 from hub.models.base import Progress, _quiet
 
@@ -41,6 +39,8 @@ def sha256_file(path: Path) -> str:
 def train_and_save(task_name: str, data_root: Path | None, out_root: Path = SHIPPED, *, seed: int = 0,
                    progress: Progress = _quiet) -> dict:
     """Train `task_name`'s baseline and write it to `out_root/<task>/` atomically; returns the record."""
+    import torch
+
     task = get_task(task_name)
     torch.manual_seed(seed)
     started = time.perf_counter()

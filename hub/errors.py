@@ -31,6 +31,12 @@ class InvalidInputError(HubError):
     kind = "invalid-input"
 
 
+class InputTooLarge(InvalidInputError):
+    """An input is over a size limit (bytes, rows, pixels, signal minutes), found before decoding it."""
+
+    kind = "input-too-large"
+
+
 class DataNotFoundError(HubError):
     """A data folder or file a command needs does not exist."""
 
@@ -45,7 +51,13 @@ class VersionNotFoundError(RegistryError):
     kind = "version-not-found"
 
 
-class SignatureError(RegistryError):
+class ModelIntegrityError(RegistryError):
+    """A stored model version fails verification (a server-side fault: the caller's input is not the cause)."""
+
+    kind = "model-integrity-failed"
+
+
+class SignatureError(ModelIntegrityError):
     """A model version is unsigned, signed by an untrusted key, or its files were altered."""
 
     kind = "signature-invalid"

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hub.errors import ModelIntegrityError
 from hub.models import Cases, get_task
 from hub.training import predict_proba
 
@@ -81,6 +82,8 @@ class Predictor:
         # one lock per (task, version) so two threads asking for a cold model load it once
         self._loading: dict[tuple[str, str], threading.Lock] = {}
         self.loads = 0  # registry loads performed (cache misses), for monitoring and tests
+        # (task, version) -> why its last load failed verification: /health reports it, other tasks serve on
+        self._failures: dict[tuple[str, str], str] = {}
 
     def resolve(self, task: str, ref: str = "production") -> str:
         """The version `ref` names now (alias, `latest` or a version tag)."""
@@ -109,15 +112,27 @@ class Predictor:
             hit = self._cached(key)
             if hit is not None:
                 return hit, True
-            loaded = self.registry.load(task, key[1])
+            try:
+                loaded = self.registry.load(task, key[1])
+            except ModelIntegrityError as exc:
+                with self._lock:
+                    self._failures[key] = exc.message
+                    self._loading.pop(key, None)
+                raise
             loaded.network.eval()
             with self._lock:
+                self._failures.pop(key, None)
                 self.loads += 1
                 self._cache[key] = loaded
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
                 self._loading.pop(key, None)
         return loaded, False
+
+    def failure(self, task: str, version: str) -> str | None:
+        """Why the last load of (task, version) failed verification; None if it did not fail."""
+        with self._lock:
+            return self._failures.get((task, version))
 
     def cached_versions(self) -> list[tuple[str, str]]:
         with self._lock:

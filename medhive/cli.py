@@ -7,68 +7,49 @@ one-line `error: ...` on stderr and exit status 2; an unexpected one prints one 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from hub.errors import HubError
-from medhive.settings import Settings, get_settings
+from medhive.commands._lazy import LazyGroup
+from medhive.commands._support import cli_errors
+from medhive.commands._support import err as _err
+from medhive.wiring import open_registry
 
-app = typer.Typer(help="MedHive: federated model hub for healthcare.", no_args_is_help=True,
+__all__ = ["app", "cli_errors", "main", "open_registry"]
+
+# Command modules in medhive/commands/, imported only when one of their commands runs (so `medhive --help`
+# and `medhive models list` load neither torch nor the web stack). Each entry: command -> (module, help);
+# the help is the command's own first line (a test keeps them equal). Listed in the order `--help` shows.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "accounts": ("accounts", "Accounts, roles, tiers and enrollment tokens."),
+    "audit": ("accounts", "The keyed, checkpointed audit trail."),
+    "billing": ("accounts", "Usage per account and the hospitals' revenue share."),
+    "ask": ("ask", "Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."),
+    "chat": ("chat", "Talk with the MedHive assistant: a conversation with history (onboarding, predictions, "
+                     "follow-ups)."),
+    "aggregator": ("aggregator", "The aggregation service (SuperLink owner and job scheduler)."),
+    "federation": ("aggregator", "Federation jobs and nodes in the accounts database."),
+    "federate": ("federation", "Run a federation job on loopback: split data, start SuperLink + SuperNodes, "
+                               "train, gate, publish."),
+    "node": ("node", "Hospital node: validate local data, manage consent, join a federation."),
+}
+
+
+class _Commands(LazyGroup):
+    lazy = COMMANDS
+
+
+app = typer.Typer(cls=_Commands, help="MedHive: federated model hub for healthcare.", no_args_is_help=True,
+                  rich_markup_mode=None,
                   pretty_exceptions_enable=False, add_completion=False)
 models_app = typer.Typer(help="List, inspect, promote and roll back model versions; train baselines.",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
-
-
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def cli_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn errors into one line on stderr and a non-zero exit, never a traceback (unless debugging)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except HubError as exc:
-            _err(f"error: {exc.message}")
-            raise typer.Exit(2) from None
-        except BrokenPipeError:
-            # output piped into `head` and the reader went away: not an error worth a message
-            sys.stderr.close()
-            raise typer.Exit(0) from None
-        except KeyboardInterrupt:
-            _err("interrupted")
-            raise typer.Exit(130) from None
-        except Exception as exc:  # noqa: BLE001 - last resort: one line, no trace, no data
-            if get_settings().debug:
-                raise
-            _err(f"internal error: {type(exc).__name__} (run with MEDHIVE_DEBUG=1 for details)")
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def open_registry(settings: Settings | None = None, *, seed: bool = True):
-    """The configured registry; on first use it is seeded with the shipped v1.0 baselines."""
-    settings = settings or get_settings()
-    registry = settings.open_registry()
-    if seed:
-        from hub.registry.seed import seed_baselines
-
-        for info in seed_baselines(registry):
-            _err(f"seeded {info.task} {info.version} (production)")
-    return registry
 
 
 def _fmt_metric(metrics: dict[str, float], name: str) -> str:
@@ -135,6 +116,36 @@ def models_show(task: str, version: str = typer.Option("production", "--version"
         typer.echo(f"data: {info.data['dataset']}")
 
 
+@models_app.command("verify")
+@cli_errors
+def models_verify(task: Optional[str] = typer.Argument(None, help="one task (default: every task)"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Verify every stored version (signature, every file's digest, a strict load); exit 1 if any fails."""
+    from hub.models import get_task, task_names
+
+    registry = open_registry(seed=False)  # report what is there, never add to it
+    rows = []
+    for name in [get_task(task).name] if task else task_names():
+        if name in registry.tasks():
+            aliases: dict[str, list[str]] = {}
+            for alias, version in registry.aliases(name).items():
+                aliases.setdefault(version, []).append(alias)
+            for version in registry.version_names(name):
+                reason = registry.problem(name, version, deep=True)
+                rows.append({"task": name, "version": version, "ok": reason is None, "reason": reason,
+                             "aliases": ",".join(sorted(aliases.get(version, [])))})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            state = "ok" if r["ok"] else f"BROKEN: {r['reason']}"
+            typer.echo(f"{r['task']:<15}{r['version']:<9}{r['aliases'] or '-':<22}{state}")
+    broken = [r for r in rows if not r["ok"]]
+    if broken:
+        _err(f"{len(broken)} of {len(rows)} version(s) fail verification; other tasks are unaffected")
+        raise typer.Exit(1)
+
+
 @models_app.command("history")
 @cli_errors
 def models_history(task: str, as_json: bool = typer.Option(False, "--json")) -> None:
@@ -162,9 +173,9 @@ def _audit(action: str):
     import getpass
 
     from hub.accounts import audit
-    from medhive.mounts.api import open_store
+    from medhive.wiring import open_store, settings
 
-    store = open_store(get_settings())
+    store = open_store(settings())
     try:
         with store.transaction() as session:
             actor = f"cli:{getpass.getuser()}"
@@ -265,6 +276,9 @@ def predict(
 
     spec = get_task(task)
     options = {k: v for k, v in {"fs": fs, "lead": lead, "key": key}.items() if v is not None}
+    from hub.limits import check_file
+
+    check_file(spec.input_kind, input, **options)  # size, rows, pixels, minutes: refused before reading
     cases = spec.read_input(input, **options)
     batch = Predictor(open_registry()).predict_cases(task, cases, ref=version)
     if as_json:
@@ -315,27 +329,13 @@ def serve(host: Optional[str] = typer.Option(None, "--host"), port: Optional[int
     import uvicorn
 
     from medhive.server import create_app
+    from medhive.settings import get_settings
 
     settings = get_settings()
     registry = open_registry(settings)
     h, p = host or settings.host, port or settings.port
     _err(f"MedHive serving on http://{h}:{p}  (registry: {settings.registry} at {settings.home})")
     uvicorn.run(create_app(settings, registry=registry), host=h, port=p, log_level="warning")
-
-
-def _register_command_modules() -> None:
-    """Each module in medhive/commands/ adds its own commands: `register(app)` (node, ask, audit...)."""
-    import importlib
-    import pkgutil
-
-    import medhive.commands as commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"medhive.commands.{info.name}").register(app)
-
-
-_register_command_modules()
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The hub server: one FastAPI app: health, the models and their versions, and the mounts.
 
-Modules in medhive/mounts/ add the rest: the Gradio Spaces (/spaces/<task>/), the portal at "/", the
-metered `/v1` API. Errors are RFC 9457 problem details (`application/problem+json`).
+The modules named in `MOUNTS` (medhive/mounts/) add the rest, in that order: the metered `/v1` API, the
+assistant's chat, the Gradio Spaces (/spaces/<task>/) and the portal at "/". Errors are RFC 9457 problem details (`application/problem+json`).
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hub.errors import HubError, UnknownTaskError, VersionNotFoundError
+from hub.api.problems import hub_problem
+from hub.api.schemas import PROBLEMS
+from hub.errors import HubError, VersionNotFoundError
+from hub.health import TaskHealth
 from hub.models import all_tasks, get_task
+from medhive import wiring
 from medhive.settings import Settings
-
-_STATUS = {UnknownTaskError: 404, VersionNotFoundError: 404}
-
-
-def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": f"https://medhive.dev/problems/{kind}", "title": title, "status": status, "detail": detail},
-        status_code=status, media_type="application/problem+json",
-    )
 
 
 def _models(registry: Any) -> list[dict[str, Any]]:
@@ -45,19 +40,18 @@ def _models(registry: Any) -> list[dict[str, Any]]:
     return out
 
 
+# The mounts, in the order they are mounted (explicit, not discovered): the /v1 API first (the assistant
+# shares its accounts store), then the assistant's chat and the Spaces (they append portal navigation
+# entries and share the app's predictor), and the portal last because it is the catch-all at "/".
+MOUNTS = ("api", "assistant", "spaces", "zz_portal")
+
+
 def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
-    """Each module in medhive/mounts/ adds its routes or apps: `mount(app, settings=..., registry=...)`.
-
-    Modules mount in name order; a module named like `zz_portal` mounts last (a catch-all at "/").
-    """
+    """Each module in `MOUNTS` adds its routes or apps: `mount(app, settings=..., registry=...)`."""
     import importlib
-    import pkgutil
 
-    import medhive.mounts as mounts
-
-    for info in sorted(pkgutil.iter_modules(mounts.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"medhive.mounts.{info.name}").mount(app, settings=settings, registry=registry)
+    for name in MOUNTS:
+        importlib.import_module(f"medhive.mounts.{name}").mount(app, settings=settings, registry=registry)
 
 
 def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
@@ -67,23 +61,33 @@ def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
                   description="Federated model hub for healthcare. Predictions are not a diagnosis.")
     app.state.registry = registry
     app.state.settings = settings
+    app.state.predictor = wiring.make_predictor(registry)  # one version cache for every mount
 
     @app.exception_handler(HubError)
-    async def _hub_error(_: Request, exc: HubError) -> JSONResponse:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return problem(status, type(exc).__name__, exc.message, exc.kind)
+    async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
+        return hub_problem(request, exc)  # the one mapping (hub.api.problems), before and after /v1 mounts
+
+    checker = TaskHealth(registry)
 
     @app.get("/health", tags=["hub"])
-    def health() -> dict[str, Any]:
-        tasks = registry.tasks()
-        return {"status": "ok", "uptime_s": round(time.time() - started, 1), "registry": settings.registry,
-                "tasks_served": len(tasks)}
+    def health(request: Request) -> dict[str, Any]:
+        """Serving health per task: `ok`, `unavailable` (with the reason) or `no-model`; a broken version
+        makes the server `degraded`, never down."""
+        state = request.app.state
+        api = getattr(state, "medhive_api", None)
+        found = [getattr(state, "predictor", None), api.predictor if api is not None else None]
+        checker.predictors = [p for i, p in enumerate(found) if p is not None and p not in found[:i]]
+        tasks = checker.check()
+        served = sum(1 for t in tasks.values() if t["status"] == "ok")
+        broken = sum(1 for t in tasks.values() if t["status"] == "unavailable")
+        return {"status": "degraded" if broken else "ok", "uptime_s": round(time.time() - started, 1),
+                "registry": settings.registry, "tasks_served": served, "tasks": tasks}
 
     @app.get("/models", tags=["hub"])
     def models() -> list[dict[str, Any]]:
         return _models(registry)
 
-    @app.get("/models/{task}", tags=["hub"])
+    @app.get("/models/{task}", tags=["hub"], responses={404: PROBLEMS[404]})
     def model(task: str) -> dict[str, Any]:
         get_task(task)
         versions = registry.versions(task) if task in registry.tasks() else []

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
                               description="Supabase project URL: sign-up / sign-in through Supabase Auth when set")
     supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3,
+                                description="largest request body the server reads (413 above, before parsing)")
+    key_expiry_days: dict[str, int] = Field(default_factory=lambda: {"free": 90, "pay_per_use": 365, "enterprise": 365},
+                                            description='days an API key lives when created without an expiry, per '
+                                                        'tier (JSON, e.g. {"free": 30, "enterprise": 365})')
+    audit_key: Path | None = Field(None, description="file holding the audit chain's HMAC key (hex); default: "
+                                                     "home/keys/audit-hmac-key, created on first use")
+    audit_checkpoints: Path | None = Field(None, description="append-only file of signed audit checkpoints; "
+                                                             "default: home/audit/checkpoints.jsonl")
+    audit_checkpoint_interval_s: int = Field(300, ge=0, description="seconds between checkpoints the server "
+                                                                    "writes (0: only on demand)")
     revenue_share_fraction: float = Field(1.0, ge=0, le=1, description="share of enterprise revenue paid to hospitals")
     # the assistant (issue 6): Groq when a key is set, else the offline backend
     groq_api_key: str = Field("", repr=False, validation_alias=AliasChoices("MEDHIVE_GROQ_API_KEY", "GROQ_API_KEY"),
@@ -60,6 +71,13 @@ class Settings(BaseSettings):
                                                                  "hospital nodes in the onboarding command")
     superlink_root_certificates: str = Field("", description="CA file name nodes pass as --root-certificates")
     public_url: str = Field("", description="the hub's URL as hospitals reach it; default: http://host:port")
+    # the aggregation service (issue 11)
+    aggregator_state: Path | None = Field(None, description="the aggregation service's state folder (CA, "
+                                                            "SuperLink database, job folders); default: home/aggregator")
+    federation_tasks: str = Field("", description="comma-separated tasks the scheduler runs jobs for; default: all")
+    federation_policy: str = Field("", description='per-task policy as JSON, e.g. {"breast_cancer": '
+                                                   '{"min_hospitals": 3, "rounds": 2, "epsilon": 8, "cooldown_s": 600}}; '
+                                                   'a "*" entry applies to every task')
 
     @field_validator("home", mode="before")
     @classmethod
@@ -81,6 +99,35 @@ class Settings(BaseSettings):
         paths = [Path(p.strip()).expanduser() for p in self.trusted_keys.split(",") if p.strip()]
         # with explicit trusted keys only those are accepted, even if a local signing key exists
         return TrustedKeys.of(*paths) if paths else TrustedKeys.of(self.signer)
+
+    def audit_hmac_key(self) -> bytes:
+        from hub.accounts.audit import load_or_create_audit_key
+
+        if self.audit_key is not None:
+            return bytes.fromhex(self.audit_key.expanduser().read_text().strip())
+        return load_or_create_audit_key(self.home)
+
+    def audit_checkpoint_log(self):
+        from hub.accounts.checkpoints import CheckpointLog
+
+        path = self.audit_checkpoints or self.home / "audit" / "checkpoints.jsonl"
+        return CheckpointLog(path, signer=self.signer, trusted=self.trusted)
+
+    def federation_policies(self) -> dict[str, dict]:
+        """Per task, the policy values set in MEDHIVE_FEDERATION_POLICY (over the "*" entry) for every
+        scheduled task (MEDHIVE_FEDERATION_TASKS, default all)."""
+        import json
+
+        from hub.models import task_names
+
+        try:
+            raw = json.loads(self.federation_policy) if self.federation_policy.strip() else {}
+        except ValueError:
+            raise ValueError("MEDHIVE_FEDERATION_POLICY is not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError("MEDHIVE_FEDERATION_POLICY must be a JSON object of task -> policy")
+        tasks = [t.strip() for t in self.federation_tasks.split(",") if t.strip()] or list(task_names())
+        return {t: {**raw.get("*", {}), **raw.get(t, {})} for t in tasks}
 
     def open_registry(self):
         from hub.registry import open_registry

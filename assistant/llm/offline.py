@@ -162,7 +162,7 @@ class OfflineBackend:
         return answer
 
     def _onboarding(self, turn: Turn, state: dict[str, Any]) -> Answer:
-        action, args = onboarding.step(state, turn.raw)
+        action, args = onboarding.step(state, turn.raw, admin=turn.tools.caller.role == "admin")
         hits = [h for h in turn.hits if h.chunk.doc == "hospital-onboarding.md"]
         # the flow itself is documented in the onboarding guide, whatever this message retrieved
         sources = sources_of(hits, 2) or [{"doc": "hospital-onboarding.md", "heading": ONBOARDING_HEADING}]
@@ -170,6 +170,8 @@ class OfflineBackend:
             return Answer(text="Onboarding cancelled; nothing was created.", intent="onboarding", sources=sources)
         if action == "ask":
             return Answer(text=onboarding.prompt(state), intent="onboarding", sources=sources)
+        if action == "request":
+            return self._onboarding_request(turn, args or {}, sources)
         call = self._call(turn, "onboard_hospital", args or {})
         if call.error:
             return Answer(text=f"I could not create it: {call.error}. An administrator can create the organization "
@@ -184,6 +186,23 @@ class OfflineBackend:
                 f"3. Enroll the node once with the token:\n```\n{r['enroll_command']}\n```\n"
                 f"4. Start the node (it validates again, checks consent, then joins the rounds):\n"
                 f"```\n{r['node_command']}\n```")
+        return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
+
+    def _onboarding_request(self, turn: Turn, args: dict[str, Any], sources: list[dict[str, str]]) -> Answer:
+        """A caller who is not an admin: the request is filed; the admin's approval creates the rest."""
+        call = self._call(turn, "request_onboarding", args)
+        if call.error:
+            return Answer(text=f"I could not file the request: {call.error}.", tool_calls=[call], intent="onboarding",
+                          sources=sources)
+        r = call.result or {}
+        req = r["request"]
+        text = (f"Filed the onboarding request for **{req['organization']}** (request `{req['id']}`). A MedHive "
+                f"administrator reviews it; on approval **{req['contact_email']}** receives a staff sign-in for "
+                f"{r['hub_url']} and a one-time node enrollment token. Then, on the node machine:\n\n"
+                f"1. Record consent for training:\n```\n{r['consent_command']}\n```\n"
+                f"2. Enroll the node once with the token (it makes the node's key pair and receives the "
+                f"aggregation service's address and certificate):\n```\n{r['enroll_command']}\n```\n"
+                f"3. Start the node:\n```\n{r['node_command']}\n```")
         return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
 
     # ----- documentation ---------------------------------------------------------------------------

@@ -1,10 +1,16 @@
-"""The audit trail: append-only entries, each hash-chained to the previous one.
+"""The audit trail: append-only entries, each chained to the previous one with a keyed hash.
 
-`hash_n = sha256(canonical_json(seq, at, actor, action, target, details) || hash_{n-1})`, with the genesis
-`prev_hash` all zeros. `audit_head` holds the last (seq, hash) and is row-locked by every append, so
-concurrent appends serialize and a deleted tail is detected. `verify()` recomputes the chain and reports
-the first broken entry: an edited row (hash mismatch), an inserted or deleted row (a gap in seq or a
-prev_hash that is not the previous hash), a truncated tail (head disagrees).
+`hash_n = HMAC-SHA256(key, canonical_json(seq, at, actor, action, target, details) || hash_{n-1})`, with
+the genesis `prev_hash` all zeros. The key lives outside the database (a file under MEDHIVE_HOME/keys or
+a secret store; `load_or_create_audit_key`), so someone who can write the tables (a database operator,
+a stolen connection string) cannot edit a row and recompute the chain after it. A store opened without
+a key chains with plain SHA-256 (tools and tests only; a keyed store refuses such a chain).
+
+`audit_head` holds the last (seq, hash) and is row-locked by every append, so concurrent appends
+serialize. `verify()` recomputes the chain and reports the first broken entry: an edited row (hash
+mismatch), an inserted or deleted row (a gap in seq or a prev_hash that is not the previous hash), a
+truncated tail (head disagrees). Deleting the tail *and* rewinding the head, or wiping both, leaves a
+consistent chain: only the signed checkpoints outside the database (`hub.accounts.checkpoints`) catch it.
 
 Details are small facts (ids, counts, versions); callers never pass patient inputs.
 """
@@ -12,9 +18,12 @@ Details are small facts (ids, counts, versions); callers never pass patient inpu
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -25,9 +34,30 @@ from hub.accounts.models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 
 
-def _digest(seq: int, at: str, actor: str, action: str, target: str, details: str, prev_hash: str) -> str:
+KEY_FILE = "audit-hmac-key"
+
+
+def load_or_create_audit_key(home: Path | str) -> bytes:
+    """The chain's HMAC key under `home/keys/audit-hmac-key` (32 random bytes, created mode 0600)."""
+    path = Path(home) / "keys" / KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _key(session: Session) -> bytes | None:
+    return session.info.get("audit_key")
+
+
+def _digest(seq: int, at: str, actor: str, action: str, target: str, details: str, prev_hash: str,
+            key: bytes | None = None) -> str:
     body = json.dumps([seq, at, actor, action, target, details], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((body + prev_hash).encode()).hexdigest()
+    data = (body + prev_hash).encode()
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
 
 
 def append(session: Session, *, actor: str, action: str, target: str = "", details: dict[str, Any] | None = None,
@@ -43,7 +73,7 @@ def append(session: Session, *, actor: str, action: str, target: str = "", detai
     seq = head.seq + 1
     entry = AuditEntry(seq=seq, at=stamp, actor=actor[:200], action=action, target=target[:200], details=text,
                        prev_hash=head.hash)
-    entry.hash = _digest(seq, stamp, entry.actor, action, entry.target, text, head.hash)
+    entry.hash = _digest(seq, stamp, entry.actor, action, entry.target, text, head.hash, _key(session))
     session.add(entry)
     head.seq, head.hash = seq, entry.hash
     session.flush()
@@ -64,14 +94,16 @@ class Verification:
 def verify(session: Session) -> Verification:
     """Recompute the whole chain; reports the first entry that does not verify."""
     prev, expected_seq, count = GENESIS, 1, 0
+    key = _key(session)
     for e in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
         count += 1
         if e.seq != expected_seq:
             return Verification(False, count, e.seq, f"sequence gap: expected entry {expected_seq}, found {e.seq}")
         if e.prev_hash != prev:
             return Verification(False, count, e.seq, "prev_hash does not match the previous entry (inserted or deleted row)")
-        if _digest(e.seq, e.at, e.actor, e.action, e.target, e.details, e.prev_hash) != e.hash:
-            return Verification(False, count, e.seq, "entry content does not match its hash (edited row)")
+        if _digest(e.seq, e.at, e.actor, e.action, e.target, e.details, e.prev_hash, key) != e.hash:
+            return Verification(False, count, e.seq, "entry content does not match its keyed hash (edited row, or "
+                                                     "a chain recomputed without the audit key)")
         prev, expected_seq = e.hash, expected_seq + 1
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)

@@ -3,9 +3,10 @@
 Prices are integers in micro-units (1e-6 of the tier's currency) and every usage event carries the price
 that applied when it was made, so a later tier change never re-prices the past. The revenue share splits
 a period's enterprise revenue, version by version, among the hospitals that contributed to the version
-that served each call, in proportion to their recorded training samples; the split uses the largest
-remainder so the shares add up to the revenue exactly. Revenue of versions nobody contributed to (the
-shipped baselines) is reported as unattributed.
+that served each call, in proportion to their recorded training samples x rounds; the split uses the
+largest remainder so the shares add up to the revenue exactly. Revenue of versions nobody contributed to
+(the shipped baselines), and the share of nodes that trained without an organization, is reported as
+unattributed, never handed to the others.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from hub.accounts import audit
 from hub.accounts.errors import NotFound, ValidationFailed
-from hub.accounts.models import Contribution, Organization, UsageEvent
+from hub.accounts.models import Contribution, FederationJob, Organization, UsageEvent
+
+UNATTRIBUTED = "unattributed"  # the split's key for nodes without an organization
 
 
 def _check_period(period: str) -> str:
@@ -76,13 +79,18 @@ def record_contribution(session: Session, *, org_id: uuid.UUID, task: str, model
     return row
 
 
-def contributions_of(session: Session, org_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A hospital's contributions with how many predictions each version has served so far."""
+def contributions_of(session: Session, org_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """A hospital's contributions (every organization's with `org_id=None`) with how many predictions each
+    version has served so far."""
     served = {(t, v): int(n) for t, v, n in session.execute(
         select(UsageEvent.task, UsageEvent.model_version, func.sum(UsageEvent.units))
         .group_by(UsageEvent.task, UsageEvent.model_version)).all()}
-    q = select(Contribution).where(Contribution.org_id == org_id).order_by(Contribution.task, Contribution.model_version)
-    return [{"task": c.task, "model_version": c.model_version, "samples": c.samples, "rounds": c.rounds,
+    q = select(Contribution).order_by(Contribution.task, Contribution.model_version, Contribution.org_id)
+    if org_id is not None:
+        q = q.where(Contribution.org_id == org_id)
+    names = dict(session.execute(select(Organization.id, Organization.name)).all())
+    return [{"org_id": str(c.org_id), "organization": names.get(c.org_id),
+             "task": c.task, "model_version": c.model_version, "samples": c.samples, "rounds": c.rounds,
              "recorded_at": c.recorded_at.isoformat(), "predictions_served": served.get((c.task, c.model_version), 0)}
             for c in session.execute(q).scalars()]
 
@@ -110,10 +118,20 @@ def revenue_share(session: Session, period: str, *, pool_fraction: float = 1.0) 
          .where(UsageEvent.period == period, Organization.kind == "enterprise")
          .group_by(UsageEvent.task, UsageEvent.model_version))
     by_version = {(t, v): int(a) for t, v, a in session.execute(q).all()}
-    contribs: dict[tuple[str, str], dict[uuid.UUID, int]] = defaultdict(dict)
+    contribs: dict[tuple[str, str], dict[Any, int]] = defaultdict(dict)
+    samples: dict[tuple[str, str, uuid.UUID], tuple[int, int]] = {}
     for c in session.execute(select(Contribution)).scalars():
         if (c.task, c.model_version) in by_version and c.samples > 0:
-            contribs[(c.task, c.model_version)][c.org_id] = c.samples
+            # weight: samples x rounds (a row recorded without rounds counts one round)
+            contribs[(c.task, c.model_version)][c.org_id] = c.samples * max(1, c.rounds)
+            samples[(c.task, c.model_version, c.org_id)] = (c.samples, c.rounds)
+    # nodes enrolled with no organization trained too: their weight keeps its part of the pool unattributed
+    for t, v, w in session.execute(select(FederationJob.task, FederationJob.published_version,
+                                          FederationJob.unattributed_weight)
+                                   .where(FederationJob.published_version.is_not(None),
+                                          FederationJob.unattributed_weight > 0)).all():
+        if (t, v) in by_version:
+            contribs[(t, v)][UNATTRIBUTED] = contribs[(t, v)].get(UNATTRIBUTED, 0) + int(w)
     names = dict(session.execute(select(Organization.id, Organization.name)).all())
     hospitals: dict[uuid.UUID, int] = defaultdict(int)
     versions, unattributed = [], 0
@@ -122,11 +140,14 @@ def revenue_share(session: Session, period: str, *, pool_fraction: float = 1.0) 
         parts = split(pool, contribs.get((task, version), {}))
         if not parts:
             unattributed += pool
+        unattributed += parts.pop(UNATTRIBUTED, 0)
         for org, amount in parts.items():
             hospitals[org] += amount
         versions.append({"task": task, "model_version": version, "revenue_micros": revenue, "pool_micros": pool,
                          "shares": [{"org_id": str(o), "organization": names.get(o), "amount_micros": a,
-                                     "samples": contribs[(task, version)][o]} for o, a in sorted(parts.items(), key=str)]})
+                                     "samples": samples[(task, version, o)][0],
+                                     "rounds": samples[(task, version, o)][1]}
+                                    for o, a in sorted(parts.items(), key=str)]})
     total = sum(by_version.values())
     return {"period": period, "revenue_micros": total, "pool_fraction": pool_fraction,
             "pool_micros": sum(v["pool_micros"] for v in versions), "unattributed_micros": unattributed,

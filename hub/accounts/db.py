@@ -73,10 +73,12 @@ def migrate(url_or_engine: str | Engine, revision: str = "head") -> None:
 class Store:
     """The database behind accounts: `with store.transaction() as session: ...` commits or rolls back."""
 
-    def __init__(self, url: str, *, create: bool = True, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, create: bool = True, pool_size: int = 10, audit_key: bytes | None = None) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the audit chain's HMAC key travels with each session (hub.accounts.audit reads it): kept outside
+        # the database, so whoever can rewrite the tables cannot recompute the chain; None: unkeyed SHA-256
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"audit_key": audit_key})
         # SQLite has one writer at a time; threads of this process wait for it on a lock (woken as soon as
         # it is free) instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
         # made the slowest of 32 concurrent requests wait seconds. Other processes still use the handler.

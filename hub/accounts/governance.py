@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts import audit
-from hub.accounts.errors import Gone, InvalidCredentials, NotFound, ValidationFailed
+from hub.accounts.errors import Conflict, Gone, InvalidCredentials, NotFound, ValidationFailed
 from hub.accounts.models import ConsentRecord, EnrollmentToken, Node, Organization
 from hub.accounts.security import new_token, sha256_hex
 
@@ -79,11 +79,38 @@ def create_enrollment_token(session: Session, *, org_id: uuid.UUID, actor: str, 
     return rec, token
 
 
-def enroll(session: Session, *, token: str, node_name: str, now: datetime | None = None) -> Node:
-    """Spend a token to enroll a node; refused when unknown, used or expired."""
+MAX_PUBLIC_KEY_CHARS = 1024
+
+
+def check_public_key(text: str) -> str:
+    """A node's public key: an OpenSSH EC key line on a NIST curve (what flwr 1.32.1's SuperLink registers),
+    normalized; anything else is refused before it reaches the aggregator."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if len(text) > MAX_PUBLIC_KEY_CHARS:
+        raise ValidationFailed("public_key is too long")
+    try:
+        key = serialization.load_ssh_public_key(text.strip().encode())
+    except (ValueError, TypeError, UnicodeError, UnsupportedAlgorithm):
+        raise ValidationFailed("public_key must be an OpenSSH public key line") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+        raise ValidationFailed("public_key must be an EC key on a NIST curve (P-256, P-384 or P-521)")
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def enroll(session: Session, *, token: str, node_name: str, public_key: str | None = None,
+           now: datetime | None = None) -> Node:
+    """Spend a token to enroll a node; refused when unknown, used or expired. With `public_key` the
+    aggregation service registers the node's key with its SuperLink (no key: the node is credited but
+    cannot join a SuperLink that authenticates nodes)."""
     now = now or datetime.now(UTC)
     if not node_name.strip() or len(node_name) > 200:
         raise ValidationFailed("node_name must be 1..200 characters")
+    key = check_public_key(public_key) if public_key else None
+    if key is not None and session.scalar(select(Node.id).where(Node.public_key == key)) is not None:
+        raise Conflict("this node key is already enrolled; make a new key pair for a new node")
     rec = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == sha256_hex(token)))
     if rec is None:
         raise InvalidCredentials("unknown enrollment token")
@@ -91,7 +118,7 @@ def enroll(session: Session, *, token: str, node_name: str, now: datetime | None
         raise Gone("this enrollment token has already been used")
     if rec.expires_at <= now:
         raise Gone("this enrollment token has expired; ask an admin for a new one")
-    node = Node(org_id=rec.org_id, name=node_name.strip(), enrolled_at=now)
+    node = Node(org_id=rec.org_id, name=node_name.strip(), enrolled_at=now, public_key=key)
     session.add(node)
     session.flush()
     # the conditional update makes the token one-time even under concurrent enrollments

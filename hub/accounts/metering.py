@@ -6,6 +6,13 @@ and one per minute (the rate limit). A call reserves its units with a conditiona
 requests can never overshoot a quota (PostgreSQL re-checks the condition after waiting on the row lock;
 SQLite serializes writers with BEGIN IMMEDIATE) and a count is never lost (it commits or rolls back with
 the usage event and the prediction's response). Idempotency keys live in the same transaction too.
+
+Every case is a unit: a batch of N inputs or a file of N rows costs N. `reserved()` takes the units
+*before* the model runs, in a transaction of its own, so a refused call does no model work, and gives
+them back if the work fails; the caller records the usage event once the work succeeded. A process
+killed between the two leaves units reserved but never billed (the quota errs for the customer's
+money, against their quota, until the month or minute rolls over). Spaces and the portal call the
+same `reserved()` + `record()` pair as the API.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +35,16 @@ from hub.accounts.errors import IdempotencyKeyReused, NotFound, QuotaExceeded, R
 from hub.accounts.models import IdempotencyRecord, Organization, Tier, UsageCounter, UsageEvent
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+#: status of a claimed Idempotency-Key whose request is still working; a claim older than PENDING_TTL was
+#: abandoned (its process died) and may be taken again
+PENDING = 0
+PENDING_TTL = timedelta(minutes=5)
+#: inputs one request may hold as an inline list (every tier)
+MAX_BATCH = 100
+#: cases (rows) one uploaded file may hold, per tier (and at most the organization's rate limit per minute);
+#: each case is billed. The request body limit
+#: (MEDHIVE_MAX_BODY_BYTES) bounds a file first: at the default 8 MiB a WDBC CSV holds about 25,000 rows
+FILE_CASE_LIMITS = {"free": MAX_BATCH, "pay_per_use": 10_000, "enterprise": 100_000}
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,8 @@ class Reservation:
     minute_reset_s: int
     month_reset_s: int
     now: datetime
+    units: int = 0
+    buckets: tuple[str, ...] = ()
 
     @property
     def minute_remaining(self) -> int | None:
@@ -134,7 +155,70 @@ def reserve(session: Session, org_id: uuid.UUID, units: int, *, now: datetime | 
                             f"used up ({used} used, {units} requested); it renews at the start of next month",
                             retry_after=month_reset,
                             extra={"quota": limits.monthly_quota, "used": used, "tier": limits.tier})
-    return Reservation(limits, month, minute, minute_reset, month_reset, now)
+    return Reservation(limits, month, minute, minute_reset, month_reset, now, units=units,
+                       buckets=(minute_bucket, month_bucket))
+
+
+def release(session: Session, org_id: uuid.UUID, reservation: Reservation) -> None:
+    """Give back what `reserve` took (the work it was taken for failed or was refused)."""
+    for bucket in reservation.buckets:
+        session.execute(update(UsageCounter)
+                        .where(UsageCounter.org_id == org_id, UsageCounter.bucket == bucket,
+                               UsageCounter.used >= reservation.units)
+                        .values(used=UsageCounter.used - reservation.units)
+                        .execution_options(synchronize_session=False))
+
+
+class Replayed(Exception):
+    """The Idempotency-Key already has a stored response: (status, body) to send again, no work to do."""
+
+    def __init__(self, stored: tuple[int, Any]) -> None:
+        super().__init__("replayed")
+        self.stored = stored
+
+
+class Pending(Exception):
+    """Another request with this Idempotency-Key holds the reservation and is still working: wait for it."""
+
+
+@contextmanager
+def reserved(store: Any, org_id: uuid.UUID, units: int, *, idempotency: tuple[str, str] | None = None,
+             now: datetime | None = None) -> Iterator[Reservation]:
+    """Reserve `units` in a committed transaction of its own, then run the block; released if it raises.
+
+        with metering.reserved(store, org_id, units, idempotency=(key, request_hash)) as r:
+            result = model_work()                      # never runs when the call is refused
+            with store.transaction() as s:
+                metering.record(s, r, ...)             # a failure here also releases the units
+                metering.remember(s, org_id, key, request_hash, 200, body)
+
+    With an Idempotency-Key the same transaction claims the key first (a pending record), so concurrent
+    retries never race each other for the quota: the first reserves, the others get `Pending` (poll
+    again) and then `Replayed` with the stored response. A failure releases the units and the claim.
+    """
+    with store.transaction() as s:
+        if idempotency:
+            claim(s, org_id, *idempotency, now=now)
+        reservation = reserve(s, org_id, units, now=now)
+    try:
+        yield reservation
+    except BaseException:
+        with store.transaction() as s:
+            release(s, org_id, reservation)
+            if idempotency:
+                rec = s.get(IdempotencyRecord, (org_id, idempotency[0]))
+                if rec is not None and rec.status_code == PENDING:
+                    s.delete(rec)
+        raise
+
+
+def max_cases(limits: Limits, *, file: bool) -> int:
+    """The most cases one request may hold: `MAX_BATCH` inline; for an upload the tier's file limit, and
+    never more than the rate limit allows in one minute (such a file could never be accepted)."""
+    if not file:
+        return MAX_BATCH
+    cap = FILE_CASE_LIMITS.get(limits.tier, MAX_BATCH)
+    return min(cap, limits.rate_limit_per_minute) if limits.rate_limit_per_minute is not None else cap
 
 
 def record(session: Session, reservation: Reservation, *, org_id: uuid.UUID, user_id: uuid.UUID | None,
@@ -166,21 +250,43 @@ def request_hash(payload: Any) -> str:
 def replay(session: Session, org_id: uuid.UUID, key: str, req_hash: str, *, now: datetime | None = None
            ) -> tuple[int, Any] | None:
     """The stored (status, body) for a retried request, None for a new key; `IdempotencyKeyReused` when the
-    key was used with a different request."""
+    key was used with a different request; `Pending` while the first request with the key still works."""
     now = now or datetime.now(UTC)
     rec = session.get(IdempotencyRecord, (org_id, key))
     if rec is None:
         return None
-    if rec.created_at + IDEMPOTENCY_TTL < now:
-        session.delete(rec)
+    pending = rec.status_code == PENDING
+    if rec.created_at + (PENDING_TTL if pending else IDEMPOTENCY_TTL) < now:
+        session.delete(rec)  # expired, or a claim abandoned by a process that died mid-request
         session.flush()
         return None
     if rec.request_hash != req_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request body")
+    if pending:
+        raise Pending("a request with this Idempotency-Key is in progress")
     return rec.status_code, json.loads(rec.response_json)
 
 
+def claim(session: Session, org_id: uuid.UUID, key: str, req_hash: str, *, now: datetime | None = None) -> None:
+    """Take the key for this request (a pending record); `Replayed` / `Pending` when it is already taken.
+
+    A concurrent claim of the same key fails on the primary key (an IntegrityError at commit or flush):
+    callers treat that as `Pending`."""
+    stored = replay(session, org_id, key, req_hash, now=now)
+    if stored is not None:
+        raise Replayed(stored)
+    session.add(IdempotencyRecord(org_id=org_id, key=key, request_hash=req_hash, status_code=PENDING,
+                                  response_json="null", created_at=now or datetime.now(UTC)))
+    session.flush()
+
+
 def remember(session: Session, org_id: uuid.UUID, key: str, req_hash: str, status: int, body: Any) -> None:
-    session.add(IdempotencyRecord(org_id=org_id, key=key, request_hash=req_hash, status_code=status,
-                                  response_json=json.dumps(body, separators=(",", ":"), default=str)))
+    """Store the response under the key (completing this request's claim, if it made one)."""
+    text = json.dumps(body, separators=(",", ":"), default=str)
+    rec = session.get(IdempotencyRecord, (org_id, key))
+    if rec is None:
+        session.add(IdempotencyRecord(org_id=org_id, key=key, request_hash=req_hash, status_code=status,
+                                      response_json=text))
+    else:
+        rec.status_code, rec.response_json, rec.request_hash = status, text, req_hash
     session.flush()

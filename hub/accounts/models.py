@@ -30,6 +30,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ROLES = ("admin", "data_provider", "clinician", "user", "enterprise")
 TIERS = ("free", "pay_per_use", "enterprise")
 ORG_KINDS = ("personal", "enterprise", "hospital", "clinic", "platform")
+NODE_STATUSES = ("enrolled", "registered", "online", "offline", "revoked")
+JOB_STATUSES = ("queued", "running", "failed", "published", "candidate", "cancelled")
+REQUEST_STATUSES = ("pending", "approved", "rejected")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -126,6 +129,8 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the key that created this one (releases before 0003 let keys create keys): revoked with it
+    created_by_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
 
 class UsageCounter(Base):
@@ -196,11 +201,20 @@ class EnrollmentToken(Base):
 
 
 class Node(Base):
+    """An enrolled hospital node. `public_key` (OpenSSH line) is what the aggregator registers with the
+    SuperLink; `flower_node_id` is the id the SuperLink gave it (a uint64, kept as text)."""
+
     __tablename__ = "nodes"
+    __table_args__ = (CheckConstraint(_in("status", NODE_STATUSES), name="status"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    public_key: Mapped[str | None] = mapped_column(Text)
+    flower_node_id: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16), default="enrolled")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Contribution(Base):
@@ -238,3 +252,65 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class FederationJob(Base):
+    """One federation job of the aggregation service; the hub and the aggregator share these rows.
+
+    `status`: queued (waiting for hospitals) -> running -> published | candidate (kept, gate not passed) |
+    failed | cancelled. `aggregator` is the instance that owns it: a restarted aggregator fails the jobs a
+    previous instance left queued or running."""
+
+    __tablename__ = "federation_jobs"
+    __table_args__ = (CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+                      Index("ix_federation_jobs_task_status", "task", "status"))
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    task: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    trigger: Mapped[str] = mapped_column(String(200), default="scheduler")
+    aggregator: Mapped[str] = mapped_column(String(64), default="")
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    rounds_done: Mapped[int] = mapped_column(Integer, default=0)
+    hospitals: Mapped[int] = mapped_column(Integer, default=0)
+    min_hospitals: Mapped[int] = mapped_column(Integer, default=3)
+    published_version: Mapped[str | None] = mapped_column(String(32))
+    parent_version: Mapped[str | None] = mapped_column(String(32))
+    # samples x rounds trained by nodes enrolled with no organization: their share of the version's revenue
+    # is reported as unattributed, never handed to the organizations that are credited
+    unattributed_weight: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the task's policy when the job was made
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FederationService(Base):
+    """The running aggregation service as the hub hands it to enrolling nodes: Fleet address and CA."""
+
+    __tablename__ = "federation_service"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance: Mapped[str] = mapped_column(String(64))
+    fleet_address: Mapped[str] = mapped_column(String(300))
+    ca_pem: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OnboardingRequest(Base):
+    """A hospital's request to join, filed anonymously (assistant or API); an admin approves or rejects."""
+
+    __tablename__ = "onboarding_requests"
+    __table_args__ = (CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    organization: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    tasks: Mapped[str] = mapped_column(String(500))  # comma-separated task names
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))

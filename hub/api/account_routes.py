@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, status
 
-from hub.accounts import billing, governance, metering
+from hub.accounts import billing, federation, governance, metering
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.schemas import PROBLEMS, ConsentIn, EnrollIn
@@ -24,11 +24,11 @@ def usage(period: str | None = PERIOD, p: Principal = Depends(require(*ALL_ROLES
         return {**billing.usage_of(s, p.org_id, period), "limits": metering.current_usage(s, p.org_id)}
 
 
-@router.get("/contributions", summary="The hospital's contributions to model versions (hospitals)")
+@router.get("/contributions", summary="Contributions to model versions: the hospital's own; an admin sees all")
 def contributions(p: Principal = Depends(require("data_provider", "admin")),
                   ctx: ApiContext = Depends(context)) -> list[dict[str, Any]]:
     with ctx.store.transaction() as s:
-        return billing.contributions_of(s, p.org_id)
+        return billing.contributions_of(s, None if p.role == "admin" else p.org_id)
 
 
 @router.get("/consents", summary="Current consent states of the hospital's data sets (hospitals)")
@@ -52,7 +52,11 @@ def record_consent(body: ConsentIn, p: Principal = Depends(require("data_provide
              summary="Enroll a hospital node with a one-time token (the token is the credential)",
              openapi_extra={"x-public": True})
 def enroll(body: EnrollIn, ctx: ApiContext = Depends(context)) -> dict[str, Any]:
+    """The reply hands over what the node needs to join: its organization, the aggregation service's Fleet
+    address and the CA certificate that signed the SuperLink's certificate (null while no service runs)."""
     with ctx.store.transaction() as s:
-        node = governance.enroll(s, token=body.token, node_name=body.node_name)
+        node = governance.enroll(s, token=body.token, node_name=body.node_name, public_key=body.public_key)
+        svc = federation.service(s)
         return {"node_id": str(node.id), "org_id": str(node.org_id), "name": node.name,
-                "enrolled_at": node.enrolled_at.isoformat()}
+                "enrolled_at": node.enrolled_at.isoformat(),
+                "superlink": svc["fleet_address"] if svc else None, "ca_pem": svc["ca_pem"] if svc else None}

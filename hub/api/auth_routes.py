@@ -83,11 +83,15 @@ def me(p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(co
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated,
-             summary="Create an API key (the key is shown once)")
+             summary="Create an API key from a login session (not with an API key); shown once, with its expiry",
+             description="Only an access token from /v1/auth/login may create keys (403 for an API key). "
+                         "Without `expires_in_days` the key expires after the tier's default (returned in "
+                         "`expires_at`). Revoking a key also revokes any key it created.")
 def create_key(body: KeyCreate, p: Principal = Depends(require(*KEY_ROLES)),
                ctx: ApiContext = Depends(context)) -> KeyCreated:
     with ctx.store.transaction() as s:
-        view, secret = keys.create_key(s, p, name=body.name, expires_in_days=body.expires_in_days)
+        view, secret = keys.create_key(s, p, name=body.name, expires_in_days=body.expires_in_days,
+                                       default_expiry_days=ctx.key_expiry_days)
     return KeyCreated(**view, key=secret)
 
 

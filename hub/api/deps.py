@@ -37,6 +37,7 @@ class ApiContext:
     predictor: Any
     identity: SupabaseAuth | None = None
     revenue_pool_fraction: float = 1.0
+    key_expiry_days: dict[str, int] | None = None  # per tier; None: hub.accounts.keys.DEFAULT_EXPIRY_DAYS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -45,7 +46,11 @@ def context(request: Request) -> ApiContext:
 
 
 def _authenticate(ctx: ApiContext, bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> Principal:
-    secret = api_key or (bearer.credentials if bearer else None)
+    given = bearer.credentials if bearer else None
+    if api_key and given and api_key != given:
+        # two different credentials: refuse rather than let one silently win over the other
+        raise NotAuthenticated("send one credential: either Authorization: Bearer or X-API-Key, not two different ones")
+    secret = api_key or given
     if not secret:
         raise NotAuthenticated("authenticate with a Bearer access token or an API key")
     with ctx.store.transaction() as s:

@@ -1,10 +1,11 @@
 """Models and the metered predict route.
 
-`POST /v1/models/{task}/predict` validates and prepares the inputs first (no charge for a malformed
-request), then, in one transaction: replays a stored response for a retried `Idempotency-Key`, reserves
-the units against the caller's tier (rate limit, monthly quota), predicts, records the usage event and an
-audit entry (no inputs), and stores the response under the idempotency key. A failure anywhere rolls all
-of it back, so a call is billed exactly once or not at all.
+`POST /v1/models/{task}/predict` checks sizes (body, rows, pixels, signal minutes) before decoding and
+prepares the inputs (no charge for a malformed request); replays a stored response for a retried
+`Idempotency-Key`; reserves one unit per case against the caller's tier (rate limit, monthly quota)
+before the model runs; predicts; then, in one transaction, records the usage event and an audit entry
+(no inputs) and stores the response under the idempotency key. A failure releases the reservation, so
+a call is billed exactly once or not at all, and a refused call does no model work.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +22,20 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from hub import limits as input_limits
 from hub.accounts import audit, keys, metering
-from hub.accounts.errors import AccountsError, NotImplementedYet, QuotaExceeded, RateLimited, ValidationFailed
-from hub.accounts.metering import Reservation
+from hub.accounts.errors import Conflict, NotImplementedYet, RateLimited, ValidationFailed
+from hub.accounts.metering import MAX_BATCH, Reservation
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
-from hub.api.schemas import PREDICT_EXAMPLES, PROBLEMS, PredictRequest, PredictResponse
-from hub.errors import InvalidInputError, VersionNotFoundError
+from hub.api.schemas import MODEL_PROBLEMS, PREDICT_EXAMPLES, PredictRequest, PredictResponse
+from hub.errors import InputTooLarge, InvalidInputError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
-router = APIRouter(tags=["models"], responses=PROBLEMS)
-MAX_BATCH = 100
+router = APIRouter(tags=["models"], responses=MODEL_PROBLEMS)
+#: how long a retry waits for a concurrent request holding the same Idempotency-Key before a 409
+PENDING_WAIT_S = 120.0
 DISCLAIMER = "Not a diagnosis: for use under clinical review."
 
 
@@ -87,12 +91,18 @@ def model_detail(task: str, _: Principal = Depends(require(*ALL_ROLES)),
             "version_details": [jsonable(v.to_dict()) for v in versions], "card": card}
 
 
-def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
-    """Cases ready for the network and the number of billed units (one per submitted input)."""
+def _prepare(spec: Any, body: PredictRequest, *, file_cases: int) -> tuple[Any, int]:
+    """Cases ready for the network and the billed units: one per case (row, image) and one per signal.
+
+    Sizes are checked before decoding: the base64 length, then the file's rows, pixels or signal minutes
+    from its size and headers (`hub.limits`), so an oversized upload is refused before it is parsed."""
     options = dict(body.options)
     if (body.inputs is None) == (body.file is None):
         raise ValidationFailed("give exactly one of `inputs` (an object or a list) or `file`")
     if body.file is not None:
+        file_limits = input_limits.InputLimits(max_rows=file_cases, max_images=file_cases)
+        if len(body.file.content_base64) * 3 // 4 > file_limits.max_file_bytes:
+            raise InputTooLarge(f"the file is over {file_limits.max_file_bytes / 2**20:g} MiB")
         try:
             data = base64.b64decode(body.file.content_base64, validate=True)
         except (binascii.Error, ValueError):
@@ -101,11 +111,18 @@ def _prepare(spec: Any, body: PredictRequest) -> tuple[Any, int]:
         with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(data)
-            return spec.read_input(path, **options), 1
+            del data
+            input_limits.check_file(spec.input_kind, path, limits=file_limits, **options)
+            cases = spec.read_input(path, **options)
+        units = 1 if spec.input_kind == "signal" else len(cases)
+        if units > file_cases:
+            raise InputTooLarge(f"the file holds {units} cases; at most {file_cases} per file for this tier")
+        return cases, max(units, 1)
     raw = body.inputs
     units = len(raw) if isinstance(raw, list) and (spec.input_kind == "tabular" or _is_batch(raw)) else 1
     if units == 0 or units > MAX_BATCH:
         raise ValidationFailed(f"a batch holds 1 to {MAX_BATCH} inputs")
+    input_limits.check_inline(spec.input_kind, raw, **options)
     if spec.input_kind != "tabular":
         try:
             raw = np.asarray(raw, dtype=np.float32) if not isinstance(raw, dict) else raw
@@ -153,36 +170,18 @@ def predict(task: str, request: Request,
             p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> JSONResponse:
     spec = get_task(task)
     request.state.inputs = body.inputs  # lets the error handler keep these values out of any message
+    with ctx.store.transaction() as s:
+        tier_limits = metering.limits_for(s, p.org_id)
     try:
-        cases, units = _prepare(spec, body)
+        cases, units = _prepare(spec, body, file_cases=metering.max_cases(tier_limits, file=True))
+    except InputTooLarge:
+        raise  # its message names limits only; 413
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None
     # the body hash guards an Idempotency-Key against reuse with other inputs; without a key it is not needed
     req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")}) if idempotency_key else ""
-    for attempt in (1, 2):
-        try:
-            return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
-        except IntegrityError:
-            # a concurrent request with the same Idempotency-Key committed first: replay its response
-            if attempt == 2 or not idempotency_key:
-                raise
-        except (RateLimited, QuotaExceeded):
-            # the first of two concurrent retries may have used the last unit while this one waited on the
-            # counter: a retry is owed the first response, not a refusal
-            stored = _replay(ctx, p, idempotency_key, req_hash) if idempotency_key else None
-            if stored is None:
-                raise
-            return stored
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _replay(ctx: ApiContext, p: Principal, key: str, req_hash: str) -> JSONResponse | None:
-    with ctx.store.transaction() as s:
-        stored = metering.replay(s, p.org_id, key, req_hash)
-    if stored is None:
-        return None
-    return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
 
 
 def _explainer() -> Any:
@@ -195,49 +194,54 @@ def _explainer() -> Any:
 
 def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
                      explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
-    """Predict (and explain), then bill. The model work runs before the write transaction, which holds
-    only the bookkeeping (idempotency, reserve, usage event, audit, stored response): concurrent requests
-    do not queue behind each other's inference on the database lock. Reserve and record stay in one
-    transaction, so counts are exact; a request refused for rate or quota has computed a prediction it
-    does not return and is not billed, and a failed prediction never reaches the counters."""
-    if idem:  # a replay needs no model work
-        replayed = _replay(ctx, p, idem, req_hash)
-        if replayed is not None:
-            return replayed
-    batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
-    explanation = None
-    if explain_fn is not None:
-        network = ctx.predictor.model(task, batch.version).network
-        explanation = jsonable(explain_fn(task, network, cases, index=0).to_dict())
-    reservation: Reservation | None = None
-    try:
+    """Reserve, predict (and explain), then record. The units are reserved first, in a transaction of
+    their own, so a call refused for rate or quota does no model work; if the prediction or the record
+    fails they are released. The model work runs outside any write transaction, so concurrent requests
+    do not queue behind each other's inference on the database lock; the counters are exact because the
+    reservation is a conditional UPDATE."""
+    deadline = time.monotonic() + PENDING_WAIT_S
+    while True:
+        try:
+            return _reserve_and_predict(ctx, p, task, cases, units, body, explain_fn, idem, req_hash)
+        except metering.Replayed as done:
+            return JSONResponse(done.stored[1], status_code=done.stored[0], headers={"Idempotent-Replayed": "true"})
+        except (metering.Pending, IntegrityError):
+            # a concurrent request with the same Idempotency-Key holds the claim: its response is ours
+            if not idem:
+                raise
+            if time.monotonic() > deadline:
+                raise Conflict("a request with this Idempotency-Key is still in progress; retry later") from None
+            time.sleep(0.05)
+        except RateLimited as exc:
+            with ctx.store.transaction() as s:
+                tier_limits = metering.limits_for(s, p.org_id)
+            exc.headers = rate_headers(None, tier_limits, refused=True, retry_after=exc.retry_after)
+            raise
+
+
+def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
+                         explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
+    with metering.reserved(ctx.store, p.org_id, units, idempotency=(idem, req_hash) if idem else None) as reservation:
+        batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
+        explanation = None
+        if explain_fn is not None:
+            network = ctx.predictor.model(task, batch.version).network
+            explanation = jsonable(explain_fn(task, network, cases, index=0).to_dict())
         with ctx.store.transaction() as s:
-            if idem:  # a concurrent twin may have committed while this one predicted
-                stored = metering.replay(s, p.org_id, idem, req_hash)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
-            reservation = metering.reserve(s, p.org_id, units)
-            metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id, task=task,
-                            model_version=batch.version, units=units)
+            metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id,
+                            task=task, model_version=batch.version, units=units)
             if p.api_key_id:
                 keys.touch(s, p.api_key_id)
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
                          details={"units": units, "cases": len(batch.predictions)})
             out = PredictResponse(
                 task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
-                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta})
-                             for c in batch.predictions],
-                usage={"units": units, "tier": reservation.limits.tier, "monthly_quota": reservation.limits.monthly_quota,
-                       "remaining": reservation.month_remaining},
+                predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities,
+                                       "meta": c.meta}) for c in batch.predictions],
+                usage={"units": units, "tier": reservation.limits.tier,
+                       "monthly_quota": reservation.limits.monthly_quota, "remaining": reservation.month_remaining},
                 disclaimer=DISCLAIMER,
             ).model_dump(mode="json")
             if idem:
                 metering.remember(s, p.org_id, idem, req_hash, 200, out)
-    except RateLimited as exc:
-        with ctx.store.transaction() as s:
-            limits = metering.limits_for(s, p.org_id)
-        exc.headers = rate_headers(None, limits, refused=True, retry_after=exc.retry_after)
-        raise
-    except AccountsError:
-        raise
     return JSONResponse(out, headers=rate_headers(reservation))

@@ -1,15 +1,15 @@
 """RFC 9457 problem details for the `/v1` API, with patient data kept out of every error.
 
-Handlers are installed on the app for `AccountsError`, `HubError`, request validation and HTTP errors;
-for paths outside `/v1` they hand over to whatever handler the app had before, so the rest of the server
-keeps its own behaviour. Validation errors never echo the submitted values (FastAPI's default does).
+Handlers are installed on the app for `AccountsError`, `HubError`, request validation and HTTP errors.
+Hub errors map to one status everywhere on the server (`hub_status`: invalid input 422, too large 413,
+a version failing verification 503 with its real reason); request validation and HTTP errors outside
+`/v1` keep FastAPI's own format (the Gradio apps expect it). Validation errors never echo the
+submitted values (FastAPI's default does).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,15 +19,42 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.accounts.errors import AccountsError
-from hub.errors import HubError, InvalidInputError, UnknownTaskError, VersionNotFoundError
+from hub.errors import (
+    DataNotFoundError,
+    HubError,
+    InputTooLarge,
+    InvalidInputError,
+    ModelIntegrityError,
+    RegistryError,
+    UnknownTaskError,
+    VersionNotFoundError,
+)
+from hub.redact import redact
 
 PREFIX = "/v1"
 TYPE_BASE = "https://medhive.dev/problems/"
 MEDIA = "application/problem+json"
 log = logging.getLogger("medhive.api")
 
-_HUB_STATUS = {UnknownTaskError: 404, VersionNotFoundError: 404, InvalidInputError: 422}
-_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Authentication required", 403: "Forbidden"}
+# the one mapping from hub errors to HTTP problems, for every path of the server (first match wins)
+_HUB_PROBLEMS: tuple[tuple[type[HubError], int, str], ...] = (
+    (UnknownTaskError, 404, "Unknown task"),
+    (VersionNotFoundError, 404, "Model version not found"),
+    (DataNotFoundError, 404, "Not found"),
+    (InputTooLarge, 413, "Input too large"),
+    (InvalidInputError, 422, "Invalid input"),
+    # a stored version that fails verification is the server's fault, not the caller's: 503 for that task
+    (ModelIntegrityError, 503, "Model version failed verification"),
+    (RegistryError, 422, "Registry request refused"),
+    (HubError, 422, "Request refused"),
+)
+_HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Authentication required", 403: "Forbidden",
+                413: "Request body too large"}
+
+
+def hub_status(exc: HubError) -> tuple[int, str]:
+    """(HTTP status, problem title) of a hub error."""
+    return next((status, title) for cls, status, title in _HUB_PROBLEMS if isinstance(exc, cls))
 
 
 def problem(status: int, title: str, detail: str, kind: str, *, instance: str | None = None,
@@ -39,30 +66,29 @@ def problem(status: int, title: str, detail: str, kind: str, *, instance: str | 
     return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
 
 
-def _scalars(value: Any, known: frozenset[str] = frozenset()) -> Iterable[str]:
-    """Every submitted value, and every key that is not one of the task's known field names."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if str(k) not in known and len(str(k)) >= 3:
-                yield str(k)
-            yield from _scalars(v, known)
-    elif isinstance(value, (list, tuple)):
-        for v in value[:10_000]:
-            yield from _scalars(v, known)
-    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        # values of one or two characters ("1", "12") are too common to tell anything about a patient
-        texts = {str(value).strip(), f"{value:g}" if isinstance(value, float) else ""}
-        yield from (t for t in texts if len(t) >= 3)
+def hub_problem(request: Request, exc: HubError) -> JSONResponse:
+    """The problem+json answer to a hub error on any path of the server."""
+    status, title = hub_status(exc)
+    if isinstance(exc, ModelIntegrityError):
+        # the registry's own words (which file, which check): they carry no input, and hiding them
+        # behind a generic line is what made a tampered version look like a bad request
+        log.error("model integrity failure on %s: %s", request.url.path, exc.message)
+        detail = exc.message
+    else:
+        detail = redact(exc.message, getattr(request.state, "inputs", None))
+    return problem(status, title, detail, exc.kind, instance=request.url.path)
 
 
-def redact(message: str, inputs: Any = None, known: Iterable[str] = ()) -> str:
-    """A task's input error without the submitted values: quoted values and `= number` are dropped, and
-    any message that still contains one of the inputs is replaced by a generic one."""
-    message = re.sub(r",? got .*$", "", message)
-    message = re.sub(r"\s=\s[-+]?[\d.]+(e[-+]?\d+)?", "", message, flags=re.I)
-    if inputs is not None and any(s in message for s in _scalars(inputs, frozenset(known))):
-        return "the input does not match the task's input schema (check field names, types and ranges)"
-    return message
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path (Starlette names only the first route's)."""
+    from starlette.routing import Match
+
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _is_v1(request: Request) -> bool:
@@ -70,8 +96,7 @@ def _is_v1(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    """Register the /v1 problem handlers, delegating other paths to the app's previous handlers."""
-    before = dict(app.exception_handlers)
+    """Register the problem handlers (hub errors on every path; validation and HTTP errors under /v1)."""
 
     async def accounts_error(request: Request, exc: AccountsError) -> JSONResponse:
         headers = dict(exc.headers)
@@ -83,11 +108,7 @@ def install(app: FastAPI) -> None:
                        **exc.extra)
 
     async def hub_error(request: Request, exc: HubError) -> JSONResponse:
-        if not _is_v1(request) and HubError in before:
-            return await before[HubError](request, exc)
-        status = next((s for cls, s in _HUB_STATUS.items() if isinstance(exc, cls)), 400)
-        detail = redact(exc.message, getattr(request.state, "inputs", None))
-        return problem(status, type(exc).__name__, detail, exc.kind, instance=request.url.path)
+        return hub_problem(request, exc)
 
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not _is_v1(request):
@@ -102,8 +123,12 @@ def install(app: FastAPI) -> None:
             return await http_exception_handler(request, exc)
         title = _HTTP_TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; the path may have several routes
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(exc.status_code, title, detail, "http-" + str(exc.status_code), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+                       headers=headers or None)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if not _is_v1(request):

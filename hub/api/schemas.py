@@ -40,10 +40,17 @@ class Problem(BaseModel):
 
 
 class SignUp(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"email": "ml-team@acme.example", "password": "a long passphrase", "account_type": "enterprise",
-         "organization": "Acme Diagnostics"},
-        {"email": "student@uni.example", "password": "another long passphrase", "account_type": "user"}]})
+    # the rule "an enterprise sign-up names its organization" is part of the schema (JSON Schema if/then,
+    # OpenAPI 3.1), so clients and fuzzers see it; the service enforces it too
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [
+            {"email": "ml-team@acme.example", "password": "a long passphrase", "account_type": "enterprise",
+             "organization": "Acme Diagnostics"},
+            {"email": "student@uni.example", "password": "another long passphrase", "account_type": "user"}],
+        "if": {"properties": {"account_type": {"const": "enterprise"}}, "required": ["account_type"]},
+        "then": {"required": ["organization"], "properties": {"organization": {"type": "string", "minLength": 1,
+                                                                              "pattern": r"\S"}}},
+    })
     email: str = Field(max_length=320)
     password: str = Field(min_length=10, max_length=200)
     account_type: Literal["user", "enterprise"] = "user"
@@ -189,6 +196,7 @@ class EnrollmentTokenIn(BaseModel):
 class EnrollIn(BaseModel):
     token: str = Field(max_length=200)
     node_name: str = Field(min_length=1, max_length=200)
+    public_key: str | None = Field(None, max_length=1024, description="the node's OpenSSH EC public key")
 
 
 class ContributionIn(BaseModel):
@@ -206,10 +214,14 @@ def _problem_doc(description: str) -> dict[str, Any]:
 
 #: error responses every /v1 route documents (all are problem+json)
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: _problem_doc("Bad request"), 401: _problem_doc("Not authenticated, or invalid / expired credentials"),
+    400: _problem_doc("Bad request"), 405: _problem_doc("Method not allowed (the Allow header lists the methods)"),
+    413: _problem_doc("Request body (or an input in it) over the size limit"), 401: _problem_doc("Not authenticated, or invalid / expired credentials"),
     403: _problem_doc("The caller's role may not use this route"), 404: _problem_doc("Not found"),
     409: _problem_doc("Conflict"), 410: _problem_doc("Gone (a used or expired one-time token)"),
     422: _problem_doc("The request does not match the schema, or an Idempotency-Key was reused"),
     429: _problem_doc("Rate limited (Retry-After) or monthly quota exceeded"),
     501: _problem_doc("Not implemented"), 502: _problem_doc("Identity provider error"),
 }
+#: what the model routes add: a version that fails verification is unavailable, the other tasks serve on
+MODEL_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS, 503: _problem_doc("The task's model version failed verification (reason in detail)")}

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, find_peaks, resample_poly, sosfiltfilt
 
 from hub.errors import InvalidInputError
 
@@ -99,6 +98,8 @@ def to_fs(signal: np.ndarray, fs: float) -> np.ndarray:
     if seconds > MAX_SECONDS:
         raise InvalidInputError(f"signal is too long: {seconds / 60:.0f} min; at most {MAX_SECONDS / 60:g} min per input")
     if fs != FS:
+        from scipy.signal import resample_poly  # scipy.signal costs ~0.3 s to import: only when used
+
         ratio = Fraction(fs / FS).limit_denominator(1000)
         x = resample_poly(x, ratio.denominator, ratio.numerator)
     return x
@@ -193,6 +194,8 @@ def read_csv_signal(path: Path, fs: Any = None, lead: str | None = None) -> tupl
 
 # ----- filtering and R peaks -----------------------------------------------------------------------
 def bandpass(x: np.ndarray, low: float = 0.5, high: float = 40.0, fs: float = FS) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt
+
     sos = butter(2, [low, high], btype="band", fs=fs, output="sos")
     return sosfiltfilt(sos, x)
 
@@ -213,6 +216,8 @@ def detect_r_peaks(signal: np.ndarray, fs: int = FS, factor: float = 0.25) -> np
     `factor` places the threshold between the noise and signal levels; 0.25 (Pan & Tompkins) measured
     best over DS1: 0.15 finds a few more low-amplitude aberrant beats but doubles false detections.
     """
+    from scipy.signal import butter, find_peaks, sosfiltfilt
+
     x = np.asarray(signal, dtype=np.float64)
     if len(x) < fs:
         return np.zeros(0, dtype=np.int64)

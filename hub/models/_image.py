@@ -4,12 +4,14 @@ Every image, whatever its format or mode, goes through one path so that training
 are preprocessed identically: open with Pillow (EXIF orientation applied), convert to grey or RGB, crop the
 centre square, resize with antialiased bicubic interpolation, scale to float32 in [0, 1], channels first.
 Problems a user can cause raise `InvalidInputError` with one line naming the file, never a traceback.
-The network, augmentation and training loop live in `hub.models._image_net`.
+The training configurations are here too; the network, augmentation and training loop live in
+`hub.models._image_net` (torch), the task base in `hub.models._image_task`.
 """
 
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -272,3 +274,29 @@ def load_class_folders(folder: Path, labels: tuple[str, ...], *, size: int, chan
     stamp = _stamp([p for lab in labels for p in find_images(folder / lab)])
     x, y, ids = _load_folders_cached(str(folder.resolve()), tuple(labels), size, channels, stamp)
     return x.copy(), y.copy(), list(ids)
+
+
+@dataclass
+class AugmentConfig:
+    rotate_deg: float = 10.0
+    scale: float = 0.1  # zoom factor drawn from 1 +- scale
+    shift: float = 0.06  # translation as a fraction of the image side
+    hflip: bool = False
+    vflip: bool = False
+    brightness: float = 0.1  # additive, in [0, 1] intensity units
+    contrast: float = 0.15  # multiplicative around the image mean
+    colour: float = 0.0  # per-channel multiplicative jitter (RGB only)
+    padding: str = "border"  # what enters from outside the image: "border" (X-ray) or "zeros" (fundus)
+
+
+@dataclass
+class ImageFitConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.05
+    warmup_epochs: int = 1
+    seed: int = 0
+    #: stop early (keeping the best epoch so far) when training would exceed this many seconds
+    max_seconds: float | None = None

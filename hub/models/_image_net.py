@@ -1,4 +1,5 @@
-"""The small CNN, augmentation, training loop and `ImageTask` base shared by pneumonia and glaucoma.
+"""The small CNN, augmentation and training loop shared by pneumonia and glaucoma (`ImageTask`, the task
+base, is in `hub.models._image_task` and imports this module only when a network is built or trained).
 
 `ImageNet` takes float32 (batch, C, H, W) in [0, 1] and standardises inside the network with per-channel
 statistics stored as buffers, so the saved safetensors carry their preprocessing. It also stores the
@@ -16,9 +17,6 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
-from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -26,9 +24,10 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from hub.models._image import IMAGE_SUFFIXES, prepare_images, read_image_path
-from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
+from hub.models._image import AugmentConfig, ImageFitConfig
 from hub.training import class_weights, predict_proba
+
+__all__ = ["AugmentConfig", "ImageFitConfig", "ImageNet", "explain_background", "fit_image", "make_augment"]
 
 
 class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["medhive", "image-classification"]):
@@ -86,19 +85,6 @@ def explain_background(network: nn.Module) -> np.ndarray:
     return np.stack([mean_image, flat]).astype(np.float32)
 
 
-@dataclass
-class AugmentConfig:
-    rotate_deg: float = 10.0
-    scale: float = 0.1  # zoom factor drawn from 1 +- scale
-    shift: float = 0.06  # translation as a fraction of the image side
-    hflip: bool = False
-    vflip: bool = False
-    brightness: float = 0.1  # additive, in [0, 1] intensity units
-    contrast: float = 0.15  # multiplicative around the image mean
-    colour: float = 0.0  # per-channel multiplicative jitter (RGB only)
-    padding: str = "border"  # what enters from outside the image: "border" (X-ray) or "zeros" (fundus)
-
-
 def make_augment(cfg: AugmentConfig) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
     """A `hub.training.Augment`: random affine warp and intensity jitter of a (B, C, H, W) batch."""
 
@@ -126,19 +112,6 @@ def make_augment(cfg: AugmentConfig) -> Callable[[torch.Tensor, torch.Generator]
         return x.clamp(0.0, 1.0)
 
     return augment
-
-
-@dataclass
-class ImageFitConfig:
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.05
-    warmup_epochs: int = 1
-    seed: int = 0
-    #: stop early (keeping the best epoch so far) when training would exceed this many seconds
-    max_seconds: float | None = None
 
 
 def fit_image(
@@ -200,59 +173,3 @@ def fit_image(
     if best_state is not None:
         network.load_state_dict(best_state)
     return network, float(best_score), best_epoch
-
-
-class ImageTask(Task):
-    """What the image tasks share; a subclass sets the class attributes and `load_training_data`."""
-
-    input_kind = "image"
-    explanation_method = "gradient"
-    image_size: ClassVar[int]
-    channels: ClassVar[int]
-    network_kwargs: ClassVar[dict[str, Any]]
-    fit_config: ClassVar[ImageFitConfig]
-    augment_config: ClassVar[AugmentConfig]
-    examples_dir: ClassVar[Path]
-
-    @property
-    def network_class(self) -> type[nn.Module]:
-        return ImageNet
-
-    def build_network(self, **hp: Any) -> nn.Module:
-        params = {**self.network_kwargs, **hp}
-        return ImageNet(in_channels=self.channels, n_classes=len(self.labels), image_size=self.image_size, **params)
-
-    def _context(self) -> dict[str, Any]:
-        mode = "grey" if self.channels == 1 else "RGB"
-        return {"preprocessing": f"{mode}, centre square crop, bicubic resize to {self.image_size}x{self.image_size}"}
-
-    def read_input(self, path: Path, **options: Any) -> Cases:
-        return read_image_path(Path(path), size=self.image_size, channels=self.channels, **self._context())
-
-    def prepare(self, raw: Any, **options: Any) -> Cases:
-        return prepare_images(raw, size=self.image_size, channels=self.channels, **self._context())
-
-    def example_inputs(self) -> list[Path]:
-        return sorted(p for p in self.examples_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-    def train(self, splits: DataSplits, *, seed: int = 0, progress: Progress = _quiet, **overrides: Any) -> TrainResult:
-        """Train a fresh network on `splits`; `overrides` replace fields of `fit_config` (e.g. epochs=1)."""
-        cfg = replace(self.fit_config, seed=seed, **overrides)
-        net = self.build_network()
-        net.set_statistics(splits.x_train)
-        net, _, epoch = fit_image(
-            net, splits.x_train, splits.y_train, splits.x_val, splits.y_val, config=cfg, n_classes=len(self.labels),
-            # ROC AUC selects; accuracy only breaks ties between epochs with the same ranking
-            score=lambda y, p: (m := self.metrics(y, p)).get("roc_auc", 0.0) + 0.01 * m["accuracy"],
-            augment=make_augment(self.augment_config), progress=progress,
-        )
-        metrics = self.metrics(splits.y_val, predict_proba(net, splits.x_val))
-        hp = {**self.network_kwargs, "image_size": self.image_size, "channels": self.channels,
-              **asdict(cfg), "augment": asdict(self.augment_config), "best_epoch": epoch}
-        return TrainResult(network=net, metrics=metrics, data=splits.description, hyperparameters=hp)
-
-    def train_baseline(self, data_root: Path | None, *, seed: int = 0, progress: Progress = _quiet) -> TrainResult:
-        return self.train(self.load_training_data(data_root, seed=seed), seed=seed, progress=progress)
-
-    def explain_background(self, network: nn.Module) -> np.ndarray | None:
-        return explain_background(network)

@@ -1,7 +1,7 @@
 """Shared pieces for tasks whose input is a row of named numeric fields (breast_cancer, and e.g. heart).
 
-`TabularNet` standardises inputs with stored mean / std buffers, so the saved safetensors carry their
-preprocessing, then applies a small MLP. `read_rows` turns a CSV or a dict into a validated float array.
+`read_rows` turns a CSV or a dict into a validated float array. The network (`TabularNet`) is in
+`hub.models._tabular_net`, so reading and validating rows never imports torch.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from huggingface_hub import PyTorchModelHubMixin
-from torch import nn
 
 from hub.errors import InvalidInputError
 from hub.models.base import InputField
@@ -27,29 +24,6 @@ _IDENTIFIER = re.compile(
     r"^(id|.*_id|patient.*|name|.*name|mrn|.*record.*number|ssn|.*email.*|.*phone.*|dob|date_?of_?birth|address)$",
     re.IGNORECASE,
 )
-
-
-class TabularNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["medhive", "tabular-classification"]):
-    """Standardisation buffers followed by an MLP (no hidden layer = logistic regression)."""
-
-    def __init__(self, n_features: int, n_classes: int = 2, hidden: Sequence[int] = (32,), dropout: float = 0.1):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("std", torch.ones(n_features))
-        layers: list[nn.Module] = []
-        width = n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, n_classes))
-        self.mlp = nn.Sequential(*layers)
-
-    def set_standardization(self, x: np.ndarray) -> None:
-        self.mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
-        self.std.copy_(torch.as_tensor(np.maximum(x.std(axis=0), 1e-6), dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp((x - self.mean) / self.std)
 
 
 def _normalise(name: str) -> str:
@@ -145,3 +119,12 @@ def read_csv(path: Path | str | io.TextIOBase, fields: Sequence[InputField], **k
             raise InvalidInputError(f"malformed CSV: line {line} has a different number of columns than the header")
         rows.append(row)
     return read_rows(rows, fields, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # `from hub.models._tabular import TabularNet` keeps working, importing torch only then
+    if name == "TabularNet":
+        from hub.models._tabular_net import TabularNet
+
+        return TabularNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

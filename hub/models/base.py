@@ -16,12 +16,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from torch import nn
 
 from hub.errors import DataNotFoundError
+
+if TYPE_CHECKING:  # torch is imported by the networks, only when one is built: listing tasks stays light
+    from torch import nn
 
 InputKind = Literal["tabular", "image", "signal"]
 Progress = Callable[[str], None]

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from hub.errors import InvalidInputError
-from hub.models._tabular import TabularNet, read_csv, read_rows
+from hub.models._tabular import read_csv, read_rows
 from hub.models.base import Cases, DataSplits, InputField, Progress, Task, TrainResult, _quiet
-from hub.training import FitConfig, fit
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # (measurement, unit, upper bound of a plausible "mean"/"worst" value); "error" gets half the bound
 _MEASUREMENTS = [
@@ -78,9 +79,13 @@ class BreastCancerTask(Task):
 
     @property
     def network_class(self) -> type[nn.Module]:
+        from hub.models._tabular_net import TabularNet
+
         return TabularNet
 
     def build_network(self, **hp: Any) -> nn.Module:
+        from hub.models._tabular_net import TabularNet
+
         params = {**self.hyperparameters, **hp}
         return TabularNet(n_features=len(FIELDS), n_classes=2, hidden=params["hidden"], dropout=params["dropout"])
 
@@ -121,6 +126,8 @@ class BreastCancerTask(Task):
         )
 
     def train_baseline(self, data_root: Path | None = None, *, seed: int = 0, progress: Progress = _quiet) -> TrainResult:
+        from hub.training import FitConfig, fit
+
         splits = self.load_training_data(data_root, seed=seed)
         net = self.build_network()
         net.set_standardization(splits.x_train)

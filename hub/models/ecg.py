@@ -19,18 +19,17 @@ random beats, because beats of one patient resemble each other far more than bea
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from huggingface_hub import PyTorchModelHubMixin
-from torch import nn
 
 from hub.errors import DataNotFoundError, InvalidInputError
 from hub.models import _ecg_signal as sig
 from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
+
+if TYPE_CHECKING:  # the network and its training loop are in hub.models._ecg_net (torch), loaded on use
+    from torch import nn
 
 LABELS = ("N", "S", "V", "F", "Q")
 DS1 = (101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208, 209, 215, 220, 223, 230)
@@ -42,44 +41,6 @@ CITATION = ("Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. I
             "20(3):45-50 (2001); Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. "
             "Circulation 101(23):e215-e220 (2000). Licence ODC-By 1.0.")
 _EXAMPLES = Path(__file__).parent / "examples" / "ecg"
-
-
-class EcgNet(nn.Module, PyTorchModelHubMixin, library_name="medhive",
-             tags=["medhive", "ecg", "arrhythmia", "time-series-classification"]):
-    """1-D CNN on the beat window, concatenated with standardised RR features, then a dense head."""
-
-    def __init__(self, window: int = sig.WINDOW, n_channels: int = sig.N_CHANNELS, n_rr: int = sig.N_SCALARS,
-                 n_classes: int = 5,
-                 channels: list[int] | tuple[int, ...] = (16, 32, 32), pooled: int = 8, hidden: int = 32,
-                 dropout: float = 0.3):
-        super().__init__()
-        self.window, self.n_channels, self.n_rr = window, n_channels, n_rr
-        self.n_wave = window * n_channels
-        # RR statistics travel with the weights, so a saved model carries its own preprocessing
-        self.register_buffer("rr_mean", torch.zeros(n_rr))
-        self.register_buffer("rr_std", torch.ones(n_rr))
-        layers: list[nn.Module] = []
-        width = n_channels
-        for k, c in enumerate(channels):
-            layers += [nn.Conv1d(width, c, 7 if k == 0 else 5, padding=3 if k == 0 else 2), nn.BatchNorm1d(c), nn.ReLU()]
-            if k < len(channels) - 1:
-                layers.append(nn.MaxPool1d(2))
-            width = c
-        layers.append(nn.AdaptiveAvgPool1d(pooled))
-        self.cnn = nn.Sequential(*layers)
-        self.head = nn.Sequential(
-            nn.Linear(width * pooled + n_rr, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes)
-        )
-
-    def set_standardization(self, x: np.ndarray) -> None:
-        rr = x[:, self.n_wave :]
-        self.rr_mean.copy_(torch.as_tensor(rr.mean(axis=0), dtype=torch.float32))
-        self.rr_std.copy_(torch.as_tensor(np.maximum(rr.std(axis=0), 1e-3), dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        wave = x[:, : self.n_wave].reshape(len(x), self.n_channels, self.window)
-        rr = (x[:, self.n_wave :] - self.rr_mean) / self.rr_std
-        return self.head(torch.cat([self.cnn(wave).flatten(1), rr], dim=1))
 
 
 def aami_class(symbol: str) -> int | None:
@@ -137,9 +98,13 @@ class EcgTask(Task):
 
     @property
     def network_class(self) -> type[nn.Module]:
+        from hub.models._ecg_net import EcgNet
+
         return EcgNet
 
     def build_network(self, **hp: Any) -> nn.Module:
+        from hub.models._ecg_net import EcgNet
+
         return EcgNet(n_classes=len(LABELS), **{**self.hyperparameters, **hp})
 
     # ----- input ---------------------------------------------------------------------------------
@@ -257,50 +222,28 @@ class EcgTask(Task):
         data_kw = {k: overrides[k] for k in ("records", "val_records") if k in overrides}
         splits = self.load_training_data(data_root, seed=seed, use_paced=cfg["use_paced"], **data_kw)
         progress(f"{len(splits.y_train)} training beats, {len(splits.y_val)} validation beats")
+        import torch
+
+        from hub.models._ecg_net import fit
+        from hub.training import predict_proba
+
         torch.manual_seed(seed)
         net = self.build_network()
         net.set_standardization(splits.x_train)
-        _fit(net, splits.x_train, splits.y_train, cfg, seed=seed, progress=progress)
-        from hub.training import predict_proba
+        fit(net, splits.x_train, splits.y_train, cfg, n_classes=len(LABELS), seed=seed, progress=progress)
 
         metrics = self.metrics(splits.y_val, predict_proba(net, splits.x_val))
         return TrainResult(network=net, metrics=metrics, data=splits.description,
                            hyperparameters={**self.hyperparameters, **cfg, "seed": seed})
 
 
-def _augment(xb: torch.Tensor, gen: torch.Generator, window: int) -> torch.Tensor:
-    """Per-beat amplitude scaling and a little noise: patients differ in QRS amplitude and noise level."""
-    scale = 0.75 + 0.5 * torch.rand(len(xb), 1, generator=gen)
-    noise = 0.02 * torch.randn(len(xb), window, generator=gen)
-    return torch.cat([xb[:, :window] * scale + noise, xb[:, window:]], dim=1)
-
-
-def _fit(net: EcgNet, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any], *, seed: int, progress: Progress) -> None:
-    """A fixed number of epochs (no per-epoch selection on the validation records, so their metrics stay
-    an honest estimate); class weights are inverse frequency to the power `class_weight_power` (1.0
-    measured best for S sensitivity on the validation records; 0.5 softens it if F / Q dominate)."""
-    gen = torch.Generator().manual_seed(seed)
-    counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
-    w = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** cfg["class_weight_power"], 0.0)
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(w / w[w > 0].mean(), dtype=torch.float32))
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    steps = cfg["epochs"] * -(-len(y) // cfg["batch_size"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=max(steps, 1))
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    for epoch in range(1, cfg["epochs"] + 1):
-        started, total = time.perf_counter(), 0.0
-        net.train()
-        order = torch.randperm(len(yt), generator=gen)
-        for start in range(0, len(order), cfg["batch_size"]):
-            idx = order[start : start + cfg["batch_size"]]
-            loss = loss_fn(net(_augment(xt[idx], gen, net.n_wave)), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        progress(f"epoch {epoch}/{cfg['epochs']}  loss {total / max(len(yt), 1):.4f}  "
-                 f"{time.perf_counter() - started:.1f} s")
-
-
 TASK = EcgTask()
+
+
+def __getattr__(name: str) -> Any:
+    # `from hub.models.ecg import EcgNet` keeps working, importing torch only then
+    if name == "EcgNet":
+        from hub.models._ecg_net import EcgNet
+
+        return EcgNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

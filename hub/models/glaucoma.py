@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.models._image import load_class_folders
-from hub.models._image_net import AugmentConfig, ImageFitConfig, ImageTask
+from hub.models._image_task import AugmentConfig, ImageFitConfig, ImageTask
 from hub.models.base import DataSplits
 
 CITATION = (

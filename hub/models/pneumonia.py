@@ -20,7 +20,7 @@ import numpy as np
 
 from hub.errors import DataNotFoundError, InvalidInputError
 from hub.models._image import load_class_folders, prepare_images, read_npz
-from hub.models._image_net import AugmentConfig, ImageFitConfig, ImageTask
+from hub.models._image_task import AugmentConfig, ImageFitConfig, ImageTask
 from hub.models.base import Cases, DataSplits
 
 CITATION = (

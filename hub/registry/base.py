@@ -21,12 +21,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import safetensors.torch
-from torch import nn
-
-from hub.errors import RegistryError, SignatureError, VersionNotFoundError
+from hub.errors import ModelIntegrityError, RegistryError, SignatureError, VersionNotFoundError
 from hub.models import get_task
 from hub.registry.card import parse_card, render_card
 from hub.registry.signing import (
@@ -51,6 +48,9 @@ _WEIGHT_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"
                     ".msgpack", ".npy", ".npz", ".onnx", ".safetensors"}
 
 Action = Literal["publish", "promote", "rollback", "demote"]
+
+if TYPE_CHECKING:  # torch only where weights are loaded or saved: listing versions stays light
+    from torch import nn
 
 
 def now_iso() -> str:
@@ -253,6 +253,28 @@ class Registry(ABC):
         aliases, _ = self._state(task)
         return self._version_info(task, version, aliases)
 
+    def version_names(self, task: str) -> list[str]:
+        """Every version present for `task`, usable or not, ascending: a broken version still occupies its tag."""
+        check_task_name(task)
+        return sorted((n for n in self._names(task) if VERSION_RE.match(n)), key=version_key)
+
+    def aliases(self, task: str) -> dict[str, str]:
+        """alias -> version, whether or not that version still verifies."""
+        check_task_name(task)
+        return dict(self._state(task)[0])
+
+    def problem(self, task: str, ref: str = "production", *, deep: bool = False) -> str | None:
+        """Why `ref` of `task` cannot serve (None when it can): signature and small files, or with `deep`
+        every file's digest and a strict load of the weights. Only `RegistryError`s are reasons."""
+        try:
+            if deep:
+                self.load(task, ref)
+            else:
+                self.info(task, ref)
+        except RegistryError as exc:
+            return exc.message
+        return None
+
     def history(self, task: str) -> list[Event]:
         check_task_name(task)
         return self._state(task)[1]
@@ -268,7 +290,7 @@ class Registry(ABC):
             meta = parse_card(card.decode("utf-8")).get("medhive") or {}
             lineage = Lineage.from_dict(json.loads(lin))
         except (ValueError, TypeError, RegistryError):
-            raise RegistryError(f"{version} of {task}: its model card or lineage.json cannot be read") from None
+            raise ModelIntegrityError(f"{version} of {task}: its model card or lineage.json cannot be read") from None
         return VersionInfo(
             task=task, version=version, created_at=str(meta.get("created_at", "")),
             aliases=sorted(a for a, v in aliases.items() if v == version),
@@ -403,10 +425,10 @@ def check_loadable(folder: Path, *, label: str) -> None:
     """Refuse a folder without model.safetensors or with any other weights file (pickle and friends)."""
     folder = Path(folder)
     if not (folder / WEIGHTS).is_file():
-        raise RegistryError(f"{label}: {WEIGHTS} is missing")
+        raise ModelIntegrityError(f"{label}: {WEIGHTS} is missing")
     for path in folder.iterdir():
         if path.name != WEIGHTS and path.suffix.lower() in _WEIGHT_SUFFIXES:
-            raise RegistryError(f"{label}: refusing to load a folder containing {path.name} (only {WEIGHTS} is loaded)")
+            raise ModelIntegrityError(f"{label}: refusing to load a folder containing {path.name} (only {WEIGHTS} is loaded)")
 
 
 def load_network(network_class: type[nn.Module], folder: Path, *, label: str) -> nn.Module:
@@ -420,10 +442,12 @@ def load_network(network_class: type[nn.Module], folder: Path, *, label: str) ->
         config = json.loads((Path(folder) / "config.json").read_text())
         if not isinstance(config, dict):
             raise ValueError("config.json is not an object")
+        import safetensors.torch
+
         network = network_class(**config)
         safetensors.torch.load_model(network, str(Path(folder) / "model.safetensors"), strict=True)
     except Exception as exc:  # a shape or key mismatch: one line, no traceback material
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise RegistryError(f"{label}: weights do not fit {network_class.__name__} ({reason})") from None
+        raise ModelIntegrityError(f"{label}: weights do not fit {network_class.__name__} ({reason})") from None
     network.eval()
     return network

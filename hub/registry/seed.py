@@ -3,8 +3,8 @@
 A baseline folder (`hub/models/weights/<task>/`, written by `hub.baselines`) holds `model.safetensors`,
 `config.json` and `baseline.json` (validation metrics, data description, the weights' SHA-256). Seeding
 checks that SHA-256, loads the weights strictly into the task's network class (safetensors only), and
-publishes them signed as v1.0 with alias `production`. Tasks that already have a version, or whose
-weights do not ship yet, are left alone, so seeding is idempotent.
+publishes them signed as v1.0 with alias `production`. Tasks that already have a version (usable or
+not), or whose weights do not ship yet, are left alone, so seeding is idempotent.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def seed_baselines(registry: Registry, weights_root: Path = SHIPPED, tasks: list
         folder = Path(weights_root) / name
         if not (folder / WEIGHTS).is_file() or not (folder / RECORD).is_file():
             continue  # no shipped weights for this task (yet)
-        if registry.versions(name):
+        if registry.version_names(name):
+            # any version present, even one that no longer verifies: versions are immutable, and a broken
+            # one is reported by `medhive models verify` and /health, never silently republished over
             continue
         try:
             record = json.loads((folder / RECORD).read_text())

@@ -3,7 +3,8 @@
     medhive accounts create-admin admin@hospital.example      # password from MEDHIVE_ADMIN_PASSWORD or a prompt
     medhive accounts list
     medhive accounts set-tier <org-id> enterprise --quota 100000 --rate 1200 --price-micros 800
-    medhive audit verify                                         # exit 1 when the chain is broken
+    medhive audit verify                                         # exit 1 when the chain or a checkpoint fails
+    medhive audit checkpoint                                     # sign the head now (also done by the server)
     medhive billing revenue-share 2026-11
 """
 
@@ -16,16 +17,17 @@ from typing import Optional
 
 import typer
 
+from medhive.commands._support import cli_errors
+
 accounts_app = typer.Typer(help="Accounts, roles, tiers and enrollment tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, checkpointed audit trail.", no_args_is_help=True)
 billing_app = typer.Typer(help="Usage per account and the hospitals' revenue share.", no_args_is_help=True)
 
 
 def _store():
-    from medhive.mounts.api import open_store
-    from medhive.settings import get_settings
+    from medhive.wiring import open_store, settings
 
-    return open_store(get_settings())
+    return open_store(settings())
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -42,8 +44,6 @@ def _echo(data: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(audit_app, name="audit")
     app.add_typer(billing_app, name="billing")
@@ -125,19 +125,33 @@ def register(app: typer.Typer) -> None:
     @audit_app.command("verify")
     @cli_errors
     def verify(as_json: bool = typer.Option(False, "--json")) -> None:
-        """Recompute the audit chain; exit status 1 when an entry was edited, inserted or deleted."""
-        from hub.accounts import audit
+        """Check the keyed chain and the signed checkpoints outside the database; exit status 1 when an entry
+        was edited, inserted or deleted, the tail truncated, the log wiped or the chain recomputed."""
+        from hub.accounts import checkpoints
+        from medhive.settings import get_settings
 
         with _store().transaction() as s:
-            result = audit.verify(s)
+            result = checkpoints.verify(s, get_settings().audit_checkpoint_log())
         if as_json:
             _echo(result.to_dict())
         elif result.ok:
-            typer.echo(f"audit chain OK: {result.entries} entries verified")
+            typer.echo(f"audit chain OK: {result.entries} entries verified against {result.checkpoints} signed "
+                       f"checkpoint(s) (latest at entry {result.latest_checkpoint_seq or 0})")
         else:
             typer.echo(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}", err=True)
         if not result.ok:
             raise typer.Exit(1)
+
+    @audit_app.command("checkpoint")
+    @cli_errors
+    def checkpoint() -> None:
+        """Sign the chain's current head and append it to the checkpoint file (outside the database)."""
+        from medhive.settings import get_settings
+
+        log = get_settings().audit_checkpoint_log()
+        with _store().transaction() as s:
+            cp = log.write(s)
+        typer.echo(f"checkpoint at entry {cp.seq} ({cp.hash[:16]}...) signed by {cp.key_id} in {log.path}")
 
     @audit_app.command("show")
     @cli_errors
@@ -163,8 +177,55 @@ def register(app: typer.Typer) -> None:
     def revenue_share(period: str, pool: Optional[float] = typer.Option(None, "--pool-fraction")) -> None:
         """A period's enterprise revenue split among contributing hospitals (JSON)."""
         from hub.accounts import billing
-        from medhive.settings import get_settings
+        from medhive.wiring import settings
 
         with _store().transaction() as s:
             _echo(billing.revenue_share(s, period, pool_fraction=pool if pool is not None
-                                        else get_settings().revenue_share_fraction))
+                                        else settings().revenue_share_fraction))
+
+    @accounts_app.command("requests")
+    @cli_errors
+    def requests(status: Optional[str] = typer.Option(None, "--status", help="pending | approved | rejected"),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+        """Hospitals' onboarding requests (filed through the assistant or POST /v1/onboarding/requests)."""
+        from hub.accounts import onboarding
+
+        with _store().transaction() as s:
+            rows = onboarding.list_requests(s, status=status)
+        if as_json:
+            _echo(rows)
+            return
+        for r in rows:
+            typer.echo(f"{r['id']}  {r['status']:<9} {r['organization']:<32} {r['contact_email']:<32} "
+                       f"{','.join(r['tasks'])}")
+        if not rows:
+            typer.echo("no onboarding requests")
+
+    @accounts_app.command("approve")
+    @cli_errors
+    def approve(request_id: str, as_json: bool = typer.Option(False, "--json"),
+                token_hours: float = typer.Option(72, "--token-hours", help="how long the enrollment token lasts")) -> None:
+        """Approve a request: creates the organization, a hospital-staff user and an enrollment token (shown once)."""
+        from hub.accounts import onboarding
+        from medhive.wiring import hub_url, settings
+
+        with _store().transaction() as s:
+            out = onboarding.approve(s, request_id, actor="cli:operator", token_hours=token_hours)
+        hub = hub_url(settings()).rstrip("/")
+        out["enroll_command"] = f"medhive node enroll --hub {hub} --token {out['token']}"
+        if as_json:
+            _echo(out)
+            return
+        typer.echo(f"approved {out['organization']} ({out['org_id']})")
+        typer.echo(f"hospital staff sign-in: {out['email']} / initial password {out['initial_password']} (shown once)")
+        typer.echo(f"node enrollment (valid until {out['token_expires_at']}): {out['enroll_command']}")
+
+    @accounts_app.command("reject")
+    @cli_errors
+    def reject(request_id: str) -> None:
+        """Reject an onboarding request."""
+        from hub.accounts import onboarding
+
+        with _store().transaction() as s:
+            onboarding.reject(s, request_id, actor="cli:operator")
+        typer.echo(f"rejected {request_id}")

@@ -18,29 +18,7 @@ from typing import Any, Optional
 
 import typer
 
-REPO_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
-
-
-def build_from_settings(settings: Any, *, registry: Any, predictor: Any = None, store: Any = None) -> Any:
-    """The assistant configured by `settings` (shared by the CLI, the server mount and the Space)."""
-    from assistant import build_assistant
-    from assistant.factory import Deferred
-    from assistant.ports import HubAccounts
-
-    if store is None:
-        def _open_store() -> Any:
-            from medhive.mounts.api import open_store
-
-            return open_store(settings)
-
-        store = Deferred(_open_store)  # opened by the first tool that needs accounts
-    return build_assistant(
-        knowledge_dir=Path(settings.knowledge_dir or REPO_KNOWLEDGE), home=settings.home, registry=registry,
-        predictor=predictor, accounts=HubAccounts(store), embedding_model=settings.embedding_model or None,
-        backend=settings.assistant_backend, groq_api_key=settings.groq_api_key, groq_model=settings.groq_model,
-        groq_base_url=settings.groq_base_url or None, groq_max_retries=settings.groq_max_retries,
-        superlink=settings.superlink_address, root_certificates=settings.superlink_root_certificates or None,
-        hub_url=settings.public_url or f"http://{settings.host}:{settings.port}")
+from medhive.commands._support import cli_errors
 
 
 def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
@@ -55,11 +33,13 @@ def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
 
 
 def open_session(settings: Any, api_key: str | None) -> Any:
-    """A chat session as the CLI's caller; the registry and the accounts are opened only if a tool needs them."""
+    """A chat session as the CLI's caller; the registry and the accounts are opened only if a tool needs them
+    (they import torch and SQLAlchemy, which an answer from the documents never needs)."""
     from assistant.factory import Deferred
-    from medhive.cli import open_registry
+    from medhive import wiring
 
-    bot = build_from_settings(settings, registry=Deferred(lambda: open_registry(settings)))
+    bot = wiring.build_assistant(settings, registry=Deferred(lambda: wiring.open_registry(settings)),
+                                 store=Deferred(lambda: wiring.open_store(settings)))
     return bot.session(local_caller(settings, bot, api_key))
 
 
@@ -70,8 +50,6 @@ def session_store(settings: Any) -> Any:
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
-
     @app.command()
     @cli_errors
     def ask(
@@ -85,9 +63,9 @@ def register(app: typer.Typer) -> None:
         """Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."""
         from assistant.errors import AssistantError
         from assistant.session import render
-        from medhive.settings import get_settings
+        from medhive import wiring
 
-        settings = get_settings()
+        settings = wiring.settings()
         for f in file or []:
             if not f.is_file() and not f.is_dir():
                 raise AssistantError(f"file not found: {f}")

@@ -20,7 +20,7 @@ HELP = "Type your question. /file PATH attaches a file to the next message, /new
 
 
 def register(app: typer.Typer) -> None:
-    from medhive.cli import cli_errors
+    from medhive.commands._support import cli_errors
 
     @app.command()
     @cli_errors
@@ -31,10 +31,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Talk with the MedHive assistant: a conversation with history (onboarding, predictions, follow-ups)."""
         from assistant.session import render
+        from medhive import wiring
         from medhive.commands.ask import open_session, session_store
-        from medhive.settings import get_settings
 
-        settings = get_settings()
+        settings = wiring.settings()
         store = session_store(settings) if session_id else None
         if store is not None:
             store._path(session_id)

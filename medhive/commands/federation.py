@@ -1,4 +1,6 @@
-"""`medhive federate`: a whole federation on this machine (one SuperLink, N SuperNodes on loopback).
+"""`medhive federate`: a whole federation on this machine through the real aggregation service
+(`federation.local_service`: the aggregator with TLS and SuperNode authentication, N nodes that enroll
+with tokens and join with `medhive node start`, all on loopback).
 
     medhive federate --task breast_cancer --hospitals 3 --rounds 2 [--strategy fedprox] [--no-secagg]
                      [--epsilon 4] [--nodes DIR1,DIR2,DIR3]
@@ -17,8 +19,9 @@ from typing import Any, Optional
 
 import typer
 
-from medhive.cli import cli_errors, open_registry
-from medhive.settings import get_settings
+from medhive.commands._support import cli_errors
+from medhive.wiring import open_registry
+from medhive.wiring import settings as get_settings
 
 
 def _rows(path: Path, kind: str) -> int:
@@ -71,8 +74,10 @@ def register(app: typer.Typer) -> None:
                  timeout: float = typer.Option(1800, "--timeout")) -> None:
         """Run a federation job on loopback: split data, start SuperLink + SuperNodes, train, gate, publish."""
         from federation.aggregation import STRATEGIES
+        from federation.aggregator import Policy
         from federation.config import load_task
-        from federation.launcher import LocalFederation, NodeSpec
+        from federation.launcher import NodeSpec
+        from federation.local_service import LocalService
         from federation.node_state import NodeState
         from federation.partition import split_task
         from hub.errors import InvalidInputError
@@ -108,20 +113,17 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"warning: {p.name}: no consent recorded in {state}; that node will decline", err=True)
             specs.append(NodeSpec(data_path=str(p), state_dir=str(state), min_rows=min_rows))
         n_min = min_hospitals if min_hospitals is not None else min(3, len(specs))
-        config: dict[str, Any] = {
-            "task": task, "num-rounds": rounds, "min-hospitals": n_min, "strategy": strategy,
-            "secure-aggregation": secagg, "local-epochs": local_epochs,
-            "secagg-max-weight": float(max(1000, max(_rows(p, spec.input_kind) for p in paths))),
-            "dp": epsilon is not None, "dp-epsilon": float(epsilon or 0.0),
-            "medhive-home": str(settings.home), "registry": settings.registry,
-            "signing-key": str(settings.signing_key or ""), "tracking-uri": settings.mlflow_tracking_uri,
-            "accounts-db": settings.database_url,
-            "job-dir": str(job_dir / "server"), "job-name": name,
-        }
-        typer.echo(f"starting SuperLink + {len(specs)} SuperNodes on 127.0.0.1 (parent {parent}, minimum {n_min})",
-                   err=True)
-        with LocalFederation(job_dir / "runtime", specs) as fed:
-            outcome = fed.run(config, on_event=_progress, timeout=timeout)
+        policy = Policy(min_hospitals=n_min, rounds=rounds, strategy=strategy, secure_aggregation=secagg,
+                        epsilon=epsilon, cooldown_s=0, local_epochs=local_epochs, eligibility_wait_s=0,
+                        start_hospitals=len(specs),
+                        secagg_max_weight=float(max(1000, max(_rows(p, spec.input_kind) for p in paths))))
+        job_env = {"medhive-home": str(settings.home), "registry": settings.registry,
+                   "signing-key": str(settings.signing_key or ""), "tracking-uri": settings.mlflow_tracking_uri}
+        typer.echo(f"starting the aggregation service (TLS, SuperNode authentication) and {len(specs)} hospital "
+                   f"nodes enrolled with tokens on 127.0.0.1 (parent {parent}, minimum {n_min})", err=True)
+        with LocalService(job_dir / "runtime", task=task, policy=policy, job_env=job_env) as service:
+            service.add_nodes(specs)
+            outcome = service.run(on_event=_progress, timeout=timeout)
         if outcome.get("status") != "published":
             typer.echo(f"nothing published: {outcome.get('reason')}; production stays {parent}")
             raise typer.Exit(2)

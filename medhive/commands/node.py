@@ -3,8 +3,8 @@
     medhive node validate PATH --task T        the checks a node runs before training, plus a data summary
     medhive node consent grant|revoke|list     consent records (task, scope, time) in the node's state folder
     medhive node budget                        privacy budget spent per task and contribution history
-    medhive node enroll --hub URL --token T    spend the one-time enrollment token (links the node to its organization)
-    medhive node start --superlink HOST:PORT --data PATH --task T    join a federation (flower-supernode)
+    medhive node enroll --hub URL --token T    spend the one-time token: node key pair, organization, SuperLink, CA
+    medhive node start --data PATH --task T    join the federation (flower-supernode, TLS + node key)
     medhive node console                       the hospital console (Gradio, 127.0.0.1 only)
 
 Validation refuses with one line per offending column (never a cell value) and exit status 2.
@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from medhive.cli import cli_errors
-from medhive.settings import get_settings
+from medhive.commands._support import cli_errors
+from medhive.wiring import settings as get_settings
 
 node_app = typer.Typer(help="Hospital node: validate local data, manage consent, join a federation.",
                        no_args_is_help=True)
@@ -137,14 +135,19 @@ def enroll(hub: str = typer.Option(..., "--hub", help="the MedHive hub's URL, e.
                                      help="the one-time enrollment token (or MEDHIVE_ENROLLMENT_TOKEN)"),
            name: str = typer.Option("node-1", "--name", help="a name for this node, e.g. its host name"),
            state: Optional[Path] = StateOpt) -> None:
-    """Enroll this node with the hub: the organization it trains for is credited for published versions."""
+    """Enroll this node with the hub: makes the node's key pair (kept in its state folder), sends the public
+    key with the one-time token; the hub answers with the organization, the SuperLink address and its CA."""
     import httpx
 
     from federation.node_state import NodeState
+    from federation.pki import ensure_node_keys
 
+    folder = _state_dir(state)
+    folder.mkdir(parents=True, exist_ok=True)
+    _, public_key = ensure_node_keys(folder)
     url = hub.rstrip("/") + "/v1/nodes/enroll"
     try:
-        resp = httpx.post(url, json={"token": token, "node_name": name}, timeout=30)
+        resp = httpx.post(url, json={"token": token, "node_name": name, "public_key": public_key}, timeout=30)
     except httpx.HTTPError as exc:
         typer.echo(f"error: cannot reach {hub}: {type(exc).__name__}", err=True)
         raise typer.Exit(1) from None
@@ -156,29 +159,38 @@ def enroll(hub: str = typer.Option(..., "--hub", help="the MedHive hub's URL, e.
         typer.echo(f"error: enrollment refused ({resp.status_code}): {detail}", err=True)
         raise typer.Exit(2)
     body = resp.json()
-    folder = _state_dir(state)
-    NodeState(folder).save_enrollment(hub=hub, node_id=body["node_id"], org_id=body["org_id"], name=body["name"])
-    typer.echo(f"enrolled node {body['name']} ({body['node_id']}) for organization {body['org_id']}; "
+    NodeState(folder).save_enrollment(hub=hub, node_id=body["node_id"], org_id=body["org_id"], name=body["name"],
+                                      superlink=body.get("superlink"), ca_pem=body.get("ca_pem"))
+    where = f"; SuperLink {body['superlink']}" if body.get("superlink") else "; no aggregation service announced yet"
+    typer.echo(f"enrolled node {body['name']} ({body['node_id']}) for organization {body['org_id']}{where}; "
                f"state in {folder}")
 
 
 @node_app.command("start")
 @cli_errors
-def start(superlink: str = typer.Option(..., "--superlink", help="HOST:PORT of the SuperLink's Fleet API"),
-          data: Path = typer.Option(..., "--data", help="the hospital's data (CSV, image folder, WFDB folder)"),
+def start(data: Path = typer.Option(..., "--data", help="the hospital's data (CSV, image folder, WFDB folder)"),
           task: str = typer.Option(..., "--task", "-t"),
           state: Optional[Path] = StateOpt,
+          superlink: Optional[str] = typer.Option(None, "--superlink",
+                                                  help="HOST:PORT of the Fleet API (default: from enrollment)"),
           min_rows: int = typer.Option(200, "--min-rows"),
           epsilon_budget: float = typer.Option(10.0, "--epsilon-budget", help="privacy budget per task"),
           require_dp: bool = typer.Option(False, "--require-dp", help="decline rounds without DP"),
-          insecure: bool = typer.Option(False, "--insecure", help="no TLS (loopback tests only)"),
-          root_certificates: Optional[Path] = typer.Option(None, "--root-certificates", help="CA of the SuperLink"),
-          auth_key: Optional[Path] = typer.Option(None, "--auth-private-key", help="SuperNode authentication key"),
+          insecure: bool = typer.Option(False, "--insecure", help="no TLS, no node key (loopback tests only)"),
+          root_certificates: Optional[Path] = typer.Option(None, "--root-certificates",
+                                                           help="CA of the SuperLink (default: from enrollment)"),
+          auth_key: Optional[Path] = typer.Option(None, "--auth-private-key",
+                                                  help="SuperNode key (default: the one made at enrollment)"),
           clientappio: str = typer.Option("127.0.0.1:9094", "--clientappio-address")) -> None:
-    """Validate the data, check consent, then run a Flower SuperNode that joins the federation."""
+    """Validate the data, check consent, then run a Flower SuperNode that joins the federation.
+
+    After `medhive node enroll` nothing else is needed: the SuperLink address, its CA certificate and the
+    node's key come from the enrollment in the state folder."""
+    from federation import flower_cli
     from federation.data import validate as run_checks
     from federation.launcher import toml_value
     from federation.node_state import NodeState
+    from federation.pki import node_key_paths
 
     report = run_checks(_task(task), data, min_rows=min_rows)
     if not report.ok:
@@ -187,22 +199,32 @@ def start(superlink: str = typer.Option(..., "--superlink", help="HOST:PORT of t
         typer.echo(f"error: {data.name} refused for {task}; fix the data before joining", err=True)
         raise typer.Exit(2)
     folder = _state_dir(state)
-    if not NodeState(folder).has_consent(task):
+    ns = NodeState(folder)
+    if not ns.has_consent(task):
         typer.echo(f"error: no training consent for {task}; record it with `medhive node consent grant {task}`", err=True)
         raise typer.Exit(2)
-    if not insecure and root_certificates is None:
-        typer.echo("error: give --root-certificates (TLS) or, for loopback tests only, --insecure", err=True)
+    enrolled = ns.enrollment() or {}
+    superlink = superlink or enrolled.get("superlink")
+    if not superlink:
+        typer.echo("error: no SuperLink address: enroll first (`medhive node enroll --hub URL --token T`) "
+                   "or give --superlink", err=True)
         raise typer.Exit(2)
+    if not insecure:
+        root_certificates = root_certificates or ns.superlink_ca()
+        key = auth_key or node_key_paths(folder)[0]
+        if root_certificates is None or not key.is_file():
+            typer.echo("error: no CA certificate or node key: enroll first (`medhive node enroll --hub URL "
+                       "--token T`) or give --root-certificates and --auth-private-key", err=True)
+            raise typer.Exit(2)
     config = {"data-path": str(data.resolve()), "state-dir": str(folder.resolve()), "min-rows": min_rows,
               "epsilon-budget": float(epsilon_budget), "require-dp": require_dp}
-    args = [shutil.which("flower-supernode") or str(Path(sys.executable).parent / "flower-supernode"),
-            "--superlink", superlink, "--clientappio-api-address", clientappio,
-            "--node-config", " ".join(f"{k}={toml_value(v)}" for k, v in config.items())]
-    args += ["--insecure"] if insecure else ["--root-certificates", str(root_certificates)]
-    if auth_key is not None:
-        args += ["--auth-supernode-private-key", str(auth_key)]
+    args = flower_cli.supernode_args(superlink=superlink, clientappio=clientappio,
+                                     node_config=" ".join(f"{k}={toml_value(v)}" for k, v in config.items()),
+                                     root_certificates=None if insecure else root_certificates,
+                                     private_key=None if insecure else key)
     typer.echo(f"node for {task}: {report.summary.get('rows', 0)} rows validated; joining {superlink}", err=True)
-    os.execv(args[0], args)
+    # the SuperNode starts `flower-superexec` / `flwr-clientapp` by name: this environment's bin goes first
+    os.execve(args[0], args, flower_cli.process_env(dict(os.environ)))
 
 
 @node_app.command("console")

@@ -108,18 +108,15 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
 
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
-    from hub.inference import Predictor
+    from medhive import wiring
     from medhive.ui import launch_options
 
-    predictor = getattr(app.state, "predictor", None) or Predictor(registry)
-    app.state.predictor = predictor  # the Spaces mount after this one and share it
+    predictor = app.state.predictor  # the server's one predictor, shared with the Spaces
     api = getattr(app.state, "medhive_api", None)
 
     def build() -> Any:
-        from medhive.commands.ask import build_from_settings
-
-        return build_from_settings(settings, registry=registry, predictor=predictor,
-                                   store=api.store if api is not None else None)
+        return wiring.build_assistant(settings, registry=registry, predictor=predictor,
+                                      store=api.store if api is not None else None)
 
     gr.mount_gradio_app(app, build_chat(lazy(build)), path=PATH, ssr_mode=False, show_error=True, footer_links=[],
                         **launch_options())
@@ -133,17 +130,14 @@ def build_space_app(*, knowledge_dir: Any = None) -> gr.Blocks:
     """The assistant as a standalone Space: the configured registry (seeded) and accounts, built lazily."""
     from pathlib import Path
 
-    from hub.registry.seed import seed_baselines
-    from medhive.commands.ask import build_from_settings
-    from medhive.settings import get_settings
+    from medhive import wiring
 
-    settings = get_settings()
+    settings = wiring.settings()
     if settings.knowledge_dir is None and knowledge_dir is not None and Path(knowledge_dir).is_dir():
         settings.knowledge_dir = Path(knowledge_dir)
 
     def build() -> Any:
-        registry = settings.open_registry()
-        seed_baselines(registry)
-        return build_from_settings(settings, registry=registry)
+        registry = wiring.open_registry(settings, say=lambda _: None)
+        return wiring.build_assistant(settings, registry=registry)
 
     return build_chat(lazy(build))

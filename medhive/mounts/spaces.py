@@ -12,7 +12,6 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from hub.inference import Predictor
 from hub.models import task_names
 from medhive.ui import build_space, launch_options
 
@@ -20,8 +19,7 @@ PREFIX = "/spaces"
 
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
-    predictor = getattr(app.state, "predictor", None) or Predictor(registry)
-    app.state.predictor = predictor
+    predictor = app.state.predictor  # the server's one predictor, shared with the assistant
     spaces: dict[str, str] = {}
     for name in task_names():
         blocks = build_space(name, predictor=predictor, portal_url="/")

@@ -32,7 +32,7 @@ main{max-width:1180px;margin:0 auto;padding:18px 20px 40px}
 .facts{display:grid;grid-template-columns:auto 1fr;gap:3px 12px;font-size:.88em;margin:4px 0}
 .facts dt{color:#66727f} .facts dd{margin:0;font-weight:600}
 .badge{display:inline-block;background:#e3f2e5;color:#1b5e20;border-radius:8px;padding:1px 7px;font-size:.78em;font-weight:600}
-.badge.none{background:#eceff1;color:#546e7a}
+.badge.none{background:#eceff1;color:#546e7a} .badge.down{background:#fdecea;color:#b71c1c}
 .chart{margin:2px 0} .chart figcaption{font-size:.75em;color:#66727f}
 .actions{display:flex;gap:10px;margin-top:auto;align-items:center}
 .open{white-space:nowrap;background:#1f4e79;color:#fff;text-decoration:none;padding:8px 14px;border-radius:6px;font-weight:600}
@@ -92,8 +92,11 @@ def model_cards(registry: Any, spaces: dict[str, str]) -> list[dict[str, Any]]:
         versions = registry.versions(name) if name in known else []
         prod = next((v for v in versions if "production" in v.aliases), None)
         facts = model_facts(task, prod) if prod else None
+        # a production version that no longer verifies: this card says so, the other cards are unaffected
+        broken = registry.problem(name, "production") if name in known and prod is None and \
+            "production" in registry.aliases(name) else None
         cards.append({"task": task, "versions": versions, "production": prod, "facts": facts,
-                      "space": spaces.get(name)})
+                      "space": None if broken else spaces.get(name), "unavailable": broken})
     return cards
 
 
@@ -114,6 +117,9 @@ def _card_html(card: dict[str, Any]) -> str:
             f"<dt>last updated</dt><dd>{e(facts['updated'])}</dd>"
             f"<dt>data</dt><dd style='font-weight:400'>{e(str(facts['dataset']))}</dd></dl>"
         )
+    elif card.get("unavailable"):
+        facts_html = (f"<p class='sum unavailable' role='status'><span class='badge down'>unavailable</span> "
+                      f"the production version failed verification and is not served: {e(card['unavailable'])}</p>")
     else:
         facts_html = "<p class='sum'>No production version yet.</p>"
     chart = history_chart(card["versions"], task.primary_metric, prod.version if prod else None)

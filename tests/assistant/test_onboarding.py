@@ -41,7 +41,7 @@ def test_onboarding_creates_the_organization_and_a_valid_enrollment_token(bot, s
     assert argv[:3] == ["medhive", "node", "start"]
     assert argv[argv.index("--task") + 1] == "pneumonia"
     assert argv[argv.index("--data") + 1] == "/srv/medhive/xrays"
-    assert "--insecure" in argv  # the default SuperLink is a loopback demo; elsewhere TLS (see below)
+    assert "--insecure" not in argv and "--superlink" not in argv  # address, CA and key come from enrollment
     enroll = shlex.split(result["enroll_command"])
     assert enroll[:3] == ["medhive", "node", "enroll"]
     assert enroll[enroll.index("--token") + 1] == token
@@ -66,26 +66,34 @@ def test_the_node_commands_parse_with_the_medhive_cli():
     from medhive.cli import app
 
     node = typer.main.get_command(app).commands["node"]
-    remote = shlex.split(node_command(task="ecg", data_path="/srv/ecg data", superlink="fl.example.org:9092"))
     start = node.commands["start"]
-    ctx = start.make_context("start", remote[3:])
+    argv = shlex.split(node_command(task="ecg", data_path="/srv/ecg data"))
+    ctx = start.make_context("start", argv[3:])
     assert ctx.params["task"] == "ecg" and str(ctx.params["data"]) == "/srv/ecg data"
-    assert ctx.params["superlink"] == "fl.example.org:9092"
-    assert str(ctx.params["root_certificates"]) == "superlink-ca.pem" and not ctx.params["insecure"]
-    local = shlex.split(node_command(task="pneumonia", data_path="/d", superlink="127.0.0.1:9092"))
-    assert start.make_context("start", local[3:]).params["insecure"] is True
+    assert ctx.params["superlink"] is None and ctx.params["root_certificates"] is None and not ctx.params["insecure"]
     enroll = shlex.split(enroll_command(hub_url="https://hub.example.org/", token="tok 1", node_name="ward-7"))
     ctx = node.commands["enroll"].make_context("enroll", enroll[3:])
     assert (ctx.params["hub"], ctx.params["token"], ctx.params["name"]) == ("https://hub.example.org", "tok 1", "ward-7")
 
 
-def test_onboarding_needs_the_admin_role_and_creates_nothing_otherwise(bot, store):
-    s = bot.session(Caller(role="clinician", org_id=str(uuid.uuid4()), actor="user:x"))
-    replies = _converse(s, "Please onboard Lakeside Clinic for the ECG model", "yes")
+def test_anyone_files_an_onboarding_request_and_nothing_is_created_before_approval(bot, store):
+    from hub.accounts import onboarding
+
+    s = bot.session(Caller())  # anonymous: not signed in
+    replies = _converse(s, "Please onboard Lakeside Clinic for the ECG model",
+                        "you can reach us at it-team@lakeside.example", "yes")
+    assert "e-mail" in replies[0].text and "Please confirm" in replies[1].text and not replies[1].tool_calls
     call = replies[-1].tool_calls[0]
-    assert call.error and "admin" in call.error
+    assert call.name == "request_onboarding" and call.error is None, call.error
+    assert "Filed the onboarding request for **Lakeside Clinic**" in replies[-1].text
+    enroll = shlex.split(call.result["enroll_command"])
+    assert enroll[enroll.index("--hub") + 1] == bot.hub_url.rstrip("/")  # the configured public URL
+    assert "--superlink" not in call.result["node_command"]  # the enrollment hands over the address
     with store.transaction() as db:
         assert db.query(Organization).filter(Organization.name == "Lakeside Clinic").count() == 0
+        [req] = onboarding.list_requests(db, status="pending")
+    assert (req["organization"], req["contact_email"], req["tasks"]) == ("Lakeside Clinic", "it-team@lakeside.example",
+                                                                         ["ecg"])
 
 
 def test_onboarding_can_be_cancelled(bot, store):

@@ -104,10 +104,10 @@ def test_chat_is_mounted_at_assistant_and_answers(home_with_index, registry):
 def test_space_app_builds_without_loading_anything(medhive_home, monkeypatch):
     import gradio as gr
 
-    import medhive.commands.ask as ask
+    import medhive.wiring as wiring
 
     called = []
-    monkeypatch.setattr(ask, "build_from_settings", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(wiring, "build_assistant", lambda *a, **k: called.append(1))
     module = runpy.run_path(str(REPO / "spaces" / "assistant" / "app.py"))
     assert isinstance(module["demo"], gr.Blocks)
     assert called == []  # the assistant (embedding model, index) is built on the first message

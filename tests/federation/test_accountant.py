@@ -114,3 +114,76 @@ def test_node_requiring_dp_declines_plain_rounds(tmp_path, wdbc_csv):
                         JobConfig(task="breast_cancer", dp=False))
     with pytest.raises(BudgetExceededError, match="only trains with differential privacy"):
         node.check_budget()
+
+
+# ----- cross-checks of the reported epsilon ------------------------------------------------------
+SETTINGS = [  # (noise multiplier, sampling rate, steps): a hospital's round, a long job, MNIST-scale DP-SGD
+    (1.0, 32 / 150, 20), (2.0, 0.05, 200), (0.8, 0.01, 1000), (1.1, 256 / 60000, int(60 * 60000 / 256)),
+]
+
+
+def _independent_rdp(q: float, sigma: float, steps: int) -> np.ndarray:
+    """Mironov, Talwar & Zhang (2019), integer orders, written here from the paper (not from a library):
+    RDP(alpha) = log(sum_k C(alpha, k) (1-q)^(alpha-k) q^k exp((k^2 - k) / (2 sigma^2))) / (alpha - 1)."""
+    from scipy.special import gammaln, logsumexp
+
+    out = []
+    for alpha in ORDERS.astype(int):
+        k = np.arange(alpha + 1, dtype=np.float64)
+        log_binom = gammaln(alpha + 1) - gammaln(k + 1) - gammaln(alpha - k + 1)
+        terms = log_binom + k * math.log(q) + (alpha - k) * math.log1p(-q) + (k * k - k) / (2 * sigma**2)
+        out.append(steps * float(logsumexp(terms)) / (alpha - 1))
+    return np.array(out)
+
+
+def _independent_epsilon(rdp: np.ndarray, delta: float) -> float:
+    # Balle et al. (2020), Prop. 12 / Thm. 21
+    eps = rdp + np.log1p(-1 / ORDERS) - (math.log(delta) + np.log(ORDERS)) / (ORDERS - 1)
+    return float(np.min(eps))
+
+
+@pytest.mark.parametrize(("sigma", "q", "steps"), SETTINGS)
+def test_reported_epsilon_matches_independent_computations(sigma, q, steps):
+    from opacus.accountants import PRVAccountant, RDPAccountant
+
+    delta = 1e-5
+    reported = dp_sgd_epsilon(q=q, sigma=sigma, steps=steps, delta=delta)
+    # 1. the formula from the paper, implemented in this test
+    assert reported == pytest.approx(_independent_epsilon(_independent_rdp(q, sigma, steps), delta), rel=1e-6)
+    # 2. Opacus's RDP accountant through its public API (the package imported the ordinary way)
+    rdp = RDPAccountant()
+    rdp.history = [(sigma, q, steps)]
+    assert reported == pytest.approx(rdp.get_epsilon(delta, alphas=list(ORDERS)), rel=1e-6)
+    # 3. a different method: the PRV accountant's numerical composition is near-tight, RDP an upper bound
+    prv = PRVAccountant()
+    prv.history = [(sigma, q, steps)]
+    tight = prv.get_epsilon(delta, eps_error=0.01)
+    assert tight - 0.02 <= reported <= 2.0 * tight + 0.05, (reported, tight)
+
+
+def test_a_ledger_of_spends_converts_like_one_accountant_history():
+    """Composition across rounds and jobs (the ledger adds RDP vectors) equals the accountant's own."""
+    from opacus.accountants import RDPAccountant
+
+    rounds = [(1.2, 0.2, 10), (1.2, 0.2, 10), (0.9, 0.1, 30)]
+    ledger = sum(rdp_sampled_gaussian(q, sigma, steps) for sigma, q, steps in rounds)
+    acc = RDPAccountant()
+    acc.history = list(rounds)
+    assert epsilon_from_rdp(ledger, 1e-5) == pytest.approx(acc.get_epsilon(1e-5, alphas=list(ORDERS)), rel=1e-6)
+
+
+def test_the_accountant_does_not_import_torch():
+    """Converting an epsilon must not cost a Flower message process the import of torch (via `opacus`)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    code = ("import sys; from federation.accountant import dp_sgd_epsilon; "
+            "e = dp_sgd_epsilon(q=0.1, sigma=1.0, steps=10, delta=1e-5); "
+            "print(e > 0, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+                         env=env)
+    assert out.stdout.split() == ["True", "False"], out.stderr[-2000:]

@@ -186,6 +186,9 @@ def test_dropouts_tolerated_until_below_minimum(tmp_path, medhive_home, wdbc):
     killed: list[int] = []
     fed = LocalFederation(tmp_path / "runtime", specs)
     with fed:
+        # readiness first: the 20 s wait-timeout is for the hospitals left after the kills, not for four
+        # SuperNodes starting on a loaded machine (which once took longer and failed the run before training)
+        fed.wait_online(4)
         trains: dict[int, int] = {}
 
         def during(event: dict) -> None:

@@ -17,12 +17,14 @@ from medhive.settings import get_settings
 from tests.medhive.browser import chromium, screenshot, serve_in_thread
 
 TASKS = ("breast_cancer", "pneumonia", "glaucoma", "ecg")
+SERVER_HOME: list[str] = []  # the MEDHIVE_HOME of the module's server (each test has its own otherwise)
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     mp = pytest.MonkeyPatch()
-    mp.setenv("MEDHIVE_HOME", str(tmp_path_factory.mktemp("browser-home")))
+    SERVER_HOME[:] = [str(tmp_path_factory.mktemp("browser-home"))]
+    mp.setenv("MEDHIVE_HOME", SERVER_HOME[0])
     settings = get_settings()
     try:
         with serve_in_thread(create_app(settings, registry=open_registry(settings))) as url:
@@ -83,6 +85,7 @@ def give_input(page, task: str) -> None:
 def test_portal_marketplace_spaces_and_pdf(base_url, tmp_path):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+        violations = watch_csp(page)
         page.goto(base_url + "/")
         cards = page.locator("article.card")
         assert cards.count() == len(TASKS)
@@ -123,3 +126,62 @@ def test_portal_marketplace_spaces_and_pdf(base_url, tmp_path):
                 assert "Traceback" not in page.content()
                 page.wait_for_timeout(800)  # let the message finish fading in for the screenshot
                 screenshot(page, "space-breast_cancer-bad-input")
+        assert violations == [], violations[:3]  # the whole flow ran under the Content-Security-Policy
+
+
+def watch_csp(page) -> list[str]:
+    """Collects Content-Security-Policy violations the page reports (console errors and page errors)."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: found.append(str(e)) if "Content Security Policy" in str(e) else None)
+    return found
+
+
+@pytest.mark.integration
+def test_security_headers_and_the_admin_page_under_the_csp(base_url):
+    import httpx
+
+    for path in ("/", "/admin", "/spaces/breast_cancer/"):
+        r = httpx.get(base_url + path, timeout=30)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), path
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'self'" in csp and "object-src 'none'" in csp, path
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "SAMEORIGIN"
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    api = httpx.get(base_url + "/health", timeout=30)
+    assert api.headers["x-content-type-options"] == "nosniff" and "content-security-policy" not in api.headers
+
+    from typer.testing import CliRunner
+
+    from medhive.cli import app as cli
+
+    made = CliRunner().invoke(cli, ["accounts", "create-admin", "root@medhive.example"],
+                              env={"MEDHIVE_ADMIN_PASSWORD": "a long admin passphrase", "MEDHIVE_HOME": SERVER_HOME[0]})
+    assert made.exit_code == 0, made.output
+    with chromium() as browser:
+        page = browser.new_page()
+        violations = watch_csp(page)
+        page.goto(base_url + "/admin")
+        page.fill("#email", "root@medhive.example")
+        page.fill("#password", "a long admin passphrase")
+        page.click("#login button")
+        # the inline script ran and fetched /v1/admin: the verification status or an error is shown
+        page.wait_for_function("() => document.getElementById('verify').textContent"
+                               " || document.getElementById('err').textContent", timeout=30_000)
+        shown = page.locator("#verify").inner_text() + " | " + page.locator("#err").inner_text()
+        assert shown.startswith("verified"), shown
+        screenshot(page, "admin-under-csp")
+        assert violations == [], violations[:3]
+        # a page of another origin may not frame the portal (frame-ancestors / X-Frame-Options)
+        other = browser.new_page()
+        blocked: list[str] = []
+        other.on("console", lambda m: blocked.append(m.text))
+        other.set_content(f"<iframe id='f' src='{base_url}/'></iframe>")
+        other.wait_for_function("() => document.getElementById('f').contentWindow", timeout=10_000)
+        other.wait_for_timeout(1500)  # the frame's navigation settles (refused: nothing renders)
+        assert other.frame_locator("#f").locator("article.card").count() == 0
+        assert any("frame-ancestors" in m or "X-Frame-Options" in m for m in blocked), blocked[:3]
+        # the same origin still may (the Spaces embed their own pages)
+        page.set_content(f"<iframe id='f' src='{base_url}/'></iframe>")
+        page.frame_locator("#f").locator("article.card").first.wait_for(timeout=30_000)
+

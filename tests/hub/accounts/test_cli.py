@@ -59,3 +59,25 @@ def test_billing_commands():
     assert share["revenue_micros"] == 0 and share["hospitals"] == []
     bad = runner.invoke(app, ["billing", "usage", "November"])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_audit_checkpoint_then_a_wiped_log_fails_verify(medhive_home):
+    store = open_store(get_settings())
+    with store.transaction() as s:
+        for i in range(3):
+            audit.append(s, actor="test", action="test", details={"i": i})
+    cp = runner.invoke(app, ["audit", "checkpoint"])
+    assert cp.exit_code == 0 and "checkpoint at entry 3" in cp.output
+    assert (medhive_home / "audit" / "checkpoints.jsonl").is_file()
+    assert (medhive_home / "keys" / "audit-hmac-key").stat().st_mode & 0o077 == 0
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "1 signed checkpoint(s)" in ok.output
+    from hub.accounts.models import AuditHead
+
+    with store.transaction() as s:  # wipe log and head: a consistent, empty chain
+        s.execute(delete(AuditEntry))
+        head = s.get(AuditHead, 1)
+        head.seq, head.hash = 0, audit.GENESIS
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "wiped" in bad.output
+    store.dispose()

@@ -9,11 +9,22 @@ from sqlalchemy import select
 from hub.accounts.models import AuditHead, Base, Tier
 
 
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.accounts.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
 def test_migrated_schema_matches_models(store):
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
-        assert ctx.get_current_revision() == "0001"
+        assert ctx.get_current_revision() == _head()
 
 
 def test_default_tiers_and_chain_head_seeded(store):
@@ -32,3 +43,45 @@ def test_migrate_is_idempotent(tmp_path):
     migrate(url)
     migrate(url)
     Store(url).dispose()
+
+
+def test_0003_recovers_key_lineage_from_the_audit_trail_and_revokes_orphans(tmp_path):
+    """A key created by a key before 0003 (the audit entry names the creating key) is linked to it, and
+    revoked if its creator already was."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from hub.accounts.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0001")
+    org, user, parent, child = (uuid.uuid4() for _ in range(4))
+    engine = sa.create_engine(url)
+    md = sa.MetaData()
+    md.reflect(engine)
+    t = md.tables
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        c.execute(t["organizations"].insert().values(id=org.hex, name="o", kind="enterprise", tier="pay_per_use",
+                                                     created_at=now))
+        c.execute(t["users"].insert().values(id=user.hex, email="u@x.example", org_id=org.hex, role="enterprise",
+                                             display_name="", active=True, created_at=now))
+        for key, revoked in ((parent, now), (child, None)):
+            c.execute(t["api_keys"].insert().values(id=key.hex, org_id=org.hex, user_id=user.hex, name="",
+                                                    prefix=key.hex[:8], key_hash="0" * 64, created_at=now,
+                                                    revoked_at=revoked))
+        c.execute(t["audit_log"].insert().values(seq=1, at=now.isoformat(), actor=f"user:{user} key:{parent}",
+                                                 action="key.create", target=f"key:{child}", details="{}",
+                                                 prev_hash="0" * 64, hash="0" * 64))
+    engine.dispose()
+    migrate(url)
+    from hub.accounts.db import Store
+    from hub.accounts.models import ApiKey
+
+    store = Store(url)
+    with store.transaction() as s:
+        row = s.get(ApiKey, child)
+        assert row.created_by_key_id == parent and row.revoked_at is not None
+    store.dispose()

@@ -43,6 +43,15 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/v1/admin/revenue-share"): ADMIN,
     ("POST", "/v1/admin/contributions"): ADMIN,
     ("POST", "/v1/admin/enrollment-tokens"): ADMIN,
+    ("POST", "/v1/onboarding/requests"): PUBLIC,
+    ("GET", "/v1/admin/onboarding/requests"): ADMIN,
+    ("POST", "/v1/admin/onboarding/requests/{request_id}/approve"): ADMIN,
+    ("POST", "/v1/admin/onboarding/requests/{request_id}/reject"): ADMIN,
+    ("GET", "/v1/admin/federation/jobs"): ADMIN,
+    ("POST", "/v1/admin/federation/jobs"): ADMIN,
+    ("POST", "/v1/admin/federation/jobs/{job_id}/cancel"): ADMIN,
+    ("GET", "/v1/federation/nodes"): HOSPITAL,
+    ("GET", "/v1/hospital/summary"): {"data_provider"},
 }
 
 
@@ -59,7 +68,8 @@ def route_table(app) -> list[tuple[str, str]]:
 
 def _url(path: str) -> str:
     return (path.replace("{task}", "breast_cancer").replace("{key_id}", str(uuid.uuid4()))
-            .replace("{org_id}", str(uuid.uuid4())).replace("{user_id}", str(uuid.uuid4())))
+            .replace("{org_id}", str(uuid.uuid4())).replace("{user_id}", str(uuid.uuid4()))
+            .replace("{request_id}", str(uuid.uuid4())).replace("{job_id}", str(uuid.uuid4())))
 
 
 def test_every_v1_route_is_in_the_table(app):
