@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import re
 
-_TASK_WORDS = {
-    "breast_cancer": r"breast|wdbc|fine[- ]needle|aspirate|malignan|benign|tumou?r|nuclei|mean radius",
-    "pneumonia": r"pneumonia|x-?ray|chest (film|image|radiograph)|radiograph|lung",
-    "glaucoma": r"glaucoma|fundus|optic (disc|nerve|cup)|retina|eye",
-    "ecg": r"\becg\b|\bekg\b|electrocardio|heart ?beats?|arrhythmi|palpitation|wfdb|mit-?bih|\bbeats?\b|qrs",
-}
-_TASK_RE = {task: re.compile(p, re.I) for task, p in _TASK_WORDS.items()}
-
 
 def detect_task(text: str) -> str | None:
-    """The task a message names, the first mentioned when several are."""
-    found = [(m.start(), task) for task, pattern in _TASK_RE.items() if (m := pattern.search(text))]
-    return min(found)[1] if found else None
+    """The task a message names, the first mentioned when several are (the task catalog's keywords)."""
+    from hub.models.catalog import detect_task as catalog_detect
+
+    return catalog_detect(text)
 
 
 # a score as people quote it: "82%", "0.91", "82 percent"
 _SCORE = r"(\b\d{1,3}(\.\d+)?\s?(%|percent)|\b0?\.\d+\b)"
-# the label words of the catalog's tasks (#12 may read them from `hub.models`; kept here so routing never
-# imports the task modules, which load torch)
+# label words that make a quoted score a request to interpret it; a fixed list because these rules compile
+# at import (follow-up: build it from `hub.models.catalog.label_words()` as detect_task now does)
 _LABEL_WORDS = r"pneumonia|glaucoma|malignant|benign|arrhythmia|abnormal|normal"
 
 _RULES: list[tuple[str, re.Pattern[str]]] = [

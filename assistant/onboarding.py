@@ -109,8 +109,9 @@ def prompt(state: dict[str, Any]) -> str:
     if awaiting == "kind":
         return have + "Is it a **hospital** or a **clinic**?"
     if awaiting == "task":
-        return (have + "Which model will your node train: `breast_cancer` (WDBC features, CSV), `pneumonia` "
-                "(chest X-rays), `glaucoma` (fundus photographs) or `ecg` (WFDB records)?")
+        from hub.models.catalog import task_choices_text
+
+        return have + f"Which model will your node train: {task_choices_text()}?"
     if awaiting == "email":
         return (have + "Which e-mail address should the MedHive administrator answer? Your staff sign-in and the "
                 "node's enrollment token go to it once the request is approved.")

@@ -125,7 +125,7 @@ def _cases(ctx: ToolContext, spec: Any, *, inputs: dict[str, Any] | None, file: 
         if inputs:
             if spec.input_kind != "tabular":
                 raise ToolError(f"the {spec.name} model reads a file ({spec.input_kind}); attach one")
-            missing = [f.name for f in spec.input_fields if f.name not in inputs]
+            missing = [f.name for f in spec.input_fields if f.name not in inputs and not f.optional]
             if missing:
                 raise ToolError(f"{len(missing)} of {len(spec.input_fields)} values missing, e.g. "
                                 f"{', '.join(missing[:4])}")
@@ -292,7 +292,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_TASK = {"type": "string", "description": "task name: breast_cancer, pneumonia, glaucoma or ecg"}
+def _task_param() -> dict[str, Any]:
+    from hub.models.catalog import task_names_text
+
+    return {"type": "string", "description": f"task name: {task_names_text()}"}
+
+
+_TASK = _task_param()
 _INPUT = {
     "task": _TASK,
     "inputs": {"type": "object", "description": "tabular tasks: every input field name with its value",

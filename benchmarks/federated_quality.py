@@ -8,6 +8,9 @@ on (the task's validation split; for heart disease a stratified 25% of each cent
 - centralized: one model trained on the pooled training data;
 - local: each hospital alone on its own rows (mean and worst over hospitals);
 - FedAvg and FedProx (proximal mu 0.01, the federation's default);
+- heart disease only: FedAdam and FedYogi, Flower's server-side adaptive optimizers (Reddi et al. 2021;
+  FLamby found them best on these 4 centres), run by `flwr.server.strategy.FedAdam` / `FedYogi` themselves
+  with Flower's default settings (not tuned here);
 - FedAvg with SecAgg+ (the fixed-point quantization of Flower's SecAgg+, see `secagg_mean`);
 - FedAvg with DP-SGD at epsilon 1, 3 and 8 per hospital for the whole job (delta 1e-5, clip 1); networks
   without BatchNorm only (see `DP_BATCHNORM`).
@@ -154,6 +157,8 @@ class Bench:
     grid: list[tuple[int, str | float]]
     #: ecg: report per-class sensitivity
     sensitivity: bool = False
+    #: also run the server-side adaptive optimizers (FedAdam, FedYogi)
+    adaptive: bool = False
 
 
 def iid_split(y: np.ndarray, n: int, *, seed: int) -> list[np.ndarray]:
@@ -288,40 +293,9 @@ def load_ecg(plan: Plan, grid: list[tuple[int, str | float]], root: Path) -> Ben
     return _array_bench("ecg", task, plan, x, y, s.x_val, s.y_val, g, grid, notes, sensitivity=True)
 
 
-# UCI heart disease: no MedHive task; a TabularNet on the 13 attributes, inside the benchmark
-HEART_CENTRES = (("Cleveland", "processed.cleveland.data"), ("Hungary", "processed.hungarian.data"),
-                 ("Switzerland", "processed.switzerland.data"), ("VA Long Beach", "processed.va.data"))
-HEART_COLUMNS = ("age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak",
-                 "slope", "ca", "thal")
-_ZERO_IS_MISSING = (HEART_COLUMNS.index("trestbps"), HEART_COLUMNS.index("chol"))
-
-
-class HeartTask:
-    """The small piece of the Task interface that local_fit / evaluation use."""
-
-    name = "heart_disease"
-    input_kind = "tabular"
-    labels = ("no disease", "disease")
-    positive_index = 1
-
-    def build_network(self) -> Any:
-        from hub.models._tabular import TabularNet
-
-        return TabularNet(n_features=len(HEART_COLUMNS), n_classes=2, hidden=(32,), dropout=0.1)
-
-    def metrics(self, y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-        from hub.metrics import classification_metrics
-
-        return classification_metrics(y_true, proba, labels=self.labels, positive_index=self.positive_index)
-
-
-def read_heart_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    rows = [line.strip().split(",") for line in path.read_text().splitlines() if line.strip()]
-    values = np.array([[np.nan if v.strip() == "?" else float(v) for v in r] for r in rows], dtype=np.float64)
-    x, y = values[:, :13], (values[:, 13] > 0).astype(np.int64)
-    for j in _ZERO_IS_MISSING:  # a resting blood pressure or cholesterol of 0 means "not recorded"
-        x[x[:, j] == 0, j] = np.nan
-    return x, y
+# UCI heart disease: the MedHive task `heart_disease` on its natural split (one hospital per centre)
+HEART_CENTRES = (("Cleveland", "cleveland"), ("Hungary", "hungarian"), ("Switzerland", "switzerland"),
+                 ("VA Long Beach", "va"))
 
 
 def _fill(x: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -332,13 +306,18 @@ def load_heart(plan: Plan, root: Path) -> Bench:
     from sklearn.model_selection import train_test_split
 
     from hub.errors import DataNotFoundError
+    from hub.models import get_task
 
-    folder = root / "uci-heart-disease"
+    task = get_task("heart_disease")
+    if not (root / "uci-heart-disease").is_dir():
+        raise DataNotFoundError(f"{root / 'uci-heart-disease'} not found")
+    # the task's reader: its valid ranges, with a cholesterol or blood pressure of 0 read as not recorded
+    parts = task.natural_partitions(root)
+    columns = [f.aliases[0] for f in task.input_fields]
     tr, ev = [], []
-    for _, file in HEART_CENTRES:
-        if not (folder / file).is_file():
-            raise DataNotFoundError(f"{folder / file} not found")
-        x, y = read_heart_file(folder / file)
+    for _, key in HEART_CENTRES:
+        x, y = parts[key]
+        x = x.astype(np.float64)
         i_tr, i_ev = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y, random_state=SEED)
         tr.append((x[i_tr], y[i_tr]))
         ev.append((x[i_ev], y[i_ev]))
@@ -371,16 +350,17 @@ def load_heart(plan: Plan, root: Path) -> Bench:
             x_ev_fed[ev_centre == h] = _fill(x_ev_raw[ev_centre == h], f)
         return Setting(n=n, split=split, central=central, locals=locals_, hospitals=hospitals, x_eval_fed=x_ev_fed)
 
-    never = [f"{HEART_CENTRES[h][0]}: {', '.join(HEART_COLUMNS[j] for j in np.flatnonzero(np.isnan(m)))}"
+    never = [f"{HEART_CENTRES[h][0]}: {', '.join(columns[j] for j in np.flatnonzero(np.isnan(m)))}"
              for h, m in enumerate(centre_median) if np.isnan(m).any()]
     sizes = ", ".join(f"{c} {len(y)} ({int(y.sum())} with disease)" for (c, _), (_, y) in zip(HEART_CENTRES, tr))
     notes = [f"Data: UCI heart disease, the 4 processed centre files of ../shared/data/uci-heart-disease (80% of each "
              f"centre's rows are there), label num > 0. A stratified 25% of each centre's file (seed {SEED}) is held "
              f"out and pooled as the evaluation split ({len(y_ev)} rows, {int(y_ev.sum())} with disease); the "
              f"hospitals are the 4 centres with the other 75%: {sizes}.",
-             "Model: TabularNet (13 attributes as numbers, standardization buffers, one hidden layer of 32, dropout "
-             "0.1), built inside the benchmark (no MedHive task yet). A cholesterol or resting blood pressure of 0 "
-             "is treated as missing.",
+             "Model: the MedHive task `heart_disease` (`hub.models.heart_disease`: its centre reader and valid "
+             "ranges, a cholesterol or resting blood pressure of 0 read as not recorded, its TabularNet with one "
+             "hidden layer of 32 and dropout 0.1, the network `medhive federate --task heart_disease` trains on "
+             "these same 4 centres).",
              "Missing values: centralized imputes with the medians of the pooled training rows; each hospital alone "
              "imputes with its own training medians, and a column it never records "
              f"({'; '.join(never) if never else 'none'}) is set to a constant, so its own model ignores it; "
@@ -388,8 +368,12 @@ def load_heart(plan: Plan, root: Path) -> Bench:
              "mean of the values recorded anywhere, one statistic a secure sum provides), and each evaluation row "
              "is imputed by its own centre the same way. Each model's evaluation rows are imputed with that model's "
              "own rule, so the evaluation rows are the same patients for every method.",
-             f"Training: {plan.describe()}."]
-    return Bench("heart_disease", HeartTask(), plan, y_ev, notes, make, [(4, "centres")])
+             f"Training: {plan.describe()}.",
+             "FedAdam and FedYogi: Flower's own strategies (`flwr.server.strategy.FedAdam` / `FedYogi`, whose "
+             "`aggregate_fit` takes each hospital's weights) with Flower's default settings, chosen before any run "
+             "and not tuned on the evaluation split: FedAdam server learning rate 0.1, tau 1e-9; FedYogi 0.01, "
+             "tau 1e-3; betas 0.9 / 0.99. FLamby (Fed-Heart-Disease) found these best after tuning them."]
+    return Bench("heart_disease", task, plan, y_ev, notes, make, [(4, "centres")], adaptive=True)
 
 
 # ----- training ----------------------------------------------------------------------------------------
@@ -500,10 +484,32 @@ def dp_noise(bench: Bench, setting: Setting, epsilon: float) -> list[float] | st
     return sigmas
 
 
+def flower_server_optimizer(name: str, initial: list[np.ndarray]) -> Any:
+    """Flower's own FedAdam / FedYogi with its default settings, started at the initial weights."""
+    from flwr.common import ndarrays_to_parameters
+    from flwr.server.strategy import FedAdam, FedYogi
+
+    cls = {"fedadam": FedAdam, "fedyogi": FedYogi}[name]
+    return cls(initial_parameters=ndarrays_to_parameters(initial), min_fit_clients=1, min_available_clients=1)
+
+
+def server_step(strategy: Any, rnd: int, local_arrays: list[list[np.ndarray]], weights: list[int]) -> list[np.ndarray]:
+    """One round of a Flower strategy's `aggregate_fit` on the hospitals' local weights."""
+    from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
+
+    results = [(None, FitRes(status=Status(Code.OK, ""), parameters=ndarrays_to_parameters(a), num_examples=n,
+                             metrics={})) for a, n in zip(local_arrays, weights)]
+    parameters, _ = strategy.aggregate_fit(rnd, results, [])
+    return [np.asarray(a, dtype=np.float32) for a in parameters_to_ndarrays(parameters)]
+
+
 def federate(bench: Bench, setting: Setting, *, mu: float = 0.0, secagg: bool = False,
-             sigmas: list[float] | None = None, seed_offset: int = 0) -> tuple[dict[str, float], dict[str, Any]]:
+             sigmas: list[float] | None = None, seed_offset: int = 0, server: str | None = None
+             ) -> tuple[dict[str, float], dict[str, Any]]:
     """Simulated federation: every round each hospital trains from the global weights (local_fit, as a node
-    does), sends local minus global, and the server adds the sample-weighted mean (or SecAgg+'s)."""
+    does), sends local minus global, and the server adds the sample-weighted mean (or SecAgg+'s); with
+    `server` ("fedadam" / "fedyogi") Flower's strategy of that name turns the hospitals' weights into the
+    next global weights instead (its server-side Adam / Yogi step on the mean update)."""
     from federation.aggregation import weighted_mean
     from federation.dp import DpConfig
     from federation.training import LocalConfig, get_arrays, local_fit, set_arrays
@@ -511,6 +517,7 @@ def federate(bench: Bench, setting: Setting, *, mu: float = 0.0, secagg: bool = 
     p = bench.plan
     net = new_network(bench.task, np.concatenate([x for x, _ in setting.hospitals]))
     global_arrays = get_arrays(net)
+    strategy = flower_server_optimizer(server, global_arrays) if server else None
     info: dict[str, Any] = {"clipped": 0, "max_weight": secagg_max_weight(setting.sizes)}
     for r in range(p.rounds):
         updates, weights = [], []
@@ -523,6 +530,10 @@ def federate(bench: Bench, setting: Setting, *, mu: float = 0.0, secagg: bool = 
                                                                  dp=dp))
             updates.append([a - g for a, g in zip(res.arrays, global_arrays)])
             weights.append(res.n)
+        if strategy is not None:
+            local = [[g + d for g, d in zip(global_arrays, u)] for u in updates]
+            global_arrays = server_step(strategy, r + 1, local, weights)
+            continue
         if secagg:
             mean, clipped = secagg_mean(updates, weights, max_weight=info["max_weight"], seed=SEED + r)
             info["clipped"] += clipped
@@ -571,6 +582,8 @@ def run_setting(bench: Bench, n: int, split: str | float, central: dict[str, flo
     runs: tuple[tuple[str, dict[str, Any]], ...] = (
         ("fedavg", {}), ("fedavg_seed", {"seed_offset": SEED_OFFSET}), ("fedprox", {"mu": PROXIMAL_MU}),
         ("secagg", {"secagg": True}))
+    if bench.adaptive:
+        runs += (("fedadam", {"server": "fedadam"}), ("fedyogi", {"server": "fedyogi"}))
     for key, kwargs in runs:
         t = time.perf_counter()
         m, info = federate(bench, setting, **kwargs)
@@ -621,7 +634,8 @@ def central_metrics(bench: Bench) -> dict[str, float]:
 
 # ----- report ------------------------------------------------------------------------------------------
 COLUMNS = (("central", "centralized"), ("local_mean", "local mean"), ("local_worst", "local worst"),
-           ("fedavg", "FedAvg"), ("fedavg_seed", "FedAvg, other seed"), ("fedprox", "FedProx"), ("secagg", "FedAvg + SecAgg+"),
+           ("fedavg", "FedAvg"), ("fedavg_seed", "FedAvg, other seed"), ("fedprox", "FedProx"),
+           ("fedadam", "FedAdam"), ("fedyogi", "FedYogi"), ("secagg", "FedAvg + SecAgg+"),
            ("dp1", "DP eps 1"), ("dp3", "DP eps 3"), ("dp8", "DP eps 8"))
 
 

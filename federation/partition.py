@@ -1,7 +1,8 @@
 """Split a task's public data into non-IID hospital folders for a local federation (demo and tests).
 
 Labels are skewed across hospitals with a Dirichlet draw per class (alpha small = more skew), with a
-floor of examples per class per hospital so every node passes validation. Each hospital folder is
+floor of examples per class per hospital so every node passes validation. A task whose data has real
+hospitals (heart disease: 4 centres, `Task.natural_partitions`) is split one hospital per centre instead. Each hospital folder is
 written in the node format of its task: `data.csv` (tabular), `<label>/*.png|jpg` (images: files
 copied, or PNGs written from array formats such as PneumoniaMNIST's .npz), WFDB records (ECG: whole records per hospital, the natural per-patient split).
 """
@@ -42,12 +43,20 @@ def write_tabular(task: Task, x: np.ndarray, y: np.ndarray, folder: Path) -> Pat
         w = csv.writer(fh)
         w.writerow([f.name for f in task.input_fields] + ["diagnosis"])
         for row, label in zip(x, y):
-            w.writerow([f"{v:.6g}" for v in row] + [task.labels[int(label)]])
+            w.writerow(["" if np.isnan(v) else f"{v:.6g}" for v in row] + [task.labels[int(label)]])
     return path
 
 
-def split_tabular(task: Task, out: Path, n: int, *, alpha: float = 1.0, seed: int = 0) -> list[Path]:
-    splits = task.load_training_data(None, seed=seed)
+def split_tabular(task: Task, out: Path, n: int | None, *, alpha: float = 1.0, seed: int = 0,
+                  data_root: Path | None = None) -> list[Path]:
+    """Hospital CSVs: the task's natural split (one hospital per centre) when it has one and `n` is None or
+    its number of centres; otherwise a Dirichlet label-skewed split of the pooled data into `n`."""
+    natural = task.natural_partitions(data_root)
+    if natural and n in (None, len(natural)):
+        return [write_tabular(task, x, y, out / f"hospital-{k + 1}-{centre}")
+                for k, (centre, (x, y)) in enumerate(natural.items())]
+    n = n or 3
+    splits = task.load_training_data(data_root, seed=seed)
     x = np.concatenate([splits.x_train, splits.x_val])
     y = np.concatenate([splits.y_train, splits.y_val])
     return [write_tabular(task, x[idx], y[idx], out / f"hospital-{h + 1}")
@@ -116,11 +125,13 @@ def split_records(source: Path, out: Path, n: int, *, records: list[str] | None 
     return out_dirs
 
 
-def split_task(task: Task, out: Path, n: int, *, data_root: Path | None, alpha: float = 1.0, seed: int = 0,
+def split_task(task: Task, out: Path, n: int | None, *, data_root: Path | None, alpha: float = 1.0, seed: int = 0,
                per_hospital: int | None = None) -> list[Path]:
-    """Hospital folders for `task` under `out` (the data of each lies where its node would read it)."""
+    """Hospital folders for `task` under `out` (the data of each lies where its node would read it);
+    `n` None: the task's natural split where it has one, else 3 hospitals."""
     if task.input_kind == "tabular":
-        return split_tabular(task, out, n, alpha=alpha, seed=seed)
+        return split_tabular(task, out, n, alpha=alpha, seed=seed, data_root=data_root)
+    n = n or 3
     source = task.data_path(data_root)
     if task.input_kind == "image":
         if all((source / label).is_dir() for label in task.labels):

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hub.models.base import Cases, Task
 
 DISCLAIMER = "Not a diagnosis: for use under clinical review."
@@ -70,32 +68,9 @@ def model_facts(task: Task, info: Any) -> dict[str, Any]:
 
 
 def describe_input(task: Task, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
-    """A summary of case `index` without identifiers: never the file name, only what the model read."""
-    meta = cases.meta[index] if cases.meta else {}
-    if task.input_kind == "tabular":
-        fields = list(task.input_fields)
-        row = np.asarray(cases.x[index]).reshape(-1)
-        out = [("input", f"{len(row)} numeric features (one case of {len(cases)})")]
-        for f, v in zip(fields, row):
-            out.append((f.name, f"{float(v):.4g} {f.unit}".strip()))
-        return out
-    if task.input_kind == "image":
-        size = meta.get("original_size")
-        shape = np.asarray(cases.x[index]).shape
-        out = [("input", f"image {index + 1} of {len(cases)}")]
-        if size:
-            out.append(("original size", f"{size[0]} x {size[1]} px"))
-        out.append(("model input", f"{shape[-1]} x {shape[-2]} px, {'grey' if shape[0] == 1 else 'colour'}"))
-        if cases.context.get("preprocessing"):
-            out.append(("preprocessing", str(cases.context["preprocessing"])))
-        return out
-    ctx = cases.context
-    out = [("input", f"{task.title}: beat {index + 1} of {len(cases)}")]
-    if "time_s" in meta:
-        out.append(("beat time", f"{meta['time_s']:.2f} s into the record"))
-    if ctx.get("signal") is not None and ctx.get("fs"):
-        out.append(("record", f"{len(ctx['signal']) / float(ctx['fs']):.1f} s at {float(ctx['fs']):g} Hz, lead {ctx.get('lead', '?')}"))
-    return out
+    """A summary of case `index` without identifiers: never the file name, only what the model read
+    (each kind of task says what that is: `Task.describe_case`)."""
+    return task.describe_case(cases, index)
 
 
 @dataclass

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "federate": ("federation", "Run a federation job on loopback: split data, start SuperLink + SuperNodes, "
                                "train, gate, publish."),
     "node": ("node", "Hospital node: validate local data, manage consent, join a federation."),
+    "spaces": ("spaces", "Generate the Hugging Face Space folders (spaces/<task>/) from the task catalog."),
+    "knowledge": ("knowledge", "Generate the assistant's knowledge pages from the task catalog."),
 }
 
 

@@ -1,7 +1,7 @@
 """The hub server: one FastAPI app: health, the models and their versions, and the mounts.
 
 The modules named in `MOUNTS` (medhive/mounts/) add the rest, in that order: the metered `/v1` API, the
-assistant's chat, the Gradio Spaces (/spaces/<task>/) and the portal at "/". Errors are RFC 9457 problem details (`application/problem+json`).
+assistant's chat, the screening page (/screening), the Gradio Spaces (/spaces/<task>/) and the portal at "/". Errors are RFC 9457 problem details (`application/problem+json`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _models(registry: Any) -> list[dict[str, Any]]:
 # The mounts, in the order they are mounted (explicit, not discovered): the /v1 API first (the assistant
 # shares its accounts store), then the assistant's chat and the Spaces (they append portal navigation
 # entries and share the app's predictor), and the portal last because it is the catch-all at "/".
-MOUNTS = ("api", "assistant", "spaces", "zz_portal")
+MOUNTS = ("api", "assistant", "screening", "spaces", "zz_portal")
 
 
 def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:

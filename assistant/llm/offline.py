@@ -19,6 +19,7 @@ from assistant.llm.base import Answer, ToolCall, Turn, sources_of
 from assistant.retrieval import Hit
 from assistant.safety import emergency_words, symptom_question
 from assistant.tools import parse_fields, run_tool
+from hub.models.catalog import knowledge_doc, label_words, tabular_tasks, task_choices_text
 
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
@@ -35,8 +36,6 @@ WHERE_TO_LOOK = [("medhive-overview.md", "what MedHive is, who it is for, where 
                  ("hospital-onboarding.md", "connecting a hospital"),
                  ("rest-api.md", "the REST API"), ("tiers-quotas-pricing.md", "tiers, quotas and pricing"),
                  ("troubleshooting.md", "error messages")]
-_LABELS = {"malignant": "breast_cancer", "benign": "breast_cancer", "pneumonia": "pneumonia",
-           "glaucoma": "glaucoma"}
 
 
 class OfflineBackend:
@@ -80,15 +79,9 @@ class OfflineBackend:
 
     def _values(self, turn: Turn) -> dict[str, float] | None:
         if len(re.findall(r"\d", turn.raw)) < 3:
-            return None  # no typed values: and no import of the task catalog (it loads torch)
-        task = detect_task(turn.raw) or "breast_cancer"
-        from hub.models import get_task
-
-        spec = get_task(task)
-        if spec.input_kind != "tabular":
-            return None
-        values = parse_fields(spec, turn.raw)
-        return values if len(values) >= 3 else None
+            return None  # no typed values: nothing to parse
+        found = _typed_values(turn.raw)
+        return found[1] if found else None
 
     # ----- actions ---------------------------------------------------------------------------------
     def _call(self, turn: Turn, name: str, args: dict[str, Any]) -> ToolCall:
@@ -117,13 +110,13 @@ class OfflineBackend:
         if turn.attached:
             args["file"] = turn.attached[0]
         elif values:
-            args["task"] = task or "breast_cancer"
+            args["task"] = task or _typed_values(turn.raw)[0]
             args["inputs"] = values
         elif re.search(r"\bexamples?\b|\bsample\b|\bdemo\b", turn.text, re.I):
             m = re.search(r"\bexample\s*(\d+)", turn.text, re.I)
             args["example"] = int(m.group(1)) - 1 if m else 0
         if not task and "inputs" not in args:
-            return Answer(text="Which model should I use: `breast_cancer`, `pneumonia`, `glaucoma` or `ecg`? "
+            return Answer(text=f"Which model should I use: {task_choices_text()}? "
                                "Attach a file, type the values, or ask for a built-in example.", intent="predict")
         if len(args) == 1:
             return self._with_passages(Answer(
@@ -140,9 +133,10 @@ class OfflineBackend:
     def _interpret(self, turn: Turn) -> Answer:
         last = turn.tools.last_input
         task = detect_task(turn.text) or (last or {}).get("task")
-        label = next((w for w in re.findall(r"[a-z]+", turn.text.lower()) if w in _LABELS), None)
+        labels = label_words()
+        label = next((w for w in re.findall(r"[a-z]+", turn.text.lower()) if w in labels), None)
         if label and not task:
-            task = _LABELS[label]
+            task = labels[label]
         m = re.search(r"(\d{1,3}(?:\.\d+)?)\s?%|\b(0\.\d+)\b", turn.text)
         prob = None if not m else float(m.group(1)) / 100 if m.group(1) else float(m.group(2))
         last_pred = turn.state.get("last_prediction") or {}
@@ -248,13 +242,25 @@ class OfflineBackend:
 
     def _with_passages(self, answer: Answer, turn: Turn, force_task: str | None = None) -> Answer:
         task = force_task or detect_task(turn.text)
-        docs = {"breast_cancer": "model-breast-cancer.md", "pneumonia": "model-pneumonia.md",
-                "glaucoma": "model-glaucoma.md", "ecg": "model-ecg.md"}
-        hits = [h for h in turn.hits if h.chunk.doc in (docs.get(task or ""), "reading-predictions.md")] or turn.hits
+        page = knowledge_doc(task) if task else None
+        hits = [h for h in turn.hits if h.chunk.doc in (page, "reading-predictions.md")] or turn.hits
         if hits:
             answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _typed_values(text: str) -> tuple[str, dict[str, float]] | None:
+    """The tabular task whose field names the text uses most (the one it names, if it names one), with
+    the values typed; None under three values."""
+    named = detect_task(text)
+    tasks = tabular_tasks()
+    if named in tasks:
+        tasks = {named: tasks[named]}
+    elif named is not None:
+        return None
+    best = max(((len(v), n, v) for n, t in tasks.items() if (v := parse_fields(t, text))), default=None)
+    return (best[1], best[2]) if best and best[0] >= 3 else None
 
 
 def _render_usage(r: dict[str, Any]) -> str:

@@ -28,6 +28,10 @@ DEFAULT_MIN_ROWS = 200
 DEFAULT_MIN_CLASS_FRACTION = 0.05
 
 
+#: the one place node data loading looks at a task's kind of input
+LOADERS = {"tabular": load_tabular, "image": load_images, "signal": load_wfdb}
+
+
 @dataclass
 class HospitalData:
     """Validated arrays of one hospital, split into a training part and a held-out part."""
@@ -42,11 +46,7 @@ class HospitalData:
 def _load(task: Task, path: Path) -> Loaded:
     if not path.exists():
         return Loaded(problems=[Problem("data", "format", f"path not found: {path.name or path}")])
-    if task.input_kind == "tabular":
-        return load_tabular(task, path)
-    if task.input_kind == "image":
-        return load_images(task, path)
-    return load_wfdb(task, path)
+    return LOADERS[task.input_kind](task, path)
 
 
 def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
@@ -58,9 +58,9 @@ def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
     out["class_counts"] = {lab: int(c) for lab, c in zip(task.labels, counts)}
     if task.input_kind == "tabular" and loaded.x is not None and len(loaded.x):
         out["features"] = {
-            f.name: {"min": float(loaded.x[:, i].min()), "mean": float(loaded.x[:, i].mean()),
-                     "max": float(loaded.x[:, i].max())}
-            for i, f in enumerate(task.input_fields)
+            f.name: {"min": float(np.nanmin(loaded.x[:, i])), "mean": float(np.nanmean(loaded.x[:, i])),
+                     "max": float(np.nanmax(loaded.x[:, i])), "missing": int(np.isnan(loaded.x[:, i]).sum())}
+            for i, f in enumerate(task.input_fields) if not np.isnan(loaded.x[:, i]).all()
         }
     return out
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from federation.data.identifiers import column_name_kind, normalise, values_kind
 from federation.data.report import Loaded, Problem
+from hub.models._tabular import CellError, parse_value
 from hub.models.base import Task
 
 LABEL_COLUMNS = ("diagnosis", "label", "target", "class", "outcome")
@@ -79,9 +79,11 @@ def load_tabular(task: Task, path: Path) -> Loaded:
         return Loaded(problems=[Problem("data", "format", "empty CSV file")])
 
     fields = {normalise(f.name): (i, f) for i, f in enumerate(task.input_fields)}
-    # a task module may accept other spellings of its columns (WDBC's radius_mean), as `_ALIASES`
+    # a task module may accept other spellings of its columns (WDBC's radius_mean), as `_ALIASES`, and
+    # each field may list its data set's original column names (`InputField.aliases`)
     module_aliases = getattr(sys.modules.get(type(task).__module__), "_ALIASES", {}) or {}
     aliases = {normalise(k): normalise(v) for k, v in module_aliases.items()}
+    aliases.update({normalise(a): normalise(f.name) for f in task.input_fields for a in f.aliases})
     columns = {c: [row[j] for row in rows] for j, c in enumerate(header)}
     mapping: dict[str, int] = {}
     label_col: str | None = None
@@ -98,33 +100,34 @@ def load_tabular(task: Task, path: Path) -> Loaded:
                 problems.append(Problem(col, kind, f"identifier column ({kind}); remove it before training"))
             else:
                 problems.append(Problem(col, "schema", "column is not part of the task schema"))
-    missing = [f.name for f in task.input_fields if f.name not in {task.input_fields[i].name for i in mapping.values()}]
+    missing = [f.name for f in task.input_fields
+               if f.name not in {task.input_fields[i].name for i in mapping.values()} and not f.optional]
     for name in missing:
         problems.append(Problem(name, "schema", "required column is missing"))
     if label_col is None:
         problems.append(Problem("label", "schema", f"no label column (one of: {', '.join(LABEL_COLUMNS)})"))
 
-    x = np.zeros((len(rows), len(task.input_fields)), dtype=np.float32)
+    # an optional field (blank, `?`, or a column the hospital does not record) is NaN: the network imputes it
+    x = np.full((len(rows), len(task.input_fields)), np.nan, dtype=np.float32)
     for col, i in mapping.items():
         f = task.input_fields[i]
         n_missing = n_text = n_range = 0
         for r, raw in enumerate(columns[col]):
-            if not raw.strip():
-                n_missing += 1
-                continue
             try:
-                v = float(raw)
-            except ValueError:
-                n_text += 1
-                continue
-            if not math.isfinite(v) or not f.minimum <= v <= f.maximum:
-                n_range += 1
-                continue
-            x[r, i] = v
+                x[r, i] = parse_value(f, raw)
+            except CellError as e:
+                rule = str(e)
+                if rule.startswith("missing"):
+                    n_missing += 1
+                elif "range" in rule or "finite" in rule:
+                    n_range += 1
+                else:
+                    n_text += 1
         if n_text:
             kind = values_kind(columns[col])
             what = f" ({kind})" if kind else ""
-            problems.append(Problem(col, "type", f"{n_text} non-numeric value(s){what}; expected numbers"))
+            expected = f"one of {f.range_text()}" if f.choices else "numbers"
+            problems.append(Problem(col, "type", f"{n_text} non-numeric value(s){what}; expected {expected}"))
         if n_missing:
             problems.append(Problem(col, "missing", f"{n_missing} missing value(s)"))
         if n_range:

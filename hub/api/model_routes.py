@@ -85,7 +85,8 @@ def model_detail(task: str, _: Principal = Depends(require(*ALL_ROLES)),
     if view["production"]:
         card_path = Path(ctx.registry.fetch(task, "production")) / "README.md"
         card = card_path.read_text(encoding="utf-8") if card_path.is_file() else None
-    fields = [{"name": f.name, "unit": f.unit, "minimum": f.minimum, "maximum": f.maximum}
+    fields = [{"name": f.name, "unit": f.unit, "minimum": f.minimum, "maximum": f.maximum,
+               "choices": [w for w, _ in f.choices], "optional": f.optional, "aliases": list(f.aliases)}
               for f in spec.input_fields]
     return {**view, "input_fields": fields, "input_description": spec.input_description,
             "version_details": [jsonable(v.to_dict()) for v in versions], "card": card}

@@ -6,8 +6,9 @@
     >>> e.to_dict()   # JSON-safe: method, per-feature values or a heatmap summary, top factors, text
     >>> e.figure_png()
 
-The method follows the task's input kind: Kernel SHAP over named features (tabular), expected-gradients
-SHAP as a heatmap (image), expected-gradients SHAP along the beat (ECG signal). Options: `target` (label
+The method is the task's own (`Task.explain_case`, shared by each kind of input): Kernel SHAP over named
+features (tabular), expected-gradients SHAP as a heatmap (image), expected-gradients SHAP along the beat
+(ECG signal). Options: `target` (label
 or class index to explain; default the positive class of a binary task, else the predicted class),
 `nsamples`, `seed`, `top_k`. Explanations are deterministic for a given seed.
 """
@@ -31,16 +32,5 @@ def explain(task_name: str, network: nn.Module, cases: Cases, index: int = 0, **
     if not 0 <= index < len(cases):
         raise InvalidInputError(f"case index {index} out of range: {len(cases)} case(s)")
     network.eval()
-    if task.input_kind == "tabular":
-        from hub.explain.tabular import explain_tabular
-
-        return explain_tabular(task, network, cases, index, **opts)
-    if task.input_kind == "image":
-        from hub.explain.image import explain_image
-
-        return explain_image(task, network, cases, index, **opts)
-    if task.input_kind == "signal":
-        from hub.explain.signal import explain_signal
-
-        return explain_signal(task, network, cases, index, **opts)
-    raise InvalidInputError(f"no explainer for input kind {task.input_kind!r}")
+    # the task knows its kind's explainer (Kernel SHAP on fields, gradients on images and beats)
+    return task.explain_case(network, cases, index, **opts)

@@ -80,6 +80,23 @@ class ImageTask(Task):
     def train_baseline(self, data_root: Path | None, *, seed: int = 0, progress: Progress = _quiet) -> TrainResult:
         return self.train(self.load_training_data(data_root, seed=seed), seed=seed, progress=progress)
 
+    def explain_case(self, network: nn.Module, cases: Cases, index: int = 0, **opts: Any) -> Any:
+        from hub.explain.image import explain_image
+
+        return explain_image(self, network, cases, index, **opts)
+
+    def describe_case(self, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
+        meta = cases.meta[index] if cases.meta else {}
+        size = meta.get("original_size")
+        shape = np.asarray(cases.x[index]).shape
+        out = [("input", f"image {index + 1} of {len(cases)}")]
+        if size:
+            out.append(("original size", f"{size[0]} x {size[1]} px"))
+        out.append(("model input", f"{shape[-1]} x {shape[-2]} px, {'grey' if shape[0] == 1 else 'colour'}"))
+        if cases.context.get("preprocessing"):
+            out.append(("preprocessing", str(cases.context["preprocessing"])))
+        return out
+
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         from hub.models._image_net import explain_background
 

@@ -1,7 +1,10 @@
-"""Shared pieces for tasks whose input is a row of named numeric fields (breast_cancer, and e.g. heart).
+"""Shared pieces for tasks whose input is a row of named fields (breast_cancer, heart_disease, diabetes...).
 
-`read_rows` turns a CSV or a dict into a validated float array. The network (`TabularNet`) is in
-`hub.models._tabular_net`, so reading and validating rows never imports torch.
+`read_rows` turns a CSV or a dict into a validated float array; `parse_value` is the one place a raw
+cell becomes a number. A missing value of an optional field travels as NaN: the network
+(`TabularNet`, in `hub.models._tabular_net`, so reading and validating rows never imports torch)
+replaces it by its stored training mean, so imputation is part of the signed weights, the same in the
+API, the Spaces and federated training, and a SHAP value of an imputed field is exactly zero.
 """
 
 from __future__ import annotations
@@ -30,6 +33,67 @@ def _normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", name.strip().lower())
 
 
+#: cell values that mean "not recorded" (the UCI files write '?')
+MISSING_MARKS = ("", "?", "na", "n/a")
+
+
+class CellError(ValueError):
+    """A cell that is not a valid value of its field; the message names the rule, never other values."""
+
+
+def parse_value(f: InputField, raw: Any) -> float:
+    """One raw cell as the number the network reads: NaN for a missing value of an optional field.
+
+    Raises `CellError` saying which rule the value breaks (required, a number, a category, the range).
+    """
+    if raw is None or (isinstance(raw, float) and math.isnan(raw) and f.optional):
+        text = ""
+    elif isinstance(raw, str):
+        text = raw.strip()
+    else:
+        text = None
+    if text is not None and text.lower() in MISSING_MARKS:
+        if f.optional:
+            return float("nan")
+        raise CellError("missing value" + (" (required)" if text else ""))
+    if f.choices:
+        if isinstance(raw, str):
+            word = _normalise(raw)
+            for w, code in f.choices:
+                if _normalise(w) == word:
+                    return float(code)
+        try:
+            code = float(raw)
+        except (TypeError, ValueError):
+            code = float("nan")
+        if any(code == c for _, c in f.choices):
+            return code
+        raise CellError(f"must be one of {f.range_text()}")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise CellError(f"must be a number, got {str(raw)[:20]!r}") from None
+    if not math.isfinite(value):
+        raise CellError("must be a finite number")
+    if value in f.missing_codes:
+        return float("nan")
+    if not f.minimum <= value <= f.maximum:
+        side = "below" if value < f.minimum else "above"
+        raise CellError(f"{value:g} is outside the valid range {f.minimum:g}..{f.maximum:g} {f.unit}".rstrip()
+                        + f" ({side} it)")
+    return value
+
+
+def field_aliases(fields: Sequence[InputField]) -> dict[str, str]:
+    """Normalised alias -> field name, from each field's `aliases`."""
+    return {_normalise(a): f.name for f in fields for a in f.aliases}
+
+
+def imputed_fields(fields: Sequence[InputField], row: np.ndarray) -> list[str]:
+    """Names of the fields of one network-input row that were missing (NaN) and will be imputed."""
+    return [f.name for f, v in zip(fields, np.asarray(row).reshape(-1)) if math.isnan(float(v))]
+
+
 def read_rows(
     rows: Iterable[Mapping[str, Any]],
     fields: Sequence[InputField],
@@ -39,11 +103,13 @@ def read_rows(
 ) -> np.ndarray:
     """Validate rows of named values against `fields`; return a (n, len(fields)) float32 array.
 
-    Column names match case- and separator-insensitively, or through `aliases` (normalised name ->
-    field name). Unknown columns, identifier columns, missing columns, non-numeric, missing and
-    out-of-range values each raise `InvalidInputError` naming the column (and row).
+    Column names match case- and separator-insensitively, or through the fields' own `aliases` and
+    `aliases` (normalised name -> field name). Unknown columns, identifier columns, missing columns
+    (optional fields may be absent: imputed), non-numeric, unknown categories, missing required and
+    out-of-range values each raise `InvalidInputError` naming the column (and row), never other values.
     """
     by_norm = {_normalise(f.name): f.name for f in fields}
+    by_norm.update(field_aliases(fields))
     by_norm.update({_normalise(k): v for k, v in (aliases or {}).items()})
     skip = {_normalise(c) for c in ignore}
     rows = list(rows)
@@ -68,28 +134,26 @@ def read_rows(
         )
     if unknown:
         raise InvalidInputError(f"unexpected column(s): {', '.join(unknown)}")
-    missing = [f.name for f in fields if f.name not in mapping.values()]
+    missing = [f.name for f in fields if f.name not in mapping.values() and not f.optional]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise InvalidInputError(f"missing column(s): {shown}")
     index = {name: i for i, name in enumerate(f.name for f in fields)}
-    out = np.zeros((len(rows), len(fields)), dtype=np.float32)
+    # an optional field absent from the input is missing in every row (imputed)
+    out = np.full((len(rows), len(fields)), np.nan, dtype=np.float32)
     for r, row in enumerate(rows, start=1):
         for col, name in mapping.items():
             f = fields[index[name]]
             raw = row.get(col)
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                raise InvalidInputError(f"row {r}: missing value for '{name}'")
             try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"row {r}: '{name}' must be a number, got {str(raw)[:20]!r}") from None
-            if not math.isfinite(value):
-                raise InvalidInputError(f"row {r}: '{name}' must be a finite number")
-            if not f.minimum <= value <= f.maximum:
-                raise InvalidInputError(
-                    f"row {r}: '{name}' = {value:g} is outside the valid range {f.minimum:g}..{f.maximum:g} {f.unit}".rstrip()
-                )
+                value = parse_value(f, raw)
+            except CellError as e:
+                rule = str(e)
+                if rule.startswith("missing value"):
+                    raise InvalidInputError(f"row {r}: missing value for '{name}'") from None
+                if "valid range" in rule:
+                    raise InvalidInputError(f"row {r}: '{name}' = {rule}") from None
+                raise InvalidInputError(f"row {r}: '{name}' {rule}") from None
             out[r - 1, index[name]] = value
     return out
 
@@ -128,3 +192,26 @@ def __getattr__(name: str) -> Any:
 
         return TabularNet
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class TabularMethods:
+    """The kind-specific Task methods of every task on one row of named fields (mixed into the Task)."""
+
+    input_fields: Sequence[InputField]
+
+    def explain_case(self, network: Any, cases: Any, index: int = 0, **opts: Any) -> Any:
+        from hub.explain.tabular import explain_tabular
+
+        return explain_tabular(self, network, cases, index, **opts)  # type: ignore[arg-type]
+
+    def describe_case(self, cases: Any, index: int = 0) -> list[tuple[str, str]]:
+        row = np.asarray(cases.x[index]).reshape(-1)
+        out = [("input", f"{len(row)} numeric features (one case of {len(cases)})")]
+        for f, v in zip(self.input_fields, row):
+            if np.isnan(v):
+                out.append((f.name, "not given (imputed)"))
+            elif f.word_for(float(v)) is not None:
+                out.append((f.name, str(f.word_for(float(v)))))
+            else:
+                out.append((f.name, f"{float(v):.4g} {f.unit}".strip()))
+        return out

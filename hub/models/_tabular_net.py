@@ -1,7 +1,8 @@
 """`TabularNet`: standardisation buffers followed by an MLP, for tasks whose input is a row of fields.
 
 It standardises inputs with stored mean / std buffers, so the saved safetensors carry their
-preprocessing, then applies a small MLP. Kept apart from `hub.models._tabular` (reading rows) so that
+preprocessing, then applies a small MLP. A missing value (NaN) is replaced by the stored training mean
+first: imputation is part of the signed weights. Kept apart from `hub.models._tabular` (reading rows) so that
 validating or listing never imports torch.
 """
 
@@ -31,8 +32,15 @@ class TabularNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=[
         self.mlp = nn.Sequential(*layers)
 
     def set_standardization(self, x: np.ndarray) -> None:
-        self.mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
-        self.std.copy_(torch.as_tensor(np.maximum(x.std(axis=0), 1e-6), dtype=torch.float32))
+        # nan-aware: missing values (NaN) neither move the mean nor the spread
+        x = np.asarray(x, dtype=np.float64)
+        seen = ~np.isnan(x)
+        mean = np.where(seen.any(axis=0), np.nanmean(np.where(seen, x, 0.0), axis=0, where=seen), 0.0)
+        std = np.sqrt(np.nanmean(np.where(seen, (x - mean) ** 2, 0.0), axis=0, where=seen)) if seen.any() else 1.0
+        std = np.where(seen.any(axis=0), std, 1.0)
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.std.copy_(torch.as_tensor(np.maximum(std, 1e-6), dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.where(torch.isnan(x), self.mean, x)  # impute a missing value with the training mean
         return self.mlp((x - self.mean) / self.std)

@@ -35,13 +35,42 @@ def _quiet(_: str) -> None:
 
 @dataclass(frozen=True)
 class InputField:
-    """One named scalar input with its unit and the range a valid value lies in."""
+    """One named scalar input with its unit and the range a valid value lies in.
+
+    `choices` makes a field categorical: (word, code) pairs, e.g. (("normal", 0), ("abnormal", 1)); the
+    word or the code is accepted and the code is what the network reads. `optional` fields may be left
+    blank (or `?`) and are imputed by the network (its stored training mean); `missing_codes` are values
+    the source data uses for "not recorded" (Pima's 0 glucose), read as blank. `aliases` are other
+    spellings accepted as column names (the data set's original column names). `concept` names the
+    clinical quantity shared across tasks ("age", "systolic_bp", ...) so one patient form can feed
+    several models (see `hub.screening`).
+    """
 
     name: str
     unit: str
     minimum: float
     maximum: float
     description: str = ""
+    choices: tuple[tuple[str, float], ...] = ()
+    optional: bool = False
+    missing_codes: tuple[float, ...] = ()
+    aliases: tuple[str, ...] = ()
+    concept: str = ""
+
+    @property
+    def categorical(self) -> bool:
+        return bool(self.choices)
+
+    def range_text(self) -> str:
+        """The valid values in words: "6.9-36.1 mm" or "normal / abnormal"."""
+        if self.choices:
+            return " / ".join(word for word, _ in self.choices)
+        sep = " to " if self.minimum < 0 else "-"  # "-5 to 10 mm", not "-5-10 mm"
+        return f"{self.minimum:g}{sep}{self.maximum:g} {self.unit}".rstrip()
+
+    def word_for(self, code: float) -> str | None:
+        """The category word for a code (None for numeric fields or an unknown code)."""
+        return next((word for word, c in self.choices if c == code), None)
 
 
 @dataclass
@@ -115,6 +144,19 @@ class Task(ABC):
     input_fields: ClassVar[tuple[InputField, ...]] = ()
     #: free-form facts for UIs and the model card (image size, sampling rate, file formats...)
     input_description: ClassVar[str] = ""
+    # ----- catalog words: every surface (Spaces, portal, assistant, API examples, knowledge pages) reads
+    # these instead of naming tasks itself
+    #: words and synonyms that point at this task in a question (lower case; matched as whole words)
+    keywords: ClassVar[tuple[str, ...]] = ()
+    #: the body system the disease belongs to, for the marketplace filter ("cardiovascular", ...)
+    body_system: ClassVar[str] = ""
+    #: who the model is for and what it is not for (model card, Space, knowledge page)
+    intended_use: ClassVar[str] = ""
+    #: what a user supplies, in a few words ("a chest X-ray image", "the 8 diabetes measurements")
+    input_words: ClassVar[str] = ""
+    #: the Hugging Face Space card (`medhive spaces export`): "title", "emoji", "color", "short_description"
+    #: (at most 60 characters), "tags" (subject tags), "intro" (how to use it); missing keys are derived
+    space: ClassVar[dict[str, Any]] = {}
 
     # ----- network -------------------------------------------------------------------------------
     @abstractmethod
@@ -156,6 +198,21 @@ class Task(ABC):
 
         return classification_metrics(y_true, proba, labels=self.labels, positive_index=self.positive_index)
 
+    # ----- what differs by kind of input: each kind's shared base class implements these, so no surface
+    # switches on `input_kind` (tabular: `hub.models._tabular.TabularMethods`, image: `ImageTask`, signal:
+    # `EcgTask`); a task of a new kind implements them itself
+    def explain_case(self, network: nn.Module, cases: Cases, index: int = 0, **opts: Any) -> Any:
+        """A `hub.explain.Explanation` of the network's output for case `index`."""
+        raise NotImplementedError(f"task {self.name!r} does not say how to explain its predictions")
+
+    def describe_case(self, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
+        """What the model read for case `index`, as (name, value) pairs for a report; never file names."""
+        return [("input", f"case {index + 1} of {len(cases)}")]
+
+    def natural_partitions(self, data_root: Path | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """The data's real hospitals, {centre: (x, y)}, where it has them (the federation default); else None."""
+        return None
+
     # ----- output --------------------------------------------------------------------------------
     def summarize(self, cases: Cases, proba: np.ndarray) -> dict[str, Any] | None:
         """A batch-level summary (for ECG: beats per class, rate); None where it means nothing."""
@@ -187,4 +244,8 @@ class Task(ABC):
             "labels": list(self.labels),
             "input_description": self.input_description,
             "input_fields": [f.__dict__ for f in self.input_fields],
+            "keywords": list(self.keywords),
+            "body_system": self.body_system,
+            "intended_use": self.intended_use,
+            "input_words": self.input_words,
         }

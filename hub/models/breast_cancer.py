@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hub.errors import InvalidInputError
-from hub.models._tabular import read_csv, read_rows
+from hub.models._tabular import TabularMethods, read_csv, read_rows
 from hub.models.base import Cases, DataSplits, InputField, Progress, Task, TrainResult, _quiet
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ _LABEL_COLUMNS = ("diagnosis", "label", "target")
 _EXAMPLES = Path(__file__).parent / "examples" / "breast_cancer"
 
 
-class BreastCancerTask(Task):
+class BreastCancerTask(TabularMethods, Task):
     name = "breast_cancer"
     title = "Breast cancer (WDBC features)"
     summary = "Benign or malignant from 30 nuclear features of a breast fine-needle aspirate."
@@ -70,6 +70,20 @@ class BreastCancerTask(Task):
     data_folder = None
     explanation_method = "kernel"
     input_fields = FIELDS
+    keywords = ("breast", "wdbc", "fine needle", "aspirate", "malignan", "benign", "tumour", "tumor", "nuclei",
+                "mean radius", "mammary")
+    body_system = "breast"
+    intended_use = ("Decision support for clinicians and pathologists reading a breast fine-needle aspirate: a second "
+                    "look at the digitised nuclear features, never a replacement for cytology or biopsy.")
+    input_words = "WDBC nuclear features, CSV or form"
+    space = {
+        "title": "MedHive breast cancer (WDBC)",
+        "emoji": "🔬",
+        "color": "pink",
+        "short_description": "Benign or malignant from 30 FNA nuclear features",
+        "tags": ["oncology", "breast-cancer"],
+        "intro": "Fill in the 30 nuclear features of a fine-needle aspirate (units and valid ranges are shown), load an example, or upload a CSV row. The prediction comes with the key factors in words (Kernel SHAP).",
+    }
     input_description = (
         "30 numeric features computed from a digitised fine-needle aspirate image: ten nuclear measurements, "
         "each as mean, standard error and worst value. One case per CSV row, with a header naming the features."

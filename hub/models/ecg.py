@@ -85,6 +85,20 @@ class EcgTask(Task):
     primary_metric = "sv_f1"
     data_folder = "mitbih"
     explanation_method = "gradient"
+    keywords = ("ecg", "ekg", "electrocardio", "heart beat", "heartbeat", "arrhythmi", "palpitation", "wfdb",
+                "mit-bih", "mitbih", "beat", "qrs")
+    body_system = "cardiovascular"
+    intended_use = ("Decision support for reading ambulatory one-lead (MLII) ECG records beat by beat; not a "
+                    "monitor or an alarm, and not for 12-lead diagnosis.")
+    input_words = "WFDB records or CSV samples"
+    space = {
+        "title": "MedHive ECG arrhythmia",
+        "emoji": "❤️",
+        "color": "red",
+        "short_description": "Heartbeat classes from a one-lead ECG, explained",
+        "tags": ["ecg", "arrhythmia", "cardiology"],
+        "intro": "Upload a one-lead ECG record (WFDB `.hea` + `.dat`, or a CSV of samples with its sampling rate) or pick an example. Every detected beat is classified into the AAMI classes N, S, V, F, Q and marked on the trace; one beat (the most notable, or any you choose) is explained with SHAP along the beat.",
+    }
     input_description = (
         "One ECG lead, ideally MLII (else lead II), at least 10 s: a WFDB record (.hea + .dat) or a CSV with one "
         "column of samples in mV (header such as 'MLII' or 'ecg') and the sampling rate as option fs= or a first "
@@ -162,6 +176,21 @@ class EcgTask(Task):
                 + " - an automated beat classification for clinical review, not a diagnosis.")
         return {"beats": int(len(pred)), "beats_per_class": counts, "heart_rate_bpm": round(rate, 1),
                 "duration_s": round(duration, 1), "abnormal_share": round(abnormal, 4), "text": text}
+
+    def explain_case(self, network: nn.Module, cases: Cases, index: int = 0, **opts: Any) -> Any:
+        from hub.explain.signal import explain_signal
+
+        return explain_signal(self, network, cases, index, **opts)
+
+    def describe_case(self, cases: Cases, index: int = 0) -> list[tuple[str, str]]:
+        meta, ctx = (cases.meta[index] if cases.meta else {}), cases.context
+        out = [("input", f"{self.title}: beat {index + 1} of {len(cases)}")]
+        if "time_s" in meta:
+            out.append(("beat time", f"{meta['time_s']:.2f} s into the record"))
+        if ctx.get("signal") is not None and ctx.get("fs"):
+            out.append(("record", f"{len(ctx['signal']) / float(ctx['fs']):.1f} s at {float(ctx['fs']):g} Hz, "
+                                  f"lead {ctx.get('lead', '?')}"))
+        return out
 
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         # reference beat: flat morphology, identical to the record's median beat (difference 0,

@@ -32,6 +32,19 @@ class GlaucomaTask(ImageTask):
     labels = ("normal", "glaucoma")
     positive_index = 1
     data_folder = "acrima"
+    keywords = ("glaucoma", "fundus", "optic disc", "optic nerve", "optic cup", "retina", "eye")
+    body_system = "eye"
+    intended_use = ("Decision support for eye-care professionals screening colour fundus photographs centred on the "
+                    "optic disc; a glaucoma diagnosis needs pressure, visual-field and OCT assessment.")
+    input_words = "fundus photographs"
+    space = {
+        "title": "MedHive glaucoma fundus",
+        "emoji": "👁️",
+        "color": "green",
+        "short_description": "Normal or glaucoma from an optic-disc fundus photo",
+        "tags": ["ophthalmology", "glaucoma", "fundus"],
+        "intro": "Upload a colour fundus photograph cropped around the optic disc (or pick an example). The prediction comes with a SHAP heatmap over the image.",
+    }
     input_description = (
         "A colour fundus photograph centred on the optic disc (PNG, JPEG, BMP, TIFF; any size), or a folder of "
         "them. Each image is converted to RGB, its centre square cropped and resized to 96x96 pixels (bicubic). "

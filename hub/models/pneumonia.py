@@ -36,6 +36,20 @@ class PneumoniaTask(ImageTask):
     labels = ("normal", "pneumonia")
     positive_index = 1
     data_folder = "pneumoniamnist"
+    keywords = ("pneumonia", "xray", "x-ray", "chest film", "chest image", "chest radiograph", "radiograph",
+                "lung")
+    body_system = "respiratory"
+    intended_use = ("Decision support and teaching on paediatric chest X-rays: flags images that look like pneumonia "
+                    "for a clinician's reading; not for adults' films or for triage without review.")
+    input_words = "chest X-rays"
+    space = {
+        "title": "MedHive pneumonia X-ray",
+        "emoji": "🫁",
+        "color": "blue",
+        "short_description": "Normal or pneumonia from a chest X-ray, explained",
+        "tags": ["radiology", "chest-x-ray", "pneumonia"],
+        "intro": "Upload a frontal chest X-ray (PNG, JPEG, BMP, TIFF) or pick an example. The model reads it as PneumoniaMNIST does (grey, centre square, 28x28) and shows where in the image the evidence lies (SHAP heatmap).",
+    }
     input_description = (
         "A frontal chest X-ray (PNG, JPEG, BMP, TIFF; any size, colour or bit depth), a folder of them, or a "
         "MedMNIST-style .npz with an (N, H, W) images array. Each image is converted to grey, its centre "

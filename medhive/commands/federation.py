@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
     @app.command("federate")
     @cli_errors
     def federate(task: str = typer.Option(..., "--task", "-t"),
-                 hospitals: int = typer.Option(3, "--hospitals", "-n", min=2),
+                 hospitals: Optional[int] = typer.Option(
+                     None, "--hospitals", "-n", min=2,
+                     help="default: the task's real hospitals where its data has them (heart_disease: 4), else 3"),
                  rounds: int = typer.Option(2, "--rounds", "-r", min=1),
                  strategy: str = typer.Option("fedavg", "--strategy", help="fedavg | fedprox | trimmed_mean | median"),
                  secagg: bool = typer.Option(True, "--secagg/--no-secagg", help="SecAgg+ secure aggregation"),
@@ -93,9 +95,10 @@ def register(app: typer.Typer) -> None:
         if nodes:
             paths = [Path(p).expanduser().resolve() for p in nodes.split(",") if p.strip()]
         else:
-            typer.echo(f"splitting {task} data across {hospitals} local hospitals (Dirichlet alpha {alpha})...", err=True)
             paths = split_task(spec, job_dir / "hospitals", hospitals, data_root=settings.data_root, alpha=alpha,
                                per_hospital=per_hospital)
+            typer.echo(f"split {task} data across {len(paths)} local hospitals: {', '.join((p.parent if p.is_file() else p).name for p in paths)}"
+                       + ("" if hospitals is None and len(paths) != 3 else f" (Dirichlet alpha {alpha})"), err=True)
         smallest = min(_rows(p, spec.input_kind) for p in paths)
         if min_rows is None:
             min_rows = 200

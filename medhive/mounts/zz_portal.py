@@ -18,5 +18,7 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def portal(request: Request) -> str:
         state = request.app.state
+        filters = {k: v[:100] for k, v in request.query_params.items() if k in ("q", "body", "kind", "metric",
+                                                                                  "hospitals")}
         return render_marketplace(registry, spaces=getattr(state, "spaces", {}) or {},
-                                  nav=getattr(state, "portal_nav", None))
+                                  nav=getattr(state, "portal_nav", None), filters=filters)

@@ -12,6 +12,7 @@ Hugging Face Space does; the portal passes its own so every Space shares one pre
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import gradio as gr
@@ -20,7 +21,10 @@ from hub.inference import Predictor
 from hub.models import get_task
 from medhive.ui.common import CSS, DISCLAIMER_MD, SpaceContext, header, warm_up
 
-__all__ = ["CSS", "build_space", "launch_options", "theme"]
+__all__ = ["BUILDERS", "CSS", "build_space", "launch_options", "theme"]
+
+#: the one place the UI looks at a task's kind of input: the module whose `build(ctx)` makes its Space
+BUILDERS = {"tabular": "medhive.ui.tabular", "image": "medhive.ui.image", "signal": "medhive.ui.signal"}
 
 
 def theme() -> gr.themes.Base:
@@ -49,14 +53,9 @@ def build_space(task_name: str, *, settings: Any = None, registry: Any = None, p
     if predictor is None:
         predictor = Predictor(registry) if registry is not None else default_predictor(settings)
     ctx = SpaceContext(task=task, predictor=predictor, portal_url=portal_url)
-    if task.input_kind == "tabular":
-        from medhive.ui.tabular import build
-    elif task.input_kind == "image":
-        from medhive.ui.image import build
-    elif task.input_kind == "signal":
-        from medhive.ui.signal import build
-    else:  # pragma: no cover - every kind in hub.models.base has a builder
+    if task.input_kind not in BUILDERS:
         raise ValueError(f"no Space builder for input kind {task.input_kind!r}")
+    build = importlib.import_module(BUILDERS[task.input_kind]).build
     with gr.Blocks(title=f"MedHive · {task.title}", analytics_enabled=False,
                    delete_cache=(1800, 3600)) as demo:
         header(ctx)

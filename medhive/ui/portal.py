@@ -1,9 +1,11 @@
 """The portal's marketplace page: one model card per task, each opening its Space.
 
 Plain server-rendered HTML (no JavaScript needed): a navigation bar with room for the views later issues
-add (assistant, hospitals, admin: other mounts register them in `app.state.portal_nav`), then a grid of
-cards with the production version, its validation metric, the hospitals behind it, the last update and
-a small chart of the metric across every version (the production one marked).
+add (assistant, hospitals, admin: other mounts register them in `app.state.portal_nav`), a search and
+filter bar (text over the catalog's title, summary and keywords; body system; input kind; minimum
+validation metric; minimum contributing hospitals; a GET form, so a filtered view is a link), then a
+grid of cards with the production version, its validation metric, the hospitals behind it, the last
+update, the version history and a small chart of the metric across every version (production marked).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ main{max-width:1180px;margin:0 auto;padding:18px 20px 40px}
 .open{white-space:nowrap;background:#1f4e79;color:#fff;text-decoration:none;padding:8px 14px;border-radius:6px;font-weight:600}
 .open:hover{background:#163a5a} .json{font-size:.85em;color:#1f4e79}
 footer{max-width:1180px;margin:0 auto;padding:0 20px 30px;color:#66727f;font-size:.85em}
+.filters{display:flex;gap:10px;flex-wrap:wrap;align-items:end;background:#fff;border-radius:10px;padding:10px 14px;margin-bottom:14px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.filters label{display:flex;flex-direction:column;font-size:.8em;color:#4a5868} .filters input,.filters select{padding:5px 7px;border:1px solid #b8c4cf;border-radius:5px}
+.filters button{background:#1f4e79;color:#fff;border:0;border-radius:6px;padding:7px 14px;font-weight:600} .count{color:#4a5868;font-size:.9em;margin:0 0 10px}
+.history{font-size:.8em;color:#4a5868;margin:0} .history li{display:inline;margin-right:8px}
 """
 
 
@@ -100,6 +106,72 @@ def model_cards(registry: Any, spaces: dict[str, str]) -> list[dict[str, Any]]:
     return cards
 
 
+METRIC_FILTERS = ("0.80", "0.90", "0.95", "0.99")
+HOSPITAL_FILTERS = ("1", "3", "5")
+
+
+def _contributing_hospitals(card: dict[str, Any]) -> int:
+    prod = card["production"]
+    return int(getattr(prod.lineage, "hospitals", 0) or 0) if prod else 0
+
+
+def filter_cards(cards: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+    """Cards matching `filters`: q (words, all must appear in title, summary, keywords, body system, labels),
+    body (body system), kind (input kind), metric (minimum primary metric), hospitals (minimum)."""
+    words = [w for w in (filters.get("q") or "").lower().split() if w]
+    body, kind = filters.get("body") or "", filters.get("kind") or ""
+    try:
+        least = float(filters.get("metric") or 0)
+        hosp = int(filters.get("hospitals") or 0)
+    except ValueError:
+        least, hosp = 0.0, 0
+    out = []
+    for c in cards:
+        t = c["task"]
+        text = " ".join([t.name, t.title, t.summary, t.body_system, *t.keywords, *t.labels]).lower().replace("_", " ")
+        value = (c["facts"] or {}).get("primary_value")
+        if words and not all(w in text for w in words):
+            continue
+        if body and t.body_system != body or kind and t.input_kind != kind:
+            continue
+        if least and (value is None or value < least) or hosp and _contributing_hospitals(c) < hosp:
+            continue
+        out.append(c)
+    return out
+
+
+def _filter_bar(cards: list[dict[str, Any]], filters: dict[str, str]) -> str:
+    e = html.escape
+
+    def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
+        chosen = filters.get(name) or ""
+        opts = "".join(f"<option value='{e(v)}'{' selected' if v == chosen else ''}>{e(text)}</option>"
+                       for v, text in [("", "any"), *options])
+        return f"<label>{e(label)}<select name='{name}' id='filter-{name}'>{opts}</select></label>"
+
+    bodies = sorted({c["task"].body_system for c in cards if c["task"].body_system})
+    kinds = sorted({c["task"].input_kind for c in cards})
+    return (
+        "<form class='filters' method='get' action='/' role='search'>"
+        f"<label>Search<input type='search' name='q' id='filter-q' value='{e(filters.get('q') or '')}' "
+        "placeholder='disease, organ, word…'></label>"
+        + select("body", "Body system", [(b, b) for b in bodies])
+        + select("kind", "Input", [(k, k) for k in kinds])
+        + select("metric", "Validation metric ≥", [(m, m) for m in METRIC_FILTERS])
+        + select("hospitals", "Hospitals ≥", [(h, h) for h in HOSPITAL_FILTERS])
+        + "<button type='submit' id='apply-filters'>Filter</button><a class='json' href='/'>clear</a></form>"
+    )
+
+
+def _history_html(versions: list[Any]) -> str:
+    e = html.escape
+    items = "".join(
+        f"<li>{e(v.version)}{' (production)' if 'production' in v.aliases else ''} · {e(str(v.created_at)[:10])}"
+        f" · {int(getattr(v.lineage, 'hospitals', 0) or 0)} hosp.</li>" for v in versions[-6:])
+    more = f"<li>… {len(versions) - 6} earlier</li>" if len(versions) > 6 else ""
+    return f"<ul class='history' aria-label='version history'>{more}{items}</ul>" if versions else ""
+
+
 def _card_html(card: dict[str, Any]) -> str:
     task, facts, prod = card["task"], card["facts"], card["production"]
     e = html.escape
@@ -126,21 +198,29 @@ def _card_html(card: dict[str, Any]) -> str:
     open_link = (f"<a class='open' href='{e(card['space'])}' data-task='{e(task.name)}'>Open Space →</a>"
                  if card["space"] else "")
     return (
-        f"<article class='card' id='card-{e(task.name)}'><h2>{e(task.title)}</h2>"
-        f"<p class='sum'>{e(task.summary)}</p>{facts_html}{chart}"
+        f"<article class='card' id='card-{e(task.name)}' data-body='{e(task.body_system)}' "
+        f"data-kind='{e(task.input_kind)}' data-hospitals='{_contributing_hospitals(card)}'><h2>{e(task.title)}</h2>"
+        f"<p class='sum'>{e(task.summary)}</p>{facts_html}{chart}{_history_html(card['versions'])}"
         f"<div class='actions'>{open_link}<a class='json' href='/models/{e(task.name)}'>versions &amp; history (JSON)</a>"
         f"</div></article>"
     )
 
 
-def render_marketplace(registry: Any, *, spaces: dict[str, str], nav: list[dict[str, str]] | None = None) -> str:
+def render_marketplace(registry: Any, *, spaces: dict[str, str], nav: list[dict[str, str]] | None = None,
+                       filters: dict[str, str] | None = None) -> str:
     e = html.escape
+    filters = filters or {}
     links = "".join(
         f"<a href='{e(item['href'])}'>{e(item['label'])}</a>" if item["href"]
         else f"<span class='soon' title='coming soon'>{e(item['label'])}<small>soon</small></span>"
         for item in nav_entries(nav)
     )
-    cards = "".join(_card_html(c) for c in model_cards(registry, spaces))
+    every = model_cards(registry, spaces)
+    shown = filter_cards(every, filters)
+    count = (f"<p class='count' id='card-count'>{len(shown)} of {len(every)} models"
+             + ("" if shown else ": none match these filters") + "</p>")
+    cards = (_filter_bar(every, filters) + count
+             + "<div class='grid'>" + "".join(_card_html(c) for c in shown) + "</div>")
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'><title>MedHive · model hub</title>"
@@ -149,7 +229,7 @@ def render_marketplace(registry: Any, *, spaces: dict[str, str], nav: list[dict[
         "<p>Hospitals improve these models together without any patient record leaving their premises. Pick a "
         "model to try it on an example or your own case: you get a prediction, an explanation and a PDF report."
         f"</p><div class='disclaimer'><b>{e(DISCLAIMER)}</b> Results are prompts for a clinician's review.</div>"
-        f"</section><section class='grid' aria-label='models'>{cards}</section></main>"
+        f"</section><section aria-label='models'>{cards}</section></main>"
         "<footer>MedHive federated model hub · <a href='/models'>models (JSON)</a> · <a href='/docs'>REST API</a> · "
         "<a href='/health'>health</a></footer></body></html>"
     )

@@ -1,7 +1,7 @@
 """The Space of a task whose input is a row of named fields: a form with units and ranges, examples, CSV.
 
-One number box per `Task.input_fields` entry (label with unit, valid range underneath), grouped in
-columns of ten. "Load example" fills the form from a shipped example; uploading a CSV fills it from the
+One number box per `Task.input_fields` entry (label with unit, valid range underneath; a drop-down of
+words for a categorical field; "optional" where a blank is imputed), grouped in columns of ten. "Load example" fills the form from a shipped example; uploading a CSV fills it from the
 file's first row (the task's own CSV reader validates it). Predict reads the form, so what is predicted is
 always what is on screen.
 """
@@ -30,7 +30,7 @@ def build(ctx: SpaceContext) -> None:
     task = ctx.task
     fields = list(task.input_fields)
     examples = {_example_name(p): p for p in task.example_inputs()}
-    boxes: list[gr.Number] = []
+    boxes: list[gr.Number | gr.Dropdown] = []
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             gr.Markdown(f"### Case\n{task.input_description}")
@@ -49,19 +49,31 @@ def build(ctx: SpaceContext) -> None:
                     with gr.Column(min_width=180):
                         for f in fields[start : start + per_column]:
                             unit = f" ({f.unit})" if f.unit else ""
-                            boxes.append(gr.Number(
-                                label=f"{f.name}{unit}", info=f"{f.minimum:g} – {f.maximum:g}",
-                                step=_step(f.maximum), elem_classes=["medhive-field"],
-                            ))
+                            optional = " · optional" if f.optional else ""
+                            if f.choices:
+                                boxes.append(gr.Dropdown(
+                                    [w for w, _ in f.choices], value=None, label=f.name,
+                                    info=f"one of the listed{optional}", elem_classes=["medhive-field"],
+                                ))
+                            else:
+                                boxes.append(gr.Number(
+                                    label=f"{f.name}{unit}", info=f"{f.minimum:g} – {f.maximum:g}{optional}",
+                                    step=_step(f.maximum), elem_classes=["medhive-field"],
+                                ))
             notes = gr.Textbox(label="Notes for the report (optional; the only place a patient reference goes)",
                                lines=2, elem_id="notes")
             predict = gr.Button("Predict and explain", variant="primary", elem_id="predict-bottom")
         with gr.Column(scale=4):
             outputs = make_outputs(ctx)
 
-    def shown(row: Any) -> list[float]:
-        # the float32 network input printed as the measurement was written (17.99, not 17.989999771)
-        return [float(f"{float(v):.6g}") for v in row]
+    def shown(row: Any) -> list[Any]:
+        # the float32 network input printed as the measurement was written (17.99, not 17.989999771);
+        # a blank (imputed) field stays blank, a category shows its word
+        out: list[Any] = []
+        for f, v in zip(fields, row):
+            v = float(v)
+            out.append(None if math.isnan(v) else f.word_for(v) if f.choices else float(f"{v:.6g}"))
+        return out
 
     def values_of(path: Path) -> list[float]:
         return shown(task.read_input(path).x[0])
@@ -83,7 +95,7 @@ def build(ctx: SpaceContext) -> None:
     @guard
     def run(*args: Any) -> list[Any]:
         *values, notes_text = args
-        missing = [f.name for f, v in zip(fields, values) if v is None]
+        missing = [f.name for f, v in zip(fields, values) if v is None and not f.optional]
         if missing:
             shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
             raise InvalidInputError(f"please fill in every field (missing: {shown}) or load an example")

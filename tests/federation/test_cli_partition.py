@@ -100,3 +100,22 @@ def test_hospital_console_functions_and_blocks(tmp_path, wdbc_csv):
     assert contribution_rows(state)[0][3:] == [1, 120, 0.8]
     demo = build_console(state.folder, tasks=["breast_cancer", "glaucoma"])
     assert type(demo).__name__ == "Blocks"
+
+
+def test_heart_disease_default_split_is_one_hospital_per_real_centre(tmp_path, shared_data):
+    from federation.data import validate
+    from federation.partition import split_task
+
+    task = get_task("heart_disease")
+    paths = split_task(task, tmp_path, None, data_root=shared_data)
+    assert [p.parent.name for p in paths] == ["hospital-1-cleveland", "hospital-2-hungarian", "hospital-3-switzerland",
+                                       "hospital-4-va"]
+    reports = [validate(task, p, min_rows=50) for p in paths]
+    assert all(r.ok for r in reports), [r.lines() for r in reports]
+    parts = task.natural_partitions(shared_data)
+    assert [r.summary["rows"] for r in reports] == [len(y) for _, y in parts.values()]
+    # the centres' missing values stay missing at the hospital (imputed by the network), not zeros
+    swiss = reports[2].summary["features"]
+    assert "serum cholesterol" not in swiss  # Switzerland recorded no cholesterol at all
+    # asking for another number of hospitals falls back to the Dirichlet split of the pooled data
+    assert len(split_task(task, tmp_path / "three", 3, data_root=shared_data)) == 3

@@ -42,7 +42,8 @@ def report_for(predictor: Predictor, task_name: str, path: Path, index: int = 0,
     return pdf, batch.predictions[index]
 
 
-@pytest.mark.parametrize("task_name", ["breast_cancer", "pneumonia", "ecg"])
+@pytest.mark.parametrize("task_name", ["breast_cancer", "pneumonia", "ecg", "heart_disease", "diabetes",
+                                       "chronic_kidney_disease", "parkinsons"])
 def test_report_names_model_version_prediction_and_disclaimer(predictor, task_name):
     task = get_task(task_name)
     index = 4 if task_name == "ecg" else 0
@@ -76,3 +77,11 @@ def test_model_facts_summarise_the_card(predictor):
     assert facts["version"] == "v1.0" and facts["hospitals"] == 0 and "baseline" in facts["trained_by"]
     assert facts["metrics"]["ROC AUC"] == info.metrics["roc_auc"]
     assert facts["updated"] == info.created_at[:10]
+
+
+def test_a_blank_field_is_reported_as_imputed_and_a_category_by_its_word(predictor):
+    task = get_task("heart_disease")
+    path = next(p for p in task.example_inputs() if "missing" in p.name)
+    text = pdf_text(report_for(predictor, "heart_disease", path)[0])
+    assert "major vessels coloured: not given (imputed)" in text and "chest pain type: asymptomatic" in text
+    assert "Imputed (not given, the training average used): major vessels coloured, thallium scan" in text

@@ -150,3 +150,16 @@ def test_console_script_prints_one_line_without_traceback(tmp_path):
     assert proc.returncode == 2
     err = [ln for ln in proc.stderr.splitlines() if not ln.startswith("seeded ")]
     assert len(err) == 1 and err[0].startswith("error: malformed CSV"), proc.stderr
+
+
+def test_predict_a_new_task_from_the_data_sets_own_columns_and_a_bad_value(tmp_path):
+    # heart disease as the UCI file writes it: its column names, codes, '?' for not recorded
+    header = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,num"
+    path = tmp_path / "uci.csv"
+    path.write_text(f"{header}\n63,1,4,140,260,0,1,112,1,3,2,?,?,2\n")
+    out = run("predict", "heart_disease", str(path), "--json")
+    assert out.exit_code == 0, out.output
+    case = json.loads(out.stdout.splitlines()[0])
+    assert case["label"] in get_task("heart_disease").labels and case["model_version"] == "v1.0"
+    path.write_text(f"{header}\n63,1,9,140,260,0,1,112,1,3,2,?,?,2\n")
+    one_line_error(run("predict", "heart_disease", str(path)), "'chest pain type' must be one of typical angina")

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from hub.models import get_task
+from hub.models import get_task, task_names
 from medhive.cli import open_registry
 from medhive.server import create_app
 from medhive.settings import get_settings
@@ -88,7 +88,7 @@ def test_portal_marketplace_spaces_and_pdf(base_url, tmp_path):
         violations = watch_csp(page)
         page.goto(base_url + "/")
         cards = page.locator("article.card")
-        assert cards.count() == len(TASKS)
+        assert cards.count() == len(task_names())  # every task of the catalog has a card
         for task in TASKS:
             card = page.locator(f"#card-{task}")
             assert get_task(task).title in card.inner_text() and "v1.0" in card.inner_text()

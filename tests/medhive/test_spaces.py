@@ -1,5 +1,6 @@
-"""The four Spaces: deployable folders (front matter, requirements, thin app.py), each launched from its
-own app.py and driven through `gradio_client.Client`: one prediction with an example input, one bad input."""
+"""The Spaces: deployable folders (front matter, requirements, thin app.py) generated from the task catalog
+(`medhive spaces export`), each launched from its own app.py and driven through `gradio_client.Client`:
+one prediction with an example input, one bad input."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from pypdf import PdfReader
 
-from hub.models import get_task
+from hub.models import get_task, task_names
 
 REPO = Path(__file__).resolve().parents[2]
-SPACES = ("ecg", "pneumonia", "breast_cancer", "glaucoma")
+SPACES = tuple(task_names())
+#: tabular tasks on the shared TabularTask pieces (breast_cancer has its own test below)
+NEW_TABULAR = ("heart_disease", "diabetes", "chronic_kidney_disease", "parkinsons")
 
 
 def front_matter(path: Path) -> dict:
@@ -43,6 +46,19 @@ def test_space_folder_is_deployable_as_it_is(task):
     code = [ln for ln in (folder / "app.py").read_text().splitlines() if ln.strip() and not ln.startswith('"""')]
     assert len(code) <= 6 and f'build_space("{task}")' in "".join(code)
     assert "Not a diagnosis" in (folder / "README.md").read_text()
+
+
+def test_committed_space_folders_equal_the_export(tmp_path):
+    from medhive.export.spaces import export_spaces
+
+    export_spaces(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SPACES)
+    for folder in tmp_path.iterdir():
+        for f in folder.iterdir():
+            committed = REPO / "spaces" / folder.name / f.name
+            assert committed.is_file(), f"spaces/{folder.name}/{f.name} missing: run `medhive spaces export`"
+            assert committed.read_text(encoding="utf-8") == f.read_text(encoding="utf-8"), (
+                f"spaces/{folder.name}/{f.name} differs from `medhive spaces export`")
 
 
 def _free_port() -> int:
@@ -151,3 +167,27 @@ def test_ecg_space(launched, tmp_path):
                                              api_name="/predict"), "flat signal")
     bad_input_refused(lambda: client.predict([handle_file(str(record.with_suffix(".dat")))], None, "",
                                              "most notable beat", "", api_name="/predict"), ".hea header")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("launched", NEW_TABULAR, indirect=True)
+def test_new_tabular_space(launched):
+    task, client = launched
+    spec = get_task(task)
+    example = spec.example_inputs()[0].stem.replace("_", " ")
+    values = client.predict(example, api_name="/load_example")
+    assert values[-1].startswith("Loaded example") and len(values) == len(spec.input_fields) + 1
+    result = client.predict(*values[:-1], "", api_name="/predict")
+    check_result(task, result)
+    assert "key factors" in result[1].lower()
+    # a blank optional field is imputed and the explanation says so
+    optional = [i for i, f in enumerate(spec.input_fields) if f.optional]
+    if optional:
+        blank = list(values[:-1])
+        blank[optional[0]] = None
+        again = client.predict(*blank, "", api_name="/predict")
+        assert "Imputed" in again[1] and spec.input_fields[optional[0]].name in again[1]
+    bad = list(values[:-1])
+    k, f = next((i, f) for i, f in enumerate(spec.input_fields) if not f.choices)
+    bad[k] = f.maximum * 10 + 1000
+    bad_input_refused(lambda: client.predict(*bad, "", api_name="/predict"), "outside the valid range")

@@ -1,0 +1,8 @@
+"""Hugging Face Space: MedHive heart disease. The UI lives in `medhive.ui`; see README.md."""
+
+from medhive.ui import build_space, launch_options
+
+demo = build_space("heart_disease")
+
+if __name__ == "__main__":
+    demo.launch(**launch_options())
