@@ -29,6 +29,8 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/v1/models"): ALL,
     ("GET", "/v1/models/{task}"): ALL,
     ("POST", "/v1/models/{task}/predict"): ALL,
+    ("GET", "/v1/screen/form"): ALL,
+    ("POST", "/v1/screen"): ALL,
     ("GET", "/v1/usage"): ALL,
     ("GET", "/v1/contributions"): HOSPITAL,
     ("GET", "/v1/consents"): HOSPITAL,
