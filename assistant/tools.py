@@ -170,7 +170,7 @@ def predict(ctx: ToolContext, task: str, inputs: dict[str, Any] | None = None, f
                              "probabilities": {k: round(v, 4) for k, v in p.probabilities.items()}} for p in shown],
             "summary": _jsonable(batch.summary),
             "reliability": {lab: _label_reliability(metrics, lab) for lab in counts},
-            "disclaimer": NOT_A_DIAGNOSIS}
+            "validation_cases": metrics.get("n"), "disclaimer": NOT_A_DIAGNOSIS}
 
 
 def explain(ctx: ToolContext, task: str | None = None, inputs: dict[str, Any] | None = None,
@@ -210,6 +210,8 @@ def interpret(ctx: ToolContext, task: str, label: str, probability: float | None
     return {"task": spec.name, "label": label, "probability": p, "band": band,
             "reliability": _label_reliability(metrics, label), "roc_auc": metrics.get("roc_auc"),
             "validation_cases": metrics.get("n"), "model_version": info.version if info else None,
+            # calibration error from the model card, where the card reports one
+            "ece": metrics.get("ece", metrics.get("expected_calibration_error")),
             "disclaimer": NOT_A_DIAGNOSIS}
 
 
