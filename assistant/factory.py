@@ -9,13 +9,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.embeddings import Embedder, SentenceTransformerEmbedder
+from assistant.embeddings import Embedder, default_embedder
 from assistant.llm.base import Backend
 from assistant.llm.offline import OfflineBackend
 from assistant.ports import AccountsPort, FederationStatus
 from assistant.retrieval import KnowledgeIndex
 from assistant.session import Assistant
 from assistant.tools import DEFAULT_HUB_URL, DEFAULT_SUPERLINK
+
+
+class Deferred:
+    """A stand-in that builds the real object on first use: the registry, the predictor and the accounts
+    store import torch or SQLAlchemy, which a question answered from the documents never needs."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._obj: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._obj is None:
+            self._obj = self._build()
+        return getattr(self._obj, name)
 
 
 def choose_backend(*, backend: str = "auto", groq_api_key: str = "", groq_model: str = "llama-3.3-70b-versatile",
@@ -35,15 +51,20 @@ def build_assistant(*, knowledge_dir: Path, home: Path, registry: Any, predictor
                     groq_base_url: str | None = None, groq_max_retries: int = 3,
                     superlink: str = DEFAULT_SUPERLINK, root_certificates: str | None = None,
                     hub_url: str = DEFAULT_HUB_URL) -> Assistant:
-    from hub.inference import Predictor
-
     if index is None:
-        embedder = embedder or SentenceTransformerEmbedder(embedding_model or None)
+        embedder = embedder or default_embedder(embedding_model or None)
         index = KnowledgeIndex.open(Path(knowledge_dir), Path(home) / "assistant" / "index", embedder=embedder)
     chosen = backend if not isinstance(backend, str) else choose_backend(
         backend=backend, groq_api_key=groq_api_key, groq_model=groq_model, groq_base_url=groq_base_url,
         groq_max_retries=groq_max_retries)
     return Assistant(index=index, backend=chosen, registry=registry,
-                     predictor=predictor if predictor is not None else Predictor(registry), accounts=accounts,
+                     predictor=predictor if predictor is not None else Deferred(lambda: _predictor(registry)),
+                     accounts=accounts,
                      federation=FederationStatus(registry, home), superlink=superlink,
                      root_certificates=root_certificates, hub_url=hub_url)
+
+
+def _predictor(registry: Any) -> Any:
+    from hub.inference import Predictor
+
+    return Predictor(registry)

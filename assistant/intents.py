@@ -16,19 +16,29 @@ def detect_task(text: str) -> str | None:
     return catalog_detect(text)
 
 
+# a score as people quote it: "82%", "0.91", "82 percent"
+_SCORE = r"(\b\d{1,3}(\.\d+)?\s?(%|percent)|\b0?\.\d+\b)"
+# label words that make a quoted score a request to interpret it; a fixed list because these rules compile
+# at import (follow-up: build it from `hub.models.catalog.label_words()` as detect_task now does)
+_LABEL_WORDS = r"pneumonia|glaucoma|malignant|benign|arrhythmia|abnormal|normal"
+
 _RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring)\b.{0,40}\b(hospital|clinic|"
-                              r"organi[sz]ation|node|site)|\b(hospital|clinic)\b.{0,40}\b(join|connect|onboard|contribute|"
-                              r"participate|take part)|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
+    ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
+                              r"clinic|organi[sz]ation|node|site|data provider)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
+                              r"onboard|contribute|participate|take part|help train|become a data provider)|"
+                              r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
                               r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
     ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
                          r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
                          re.I)),
+    ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
+                         r"\bpay[- ]?per[- ]?use\b", re.I)),
     ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
                                  r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
     ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
                            r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
-    ("interpret", re.compile(r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
+    ("interpret", re.compile(_SCORE + r".{0,30}\b(" + _LABEL_WORDS + r")\b|\b(" + _LABEL_WORDS + r")\b.{0,30}" + _SCORE + "|"
+                             r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
                              r"\b\d{1,3}(\.\d+)?\s?%.{0,40}\b(mean|means|meaning)\b|\bis (this|that|my result) (bad|good|serious)",
                              re.I)),
     ("predict", re.compile(r"\b(predict|classify|run|try|test|analy[sz]e|check|score|assess)\b.{0,60}\b(model|case|"
@@ -41,12 +51,26 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# "how do I ...", "where can we ...": a question about how to do something is answered from the
+# documentation, not by running the tool that does it
+_HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is|are)|which endpoint|"
+                     r"what endpoint|what('s| is) the (best )?way)\b", re.I)
+# a problem report ("our node is not joining", "keeps failing"): troubleshooting, not a status tool
+_PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck)\b",
+                      re.I)
+# intents that act for the user: a how-to question or a problem report goes to the documentation instead
+_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models"}
+
+
 def route(text: str, *, has_attachment: bool = False, has_values: bool = False) -> str:
     """The intent of a message: one of the rule names above, or "question"."""
     for name, pattern in _RULES:
         if pattern.search(text):
             if name == "model_info" and not detect_task(text):
                 continue
+            if name in _DOC_FIRST and not (has_attachment or has_values) and (_HOW_TO.search(text)
+                                                                                  or _PROBLEM.search(text)):
+                return "question"
             return name
     if has_attachment or has_values:
         return "predict"

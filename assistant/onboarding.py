@@ -34,7 +34,8 @@ def extract(text: str, awaiting: str | None) -> dict[str, Any]:
             out["name"] = name
             break
     if "name" not in out and awaiting == "name":
-        candidate = text.strip().strip(".!\"'’ ")
+        # "Riverside General, training the pneumonia model": the name is what comes before the details
+        candidate = re.split(r"[,;(]|\s+(?:-|and|training|to train|for the|with)\s+", text.strip())[0].strip(".!\"'’ ")
         if 2 <= len(candidate) <= 100 and "?" not in candidate and not is_no(candidate):
             out["name"] = candidate
     lowered = text.lower()

@@ -56,6 +56,7 @@ class AccountsPort(Protocol):
     def file_onboarding_request(self, caller: Caller, *, organization: str, contact_email: str,
                                 tasks: list[str]) -> dict[str, Any]: ...
     def usage(self, caller: Caller) -> dict[str, Any]: ...
+    def tiers(self) -> list[dict[str, Any]]: ...
     def contributions(self, caller: Caller) -> list[dict[str, Any]]: ...
 
 
@@ -125,6 +126,20 @@ class HubAccounts:
                         "expires_at": rec.expires_at.isoformat()}
         except AccountsError as exc:
             raise ToolError(exc.message) from None
+
+    def tiers(self) -> list[dict[str, Any]]:
+        """Every tier as the database holds it (what the API and the Spaces enforce), no caller needed."""
+        from sqlalchemy import select
+
+        from hub.accounts.models import Tier
+
+        order = {"free": 0, "pay_per_use": 1, "enterprise": 2}
+        with self.store.transaction() as s:
+            rows = s.execute(select(Tier)).scalars().all()
+            return sorted(({"name": t.name, "monthly_quota": t.monthly_quota,
+                            "rate_limit_per_minute": t.rate_limit_per_minute, "price_micros": t.price_micros,
+                            "currency": t.currency, "description": t.description} for t in rows),
+                          key=lambda t: order.get(t["name"], 9))
 
     def usage(self, caller: Caller) -> dict[str, Any]:
         from hub.accounts import billing, metering

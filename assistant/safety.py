@@ -22,18 +22,34 @@ EMERGENCY_NOTICE = (
     "for a model or for this assistant."
 )
 
+# Families of red-flag wording, in a patient's words as much as a clinician's (the emergency section of
+# knowledge/symptoms-and-emergencies.md lists the same families). A pattern may match a quoted symptom in an
+# informational question too: a false alarm costs one paragraph, a missed emergency can cost a life.
+_WHO = r"(my|his|her|their|the|our)"
 _EMERGENCY = [
-    ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting)|crushing (pain|chest)|pain in my chest"),
-    ("heart attack", r"\bheart attack\b"),
-    ("stroke signs", r"\bstroke\b|face (is )?droop|slurred speech|one side of (my|his|her|the) (body|face)|"
-                     r"(arm|leg) (is |went |feels? )?(numb|weak)"),
-    ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble) breath|short(ness)? of breath|"
-                  r"choking|lips? (are |is |turning )?(blue|purple)"),
-    ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|not breathing|seizure|convuls)"),
-    ("bleeding", r"(severe|heavy|won'?t stop|uncontrolled)\s+bleeding|bleeding (heavily|a lot|won'?t stop)|coughing up blood"),
-    ("anaphylaxis", r"anaphyla|throat (is )?(swelling|closing)|swollen (tongue|throat)"),
-    ("overdose or poisoning", r"\boverdos|\bpoison"),
-    ("self-harm", r"\b(suicid|kill myself|end my life|self[- ]harm|hurt myself)"),
+    ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
+                   r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
+                   r"\bchest\b.{0,20}\b(squeez|crush)"),
+    ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
+    ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
+                     r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
+                     r"\b(can'?t|cannot|can not|unable to) (lift|raise|move) " + _WHO + r" (arm|leg)|"
+                     r"\bsudden(ly)?\b.{0,40}\b(can'?t|cannot) see|\bsudden(ly)?\b.{0,30}\b(vision loss|lost " + _WHO + r"? ?vision|blind)"),
+    ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble|barely) breath|short(ness)? of breath|"
+                  r"\b(can'?t|cannot) (catch|get) " + _WHO + r" breath|\bgasping\b|struggling for (air|breath)|"
+                  r"choking|\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
+    ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collapsed|not breathing|stopped breathing|seizure|"
+                    r"convuls|(won'?t|will not|can'?t|doesn'?t) wake)"),
+    ("bleeding", r"(severe|heavy|uncontrolled|a lot of)\s+bleeding|bleeding\b.{0,20}\b(heavily|a lot|won'?t stop|will not stop|"
+                 r"doesn'?t stop)|\bblood\b.{0,25}\b(pouring|gushing|spurting|everywhere|won'?t stop)|"
+                 r"(coughing|vomiting|throwing) up blood"),
+    ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
+                    r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
+    ("overdose or poisoning", r"\boverdos|\bpoison|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+                              r"too many (pills|tablets|sleeping)|\btook too many\b"),
+    ("self-harm", r"\b(suicid|kill (myself|himself|herself)|end (my|his|her) life|end it all|self[- ]harm|"
+                  r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
+                  r"(don'?t|do not) want to (live|be alive|be here|go on)|no reason to live)"),
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
 
@@ -72,6 +88,14 @@ def emergency(text: str) -> str | None:
     for name, pattern in _EMERGENCY_RE:
         if pattern.search(text):
             return name
+    return None
+
+
+def emergency_words(text: str) -> str | None:
+    """The words of `text` that describe the emergency (to answer in the user's own words), or None."""
+    for _, pattern in _EMERGENCY_RE:
+        if (m := pattern.search(text)) is not None:
+            return m.group(0).strip()
     return None
 
 

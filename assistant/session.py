@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.intents import detect_task
 from assistant.llm.base import Answer, Backend, Turn
 from assistant.llm.offline import OfflineBackend
 from assistant.ports import ANONYMOUS, AccountsPort, Caller, FederationStatus
@@ -24,6 +25,9 @@ from assistant.safety import EMERGENCY_NOTICE, emergency, guard, redact
 from assistant.tools import DEFAULT_HUB_URL, DEFAULT_SUPERLINK, ToolContext
 
 log = logging.getLogger("medhive.assistant")
+#: a message that leans on the previous one ("and ...", "what about ...", "it", "that model")
+_FOLLOW_UP = re.compile(r"^\W*(and|also|what about|how about|then)\b|\b(it|its|it's|that model|this model|that one|"
+                        r"the same)\b", re.I)
 MAX_HISTORY = 12
 
 
@@ -69,6 +73,19 @@ class ChatSession:
     def caller(self) -> Caller:
         return self.tools.caller
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a saved session keeps (see `assistant.sessions`): no value typed in chat for a prediction."""
+        last = self.tools.last_input
+        keep_last = last if last and not last.get("inputs") else None
+        return {"history": self.history, "state": self.state, "last_input": keep_last,
+                "attachments": {name: str(path) for name, path in self.tools.attachments.items()}}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.history = list(data.get("history") or [])[-MAX_HISTORY:]
+        self.state = dict(data.get("state") or {})
+        self.tools.last_input = data.get("last_input") or None
+        self.tools.attachments.update({n: Path(p) for n, p in (data.get("attachments") or {}).items()})
+
     def attach(self, path: Path | str) -> str:
         """Make a file readable by this conversation's tools; returns the name to refer to it by."""
         path = Path(path)
@@ -78,8 +95,16 @@ class ChatSession:
     def _turn(self, text: str, files: tuple[Path | str, ...]) -> Turn:
         attached = [self.attach(f) for f in files]
         clean = redact(text)
-        return Turn(text=clean, raw=text, history=list(self.history), hits=self.assistant.index.search(clean, self.assistant.top_k),
-                    tools=self.tools, state=self.state, emergency=emergency(text), attached=attached)
+        task = detect_task(clean)
+        query = clean
+        if task:
+            self.state["topic"] = task
+        elif self.state.get("topic") and _FOLLOW_UP.search(clean):
+            # "and what data was it trained on?": the task of the conversation so far is what "it" is
+            query = f"{clean} ({self.state['topic'].replace('_', ' ')} model)"
+        return Turn(text=clean, raw=text, history=list(self.history), hits=self.assistant.index.search(query, self.assistant.top_k),
+                    tools=self.tools, state=self.state, emergency=emergency(text), attached=attached,
+                    knowledge=self.assistant.index)
 
     def ask(self, text: str, *, files: tuple[Path | str, ...] = ()) -> Answer:
         """One finished answer (the backend's non-streaming path)."""
@@ -125,6 +150,11 @@ class ChatSession:
         about = answer.intent in ("symptom", "interpret", "explain", "predict") or any(
             c.name in ("predict", "explain", "interpret") for c in answer.tool_calls)
         body = guard(answer.text, about_prediction=about)
+        if turn.emergency and answer.intent != "emergency":
+            # whatever the backend said (a language model may shorten it), the whole guidance goes first
+            guidance = self.assistant.offline.emergency_answer(turn)
+            body = f"{guidance.text}\n\n{body}"
+            answer.sources = guidance.sources + [s for s in answer.sources if s not in guidance.sources]
         if turn.emergency and not body.startswith(EMERGENCY_NOTICE):
             body = f"{EMERGENCY_NOTICE}\n\n{body}"
         answer.text = f"{body}\n\n{note}" if note else body

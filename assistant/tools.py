@@ -170,7 +170,7 @@ def predict(ctx: ToolContext, task: str, inputs: dict[str, Any] | None = None, f
                              "probabilities": {k: round(v, 4) for k, v in p.probabilities.items()}} for p in shown],
             "summary": _jsonable(batch.summary),
             "reliability": {lab: _label_reliability(metrics, lab) for lab in counts},
-            "disclaimer": NOT_A_DIAGNOSIS}
+            "validation_cases": metrics.get("n"), "disclaimer": NOT_A_DIAGNOSIS}
 
 
 def explain(ctx: ToolContext, task: str | None = None, inputs: dict[str, Any] | None = None,
@@ -210,6 +210,8 @@ def interpret(ctx: ToolContext, task: str, label: str, probability: float | None
     return {"task": spec.name, "label": label, "probability": p, "band": band,
             "reliability": _label_reliability(metrics, label), "roc_auc": metrics.get("roc_auc"),
             "validation_cases": metrics.get("n"), "model_version": info.version if info else None,
+            # calibration error from the model card, where the card reports one
+            "ece": metrics.get("ece", metrics.get("expected_calibration_error")),
             "disclaimer": NOT_A_DIAGNOSIS}
 
 
@@ -268,6 +270,12 @@ def contributions(ctx: ToolContext, task: str | None = None) -> dict[str, Any]:
     fed = ctx.federation
     return {"contributions": _jsonable(rows),
             "federated_versions": fed.versions(task) if fed else [], "jobs": fed.jobs(task) if fed else []}
+
+
+def tiers(ctx: ToolContext) -> dict[str, Any]:
+    if ctx.accounts is None or not hasattr(ctx.accounts, "tiers"):
+        raise ToolError("accounts are not available in this deployment")
+    return {"tiers": _jsonable(ctx.accounts.tiers())}
 
 
 def usage(ctx: ToolContext) -> dict[str, Any]:
@@ -336,6 +344,8 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",
          {"type": "object", "properties": {}}, usage),
+    Tool("tiers", "Every usage tier (free, pay-per-use, enterprise) with its monthly quota, rate limit and price, "
+                  "as enforced now.", {"type": "object", "properties": {}}, tiers),
 ]}
 
 

@@ -7,7 +7,7 @@ same SuperNodes (`benchmarks/peer_app`). Goals: MedHive's round <= 1.05x the pee
     python -m benchmarks.privacy_cost [--quick] [--nodes 3,10] [--settings peer,plain,secagg]
 
 Task: breast_cancer (WDBC from scikit-learn, split near-IID across N hospital folders). One SuperLink and
-one set of SuperNodes serve all four settings at a given N (one `flwr run` per setting, in the order of
+one set of SuperNodes serve every chosen setting at a given N (one `flwr run` per setting, in the order of
 `SETTINGS`); the processes are started fresh for each N and always stopped at the end.
 
 What is timed comes from the job's own progress file (`<job-dir>/events.jsonl`, timestamps written by the
@@ -175,13 +175,14 @@ def exchange_split(events: list[dict[str, Any]], timing: list[dict[str, Any]]) -
     poll wait (message created -> app process created: the SuperNode's poll and `flower-superexec`; handler
     done -> exchange done: pushing the reply and the grid's poll), process start-up (process created ->
     handler entered: interpreter, imports, app set-up) and work (the handler itself, lazy imports included)."""
-    ends = [(e["round"], e.get("began"), e["time"]) for e in events if e["event"] == "exchange"]
+    # exchange events carry wall-clock `began` / `ended` (their `time` is relative to the job's start)
+    ends = [(e["round"], e.get("began"), e.get("ended")) for e in events if e["event"] == "exchange"]
     if not ends:  # an app without exchange events (the peer): one exchange per round, the whole round
         rt = round_times(events)
         ends = [(t["round"], t["end"] - t["seconds"], t["end"]) for t in rt]
     out: dict[int, dict[str, Any]] = {}
     for r, began, end in ends:
-        if began is None:
+        if began is None or end is None:
             continue
         msgs = [m for m in timing if began <= m["created"] and m["ended"] <= end + 0.5]
         if not msgs:
@@ -227,7 +228,7 @@ def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, 
     fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"})
     try:
         t0 = time.monotonic()
-        fed.start()
+        fed.start(wait=600)  # a loaded machine can take minutes to bring the SuperLink up
         up = _wait_online(fed, n, timeout=120 + 10 * n)
         _say(f"N={n}: all {n} SuperNodes online after {time.monotonic() - t0:.1f} s ({up:.1f} s of it waiting for them to register)")
         for name in settings:

@@ -99,7 +99,7 @@ def run(grid: Grid, context: Context, job: Job) -> None:
     def exchanged(kind: str, replies: int, errors: int) -> None:
         current["exchange"] += 1
         job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors,
-                  began=grid.started_at)
+                  began=grid.started_at, ended=time.time())  # wall-clock seconds, for federation.timing
 
     grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged)
     initial = job.start()

@@ -2,7 +2,8 @@
 
 A task's input error may quote what it was given ("got 'JANEDOE-4711'", "= 71.2"); a patient's values must
 not travel back in an error, a log line or a terminal scroll-back. `redact` drops those parts, and when
-the inputs are known (the API has them), any message still containing one of them is replaced whole.
+the inputs are known (the API has them), replaces any submitted value still in the message by "[value]",
+so the message keeps naming the field and the rule (the valid range) it broke.
 """
 
 from __future__ import annotations
@@ -29,10 +30,15 @@ def _scalars(value: Any, known: frozenset[str] = frozenset()) -> Iterable[str]:
 
 
 def redact(message: str, inputs: Any = None, known: Iterable[str] = ()) -> str:
-    """A task's input error without the submitted values: quoted values and `= number` are dropped, and
-    any message that still contains one of the inputs is replaced by a generic one."""
+    """A task's input error without the submitted values, still naming the field and the rule: quoted
+    values and `= number` are dropped, and any remaining submitted value or unknown key is replaced by
+    "[value]" (whole tokens only, so the valid range in the message stays readable)."""
     message = re.sub(r",? got .*$", "", message)
     message = re.sub(r"\s=\s[-+]?[\d.]+(e[-+]?\d+)?", "", message, flags=re.I)
-    if inputs is not None and any(s in message for s in _scalars(inputs, frozenset(known))):
-        return "the input does not match the task's input schema (check field names, types and ranges)"
+    if inputs is None:
+        return message
+    for text in sorted(set(_scalars(inputs, frozenset(known))), key=len, reverse=True):
+        message = re.sub(rf"(?<![\w.]){re.escape(text)}(?![\w.])", "[value]", message)
+        if not re.fullmatch(r"[-+\d.e]+", text):  # a word inside a longer token: still never echoed
+            message = message.replace(text, "[value]")
     return message

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("accounts", "The keyed, checkpointed audit trail."),
     "billing": ("accounts", "Usage per account and the hospitals' revenue share."),
     "ask": ("ask", "Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."),
+    "chat": ("chat", "Talk with the MedHive assistant: a conversation with history (onboarding, predictions, "
+                     "follow-ups)."),
     "aggregator": ("aggregator", "The aggregation service (SuperLink owner and job scheduler)."),
     "federation": ("aggregator", "Federation jobs and nodes in the accounts database."),
     "federate": ("federation", "Run a federation job on loopback: split data, start SuperLink + SuperNodes, "

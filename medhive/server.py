@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from hub.api.problems import hub_problem
 from hub.api.schemas import PROBLEMS
@@ -42,8 +43,9 @@ def _models(registry: Any) -> list[dict[str, Any]]:
 
 # The mounts, in the order they are mounted (explicit, not discovered): the /v1 API first (the assistant
 # shares its accounts store), then the assistant's chat and the Spaces (they append portal navigation
-# entries and share the app's predictor), and the portal last because it is the catch-all at "/".
-MOUNTS = ("api", "assistant", "screening", "spaces", "zz_portal")
+# entries and share the app's predictor), the portal's account pages (sign-up, sign-in, My account) and
+# the admin pages (people, models, tokens, audit), and the portal last because it is the catch-all at "/".
+MOUNTS = ("api", "assistant", "screening", "spaces", "portal_accounts", "portal_admin", "zz_portal")
 
 
 def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
@@ -57,8 +59,9 @@ def mount_extensions(app: FastAPI, settings: Settings, registry: Any) -> None:
 def create_app(settings: Settings, *, registry: Any = None) -> FastAPI:
     registry = registry if registry is not None else settings.open_registry()
     started = time.time()
-    app = FastAPI(title="MedHive", version="0.1.0",
-                  description="Federated model hub for healthcare. Predictions are not a diagnosis.")
+    # /docs and /redoc from the Swagger UI and ReDoc files fastapi-offline ships (no CDN: they work offline)
+    app = FastAPIOffline(title="MedHive", version="0.1.0",
+                         description="Federated model hub for healthcare. Predictions are not a diagnosis.")
     app.state.registry = registry
     app.state.settings = settings
     app.state.predictor = wiring.make_predictor(registry)  # one version cache for every mount

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                               description="Supabase project URL: sign-up / sign-in through Supabase Auth when set")
     supabase_key: str = Field("", repr=False, validation_alias=AliasChoices(
         "MEDHIVE_SUPABASE_KEY", "SUPABASE_KEY", "SUPABASE_ANON_KEY"), description="Supabase anon (publishable) key")
+    space_demo_per_day: int = Field(5, ge=0, le=10_000, description="predictions an anonymous visitor may make "
+                                    "in the Spaces per client address and day before being asked to sign in")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3,
                                 description="largest request body the server reads (413 above, before parsing)")
     key_expiry_days: dict[str, int] = Field(default_factory=lambda: {"free": 90, "pay_per_use": 365, "enterprise": 365},

@@ -54,6 +54,8 @@ class Turn:
     emergency: str | None = None
     #: names of files attached with this message
     attached: list[str] = field(default_factory=list)
+    #: the whole knowledge index (for sections an answer must give whole, e.g. the emergency guidance)
+    knowledge: Any = None
 
 
 class Backend(Protocol):

@@ -16,12 +16,26 @@ from assistant import compose, onboarding
 from assistant.errors import ToolError
 from assistant.intents import detect_task, route
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
-from assistant.safety import symptom_question
+from assistant.retrieval import Hit
+from assistant.safety import emergency_words, symptom_question
 from assistant.tools import parse_fields, run_tool
 from hub.models.catalog import knowledge_doc, label_words, tabular_tasks, task_choices_text
 
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
+READING_DOC = "reading-predictions.md"
+_DOING = {"usage": "show your usage", "contributions": "show your contributions", "explain": "explain it",
+          "predict": "run the prediction", "list_models": "list the models", "model_info": "look up that model",
+          "interpret": "interpret that result"}
+EMERGENCY_DOC, EMERGENCY_HEADING = "symptoms-and-emergencies.md", "When to call emergency services first"
+#: below this cosine similarity of the best passage, the documentation does not address the question and the
+#: answer says so (chosen on tests/assistant/eval/dev.json: off-topic questions scored 0.13 and below, on-topic 0.25 and above)
+MIN_RELEVANCE = 0.2
+WHERE_TO_LOOK = [("medhive-overview.md", "what MedHive is, who it is for, where things are"),
+                 ("reading-predictions.md", "reading a result and its explanation"),
+                 ("hospital-onboarding.md", "connecting a hospital"),
+                 ("rest-api.md", "the REST API"), ("tiers-quotas-pricing.md", "tiers, quotas and pricing"),
+                 ("troubleshooting.md", "error messages")]
 
 
 class OfflineBackend:
@@ -41,7 +55,7 @@ class OfflineBackend:
     def _answer(self, turn: Turn) -> Answer:
         state = turn.state.setdefault("onboarding", {})
         if turn.emergency:
-            return self._question(turn, intent="emergency")
+            return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
         if state.get("awaiting") or intent == "onboarding":
             return self._onboarding(turn, state)
@@ -54,6 +68,11 @@ class OfflineBackend:
             return self._interpret(turn)
         if intent == "usage":
             return self._tool(turn, "usage", {}, _render_usage, intent)
+        if intent == "tiers":
+            answer = self._tool(turn, "tiers", {}, _render_tiers, intent)
+            if answer.tool_calls[0].result is None:  # no accounts database here: the knowledge page answers
+                return self._question(turn, intent="question")
+            return answer
         if intent == "contributions":
             return self._tool(turn, "contributions", {"task": detect_task(turn.text)}, _render_contributions, intent)
         if intent == "list_models":
@@ -64,6 +83,8 @@ class OfflineBackend:
         return self._question(turn, intent="symptom" if symptom_question(turn.text) else "question")
 
     def _values(self, turn: Turn) -> dict[str, float] | None:
+        if len(re.findall(r"\d", turn.raw)) < 3:
+            return None  # no typed values: nothing to parse
         found = _typed_values(turn.raw)
         return found[1] if found else None
 
@@ -78,8 +99,14 @@ class OfflineBackend:
 
     def _tool(self, turn: Turn, name: str, args: dict[str, Any], render, intent: str) -> Answer:
         call = self._call(turn, name, args)
-        text = render(call.result) if call.result is not None else f"I could not do that: {call.error}."
-        return Answer(text=text, tool_calls=[call], intent=intent)
+        if call.result is not None:
+            return Answer(text=render(call.result), tool_calls=[call], intent=intent)
+        # a refused tool is not the end of the answer: say why in one line, then what the documentation says
+        answer = self._question(turn, intent="question")
+        answer.text = f"I could not {_DOING.get(name, 'do that')}: {call.error}.\n\n{answer.text}"
+        answer.tool_calls = [call]
+        answer.intent = intent
+        return answer
 
     def _predict(self, turn: Turn) -> Answer:
         task = detect_task(turn.raw)
@@ -100,7 +127,13 @@ class OfflineBackend:
             return self._with_passages(Answer(
                 text=f"To predict with the `{task}` model, attach an input file, type the values, or say "
                      f"\"try the {task} model on an example\".", intent="predict"), turn, force_task=task)
-        return self._tool(turn, "predict", args, compose.render_prediction, "predict")
+        answer = self._tool(turn, "predict", args, compose.render_prediction, "predict")
+        result = answer.tool_calls[0].result if answer.tool_calls else None
+        if result and result.get("cases") == 1:
+            # the output (not the input) is kept for "what does that mean?" in this conversation
+            p = result["predictions"][0]
+            turn.state["last_prediction"] = {"task": result["task"], "label": p["label"], "probability": p["confidence"]}
+        return answer
 
     def _interpret(self, turn: Turn) -> Answer:
         last = turn.tools.last_input
@@ -111,11 +144,21 @@ class OfflineBackend:
             task = labels[label]
         m = re.search(r"(\d{1,3}(?:\.\d+)?)\s?%|\b(0\.\d+)\b", turn.text)
         prob = None if not m else float(m.group(1)) / 100 if m.group(1) else float(m.group(2))
+        last_pred = turn.state.get("last_prediction") or {}
+        if not label and last_pred and (not task or task == last_pred.get("task")):
+            task, label = last_pred["task"], last_pred["label"]
+            prob = last_pred.get("probability") if prob is None else prob
         if not task or not label:
             return self._question(turn, intent="interpret")
         answer = self._tool(turn, "interpret", {"task": task, "label": label, "probability": prob},
                             compose.render_interpretation, "interpret")
-        return self._with_passages(answer, turn)
+        if answer.tool_calls and answer.tool_calls[0].error:
+            return answer
+        # the answer rests on the guide to reading a prediction: what a score means, and this task's result
+        guide = [c for c in getattr(turn.knowledge, "chunks", []) if c.doc == READING_DOC and (
+            c.heading.startswith("What the probability") or task.replace("_", " ") in c.heading.lower())]
+        answer.sources = sources_of([Hit(c, 1.0, 1.0) for c in guide], 3)
+        return answer
 
     def _onboarding(self, turn: Turn, state: dict[str, Any]) -> Answer:
         action, args = onboarding.step(state, turn.raw, admin=turn.tools.caller.role == "admin")
@@ -162,13 +205,34 @@ class OfflineBackend:
         return Answer(text=text, tool_calls=[call], intent="onboarding", sources=sources)
 
     # ----- documentation ---------------------------------------------------------------------------
+    def emergency_answer(self, turn: Turn) -> Answer:
+        return self._emergency(turn)
+
+    def _emergency(self, turn: Turn) -> Answer:
+        """The whole emergency guidance, never an extract (the session puts the emergency notice first)."""
+        chunks = [c for c in getattr(turn.knowledge, "chunks", [])
+                  if c.doc == EMERGENCY_DOC and c.heading == EMERGENCY_HEADING]
+        if not chunks:
+            return self._question(turn, intent="symptom")
+        words = emergency_words(turn.text)
+        lead = (f"You wrote \"{words}\": that can be a medical emergency. " if words else "") + (
+            "MedHive's models cannot assess symptoms and must never delay emergency care.")
+        guidance = "\n\n".join(compose.section_text(Hit(c, 1.0, 1.0)) for c in chunks)
+        return Answer(text=f"{lead}\n\n{guidance}", intent="emergency",
+                      sources=[{"doc": EMERGENCY_DOC, "heading": EMERGENCY_HEADING}])
+
+    def _unknown(self) -> Answer:
+        looks = "\n".join(f"- `{doc}`: {what}" for doc, what in WHERE_TO_LOOK)
+        return Answer(text="I don't know: the MedHive documentation does not cover that, and I answer only from it. "
+                           f"Here is where to look for what it does cover:\n\n{looks}\n\nYou can also ask me about "
+                           "the models, a result, onboarding a hospital, privacy, the API or pricing.", intent="unknown")
+
     def _question(self, turn: Turn, *, intent: str) -> Answer:
         hits = turn.hits
         if intent in ("emergency", "symptom"):
-            hits = sorted(hits, key=lambda h: h.chunk.doc != "symptoms-and-emergencies.md")
-        if not hits:
-            return Answer(text="I found nothing about that in the MedHive documentation. Try asking about the "
-                               "models, predictions, onboarding a hospital, privacy, the API or pricing.", intent=intent)
+            hits = sorted(hits, key=lambda h: h.chunk.doc != EMERGENCY_DOC)
+        if not hits or (intent == "question" and max(h.dense for h in hits) < MIN_RELEVANCE):
+            return self._unknown()
         text = compose.passage_answer(turn.text, hits, max_units=12 if intent == "emergency" else 6)
         if intent == "symptom":
             task = detect_task(turn.text)
@@ -189,6 +253,21 @@ class OfflineBackend:
             answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _render_tiers(r: dict[str, Any]) -> str:
+    """All three tiers as a table, from the limits the API and the Spaces enforce."""
+    def money(t: dict[str, Any]) -> str:
+        return f"{t['currency']} {t['price_micros'] / 1e6:g}" if t.get("price_micros") else "none"
+
+    rows = "\n".join(
+        f"| {t['name'].replace('_', '-')} | {t['monthly_quota'] if t['monthly_quota'] is not None else 'contracted' if t['name'] == 'enterprise' else 'none'} | "
+        f"{t['rate_limit_per_minute'] if t['rate_limit_per_minute'] is not None else 'none'} per minute | "
+        f"{money(t)} |" for t in r.get("tiers", []))
+    return ("MedHive's tiers (the limits in force now; an enterprise contract can set its own):\n\n"
+            "| tier | monthly quota | rate limit | price per prediction |\n|---|---|---|---|\n" + rows
+            + "\n\nPatients, students and clinicians sign up on the free tier and can upgrade to pay-per-use on "
+              "their account page (/account); each API response carries the same limits in its RateLimit headers.")
 
 
 def _typed_values(text: str) -> tuple[str, dict[str, float]] | None:

@@ -91,10 +91,13 @@ class Verification:
         return {"ok": self.ok, "entries": self.entries, "first_bad_seq": self.first_bad_seq, "reason": self.reason}
 
 
-def verify(session: Session) -> Verification:
-    """Recompute the whole chain; reports the first entry that does not verify."""
+_STORE_KEY = object()
+
+
+def verify(session: Session, *, key: Any = _STORE_KEY) -> Verification:
+    """Recompute the whole chain (under the store's key, or `key`); reports the first entry that fails."""
     prev, expected_seq, count = GENESIS, 1, 0
-    key = _key(session)
+    key = _key(session) if key is _STORE_KEY else key
     for e in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
         count += 1
         if e.seq != expected_seq:
@@ -120,3 +123,31 @@ def entries(session: Session, *, limit: int = 100, before: int | None = None, ac
     if action:
         q = q.where(AuditEntry.action == action)
     return list(session.execute(q).scalars())
+
+
+def rekey(session: Session, *, old_key: bytes | None = None) -> int:
+    """Re-chain every entry under the store's key, after checking the chain under `old_key` (None: the
+    unkeyed SHA-256 chain of releases before the keyed one). A chain that does not verify is refused:
+    rekeying must never launder an edit. Returns the number of entries re-chained; then appends an
+    `audit.rekey` entry. Checkpoint right after (`medhive audit rekey` does)."""
+    from hub.accounts.errors import AuditChainBroken
+
+    new_key = _key(session)
+    if new_key is None:
+        raise AuditChainBroken("this store has no audit key to rekey to")
+    before = verify(session, key=old_key)
+    if not before.ok:
+        raise AuditChainBroken(f"the chain does not verify under the old key (entry {before.first_bad_seq}: "
+                               f"{before.reason}); refusing to rekey it")
+    prev, count = GENESIS, 0
+    for e in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+        e.prev_hash = prev
+        e.hash = _digest(e.seq, e.at, e.actor, e.action, e.target, e.details, prev, new_key)
+        prev, count = e.hash, count + 1
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is not None:
+        head.hash = prev
+    session.flush()
+    append(session, actor="system", action="audit.rekey", details={"entries": count,
+                                                                  "from": "keyed" if old_key else "unkeyed"})
+    return count

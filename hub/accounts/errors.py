@@ -65,6 +65,12 @@ class RateLimited(AccountsError):
     kind, status, title = "rate-limited", 429, "Too many requests"
 
 
+class BatchTooLarge(AccountsError):
+    """A batch that no wait could admit (more cases than the tier's per-minute limit or monthly quota)."""
+
+    kind, status, title = "batch-too-large", 422, "Batch larger than the tier allows"
+
+
 class QuotaExceeded(AccountsError):
     kind, status, title = "quota-exceeded", 429, "Monthly quota exceeded"
 

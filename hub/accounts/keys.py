@@ -18,13 +18,23 @@ from sqlalchemy.orm import Session
 from hub.accounts import audit
 from hub.accounts.errors import NotFound, PermissionDenied, ValidationFailed
 from hub.accounts.metering import limits_for
-from hub.accounts.models import ApiKey
+from hub.accounts.models import ApiKey, Organization
 from hub.accounts.security import KEY_PREFIX, new_api_key
 from hub.accounts.users import Principal
 
 MAX_DAYS = 3650
 #: days a key lives when its creator names no expiry, per tier (MEDHIVE_KEY_EXPIRY_DAYS overrides)
 DEFAULT_EXPIRY_DAYS = {"free": 90, "pay_per_use": 365, "enterprise": 365}
+#: roles that hold API keys whatever their tier; anyone else needs a paid tier (pay-per-use, enterprise)
+KEY_ROLES = ("admin", "data_provider", "clinician", "enterprise")
+
+
+def check_may_use_keys(session: Session, principal: Principal) -> None:
+    if principal.role in KEY_ROLES:
+        return
+    org = session.get(Organization, principal.org_id)
+    if org is None or org.tier == "free":
+        raise PermissionDenied("API keys come with the pay-per-use tier: upgrade your account on its page first")
 
 
 def key_view(key: ApiKey, *, now: datetime | None = None) -> dict[str, Any]:
@@ -39,6 +49,7 @@ def key_view(key: ApiKey, *, now: datetime | None = None) -> dict[str, Any]:
 def create_key(session: Session, principal: Principal, *, name: str = "", expires_in_days: int | None = None,
                default_expiry_days: dict[str, int] | None = None) -> tuple[dict[str, Any], str]:
     """A new key for the caller's organization: (its listing view, the full key to show once)."""
+    check_may_use_keys(session, principal)
     if principal.api_key_id is not None:
         raise PermissionDenied("API keys cannot create API keys; sign in and create it from your session")
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
@@ -58,11 +69,13 @@ def create_key(session: Session, principal: Principal, *, name: str = "", expire
 
 
 def list_keys(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    check_may_use_keys(session, principal)
     q = select(ApiKey).where(ApiKey.org_id == principal.org_id).order_by(ApiKey.created_at)
     return [key_view(k) for k in session.execute(q).scalars()]
 
 
 def revoke_key(session: Session, principal: Principal, key_id: uuid.UUID) -> dict[str, Any]:
+    check_may_use_keys(session, principal)
     key = session.get(ApiKey, key_id)
     if key is None or key.org_id != principal.org_id:
         raise NotFound("no such API key in your organization")

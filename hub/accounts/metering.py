@@ -1,7 +1,9 @@
 """Metering: check a billable call against the caller's tier and record it in the same transaction.
 
-Limits are atomic counters (`usage_counters`): one row per organization and calendar month (the quota)
-and one per minute (the rate limit). A call reserves its units with a conditional UPDATE
+The monthly quota is an atomic counter (`usage_counters`, one row per organization and calendar month);
+the per-minute rate limit is a token bucket in the same database (`hub.accounts.ratelimit`, GCRA), so it
+holds across server processes and has no window boundary to burst across. A call reserves its units
+with a conditional UPDATE
 (`used = used + n WHERE used + n <= limit`) that either succeeds or changes nothing, so N concurrent
 requests can never overshoot a quota (PostgreSQL re-checks the condition after waiting on the row lock;
 SQLite serializes writers with BEGIN IMMEDIATE) and a count is never lost (it commits or rolls back with
@@ -17,6 +19,7 @@ same `reserved()` + `record()` pair as the API.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -26,12 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub.accounts.errors import IdempotencyKeyReused, NotFound, QuotaExceeded, RateLimited
+from hub.accounts import ratelimit
+from hub.accounts.errors import BatchTooLarge, IdempotencyKeyReused, NotFound, QuotaExceeded, RateLimited
 from hub.accounts.models import IdempotencyRecord, Organization, Tier, UsageCounter, UsageEvent
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -62,8 +66,7 @@ class Reservation:
 
     limits: Limits
     month_used: int
-    minute_used: int
-    minute_reset_s: int
+    rate: ratelimit.Decision | None  # the per-minute bucket after this call; None without a rate limit
     month_reset_s: int
     now: datetime
     units: int = 0
@@ -71,13 +74,32 @@ class Reservation:
 
     @property
     def minute_remaining(self) -> int | None:
-        lim = self.limits.rate_limit_per_minute
-        return None if lim is None else max(lim - self.minute_used, 0)
+        return None if self.rate is None else self.rate.remaining
+
+    @property
+    def minute_reset_s(self) -> int:
+        return 0 if self.rate is None else self.rate.reset_s
 
     @property
     def month_remaining(self) -> int | None:
         q = self.limits.monthly_quota
         return None if q is None else max(q - self.month_used, 0)
+
+    def headers(self) -> dict[str, str]:
+        """IETF RateLimit-Policy / RateLimit fields for both limits, plus the X-RateLimit-* trio (minute)."""
+        policies, items, out = [], [], {}
+        if self.rate is not None:
+            policies.append(f'"minute";q={self.rate.limit};w=60')
+            items.append(f'"minute";r={self.rate.remaining};t={self.rate.reset_s}')
+            out.update({"X-RateLimit-Limit": str(self.rate.limit), "X-RateLimit-Remaining": str(self.rate.remaining),
+                        "X-RateLimit-Reset": str(self.rate.reset_s)})
+        if self.limits.monthly_quota is not None:
+            policies.append(f'"month";q={self.limits.monthly_quota};w=2592000')
+            items.append(f'"month";r={self.month_remaining};t={self.month_reset_s}')
+        if policies:
+            out["RateLimit-Policy"] = ", ".join(policies)
+            out["RateLimit"] = ", ".join(items)
+        return out
 
 
 def period_of(now: datetime) -> str:
@@ -94,10 +116,6 @@ def seconds_to_month_end(now: datetime) -> int:
     return max(int((_next_month(now) - now).total_seconds()) + 1, 1)
 
 
-def seconds_to_minute_end(now: datetime) -> int:
-    return max(60 - now.second, 1)
-
-
 def limits_for(session: Session, org_id: uuid.UUID) -> Limits:
     org = session.get(Organization, org_id)
     if org is None:
@@ -112,13 +130,7 @@ def limits_for(session: Session, org_id: uuid.UUID) -> Limits:
 def _bump(session: Session, org_id: uuid.UUID, bucket: str, units: int, limit: int | None) -> int | None:
     """Add `units` to a counter unless that passes `limit`; the new value, or None when refused."""
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    created = session.execute(
-        insert(UsageCounter).values(org_id=org_id, bucket=bucket, used=0).on_conflict_do_nothing()
-    ).rowcount
-    if created and bucket.startswith("r:"):
-        # a new minute: the organization's older minute counters are of no use any more
-        session.execute(delete(UsageCounter).where(UsageCounter.org_id == org_id, UsageCounter.bucket.like("r:%"),
-                                                   UsageCounter.bucket < bucket))
+    session.execute(insert(UsageCounter).values(org_id=org_id, bucket=bucket, used=0).on_conflict_do_nothing())
     stmt = (update(UsageCounter).where(UsageCounter.org_id == org_id, UsageCounter.bucket == bucket)
             .values(used=UsageCounter.used + units).returning(UsageCounter.used)
             .execution_options(synchronize_session=False))
@@ -140,27 +152,54 @@ def reserve(session: Session, org_id: uuid.UUID, units: int, *, now: datetime | 
     """
     now = now or datetime.now(UTC)
     limits = limits_for(session, org_id)
-    minute_bucket = "r:" + now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    check_batch(limits, units)
     month_bucket = "m:" + period_of(now)
-    minute_reset, month_reset = seconds_to_minute_end(now), seconds_to_month_end(now)
-    minute = _bump(session, org_id, minute_bucket, units, limits.rate_limit_per_minute)
-    if minute is None:
-        raise RateLimited(f"rate limit of {limits.rate_limit_per_minute} predictions per minute reached; "
-                          f"retry in {minute_reset} s", retry_after=minute_reset,
-                          extra={"limit": limits.rate_limit_per_minute, "window_s": 60})
+    month_reset = seconds_to_month_end(now)
+    rate = None
+    if limits.rate_limit_per_minute is not None:
+        rate = ratelimit.take(session, _rate_key(org_id), limit=limits.rate_limit_per_minute, period_s=60,
+                              units=units, now=now.timestamp())
+        if not rate.allowed:
+            exc = RateLimited(f"rate limit of {limits.rate_limit_per_minute} predictions per minute reached; "
+                              f"retry in {rate.retry_after_s} s", retry_after=rate.retry_after_s,
+                              extra={"limit": limits.rate_limit_per_minute, "window_s": 60})
+            exc.headers = Reservation(limits, _used(session, org_id, month_bucket), rate, month_reset, now).headers()
+            raise exc
     month = _bump(session, org_id, month_bucket, units, limits.monthly_quota)
     if month is None:
         used = _used(session, org_id, month_bucket)
-        raise QuotaExceeded(f"the monthly quota of {limits.monthly_quota} predictions of the {limits.tier} tier is "
+        exc = QuotaExceeded(f"the monthly quota of {limits.monthly_quota} predictions of the {limits.tier} tier is "
                             f"used up ({used} used, {units} requested); it renews at the start of next month",
                             retry_after=month_reset,
                             extra={"quota": limits.monthly_quota, "used": used, "tier": limits.tier})
-    return Reservation(limits, month, minute, minute_reset, month_reset, now, units=units,
-                       buckets=(minute_bucket, month_bucket))
+        # the rollback gives the rate units back: report the bucket as it will be
+        given_back = None if rate is None else dataclasses.replace(rate, remaining=min(rate.remaining + units, rate.limit))
+        exc.headers = Reservation(limits, used, given_back, month_reset, now).headers()
+        raise exc
+    return Reservation(limits, month, rate, month_reset, now, units=units, buckets=(month_bucket,))
+
+
+def _rate_key(org_id: uuid.UUID) -> str:
+    return f"org:{org_id}"
+
+
+def check_batch(limits: Limits, units: int) -> None:
+    """Refuse at once a batch no wait could admit: no Retry-After for what can never succeed."""
+    per_minute, quota = limits.rate_limit_per_minute, limits.monthly_quota
+    if per_minute is not None and units > per_minute:
+        raise BatchTooLarge(f"a batch of {units} cases is larger than the {limits.tier} tier's limit of "
+                            f"{per_minute} predictions per minute; send at most {per_minute} per request",
+                            extra={"limit": per_minute, "cases": units, "tier": limits.tier})
+    if quota is not None and units > quota:
+        raise BatchTooLarge(f"a batch of {units} cases is larger than the {limits.tier} tier's monthly quota of "
+                            f"{quota} predictions", extra={"quota": quota, "cases": units, "tier": limits.tier})
 
 
 def release(session: Session, org_id: uuid.UUID, reservation: Reservation) -> None:
     """Give back what `reserve` took (the work it was taken for failed or was refused)."""
+    if reservation.rate is not None:
+        ratelimit.give_back(session, _rate_key(org_id), limit=reservation.rate.limit, period_s=60,
+                            units=reservation.units)
     for bucket in reservation.buckets:
         session.execute(update(UsageCounter)
                         .where(UsageCounter.org_id == org_id, UsageCounter.bucket == bucket,

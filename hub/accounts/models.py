@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false, true
 
 ROLES = ("admin", "data_provider", "clinician", "user", "enterprise")
 TIERS = ("free", "pay_per_use", "enterprise")
@@ -113,6 +115,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a self-declared clinician is unverified until an admin verifies them; every other sign-up is verified
+    verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # prediction history is opt-in; the input is kept only when the user also ticks "keep my input"
+    keep_history: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    keep_inputs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(Base):
@@ -158,6 +165,35 @@ class UsageEvent(Base):
     price_micros: Mapped[int] = mapped_column(BigInteger)  # per unit, at the time of the call
     amount_micros: Mapped[int] = mapped_column(BigInteger)
     period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateLimitState(Base):
+    """One token bucket (GCRA): `tat` is its theoretical arrival time in epoch microseconds (0: never used).
+
+    Keys: `org:<id>` (the per-minute API limit), `login:<...>` (failed sign-ins), `demo:<...>` (the
+    anonymous demo allowance), `known:<...>` (a client that signed in to an account, `tat` = expiry).
+    """
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Double)
+
+
+class Prediction(Base):
+    """A kept prediction (opt-in): output, model version and time; the input only if the user chose so."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_user_created", "user_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    task: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(100))
+    confidence: Mapped[float] = mapped_column(Double)
+    output: Mapped[str] = mapped_column(Text)  # JSON: probabilities, meta
+    input_summary: Mapped[str | None] = mapped_column(Text)  # JSON; only with "keep my input"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

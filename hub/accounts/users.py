@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from hub.accounts import audit
 from hub.accounts.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
 from hub.accounts.models import ROLES, ApiKey, Organization, Tier, User
-from hub.accounts.security import TokenClaims, hash_password, key_prefix, sha256_hex, verify_password
+from hub.accounts.security import TokenClaims, hash_password, key_prefix, needs_rehash, sha256_hex, verify_password
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
-SELF_SERVICE = {"user": ("personal", "free"), "enterprise": ("enterprise", "pay_per_use")}
+#: account type -> (organization kind, tier); a clinician is self-declared and unverified until an admin verifies
+SELF_SERVICE = {"user": ("personal", "free"), "clinician": ("personal", "free"),
+                "enterprise": ("enterprise", "pay_per_use")}
 MIN_PASSWORD = 10
 
 
@@ -82,12 +84,13 @@ def create_user(session: Session, *, email: str, password: str | None, role: str
 
 def sign_up(session: Session, *, email: str, password: str | None, account_type: str = "user",
             organization: str | None = None, display_name: str = "", user_id: uuid.UUID | None = None) -> User:
-    """Self-service sign-up: a patient/student (`user`, personal org, free tier) or an `enterprise`.
+    """Self-service sign-up: a patient/student (`user`, personal org, free tier), a `clinician` (self-declared:
+    unverified until an admin verifies them) or an `enterprise`.
 
-    Clinicians, hospitals and admins are granted their role by an admin, never by sign-up.
+    Hospital staff arrive through onboarding approval and admins are made by an admin, never by sign-up.
     """
     if account_type not in SELF_SERVICE:
-        raise ValidationFailed("account_type must be 'user' or 'enterprise'")
+        raise ValidationFailed("account_type must be 'user', 'clinician' or 'enterprise'")
     email = _check_email(email)
     kind, tier = SELF_SERVICE[account_type]
     if account_type == "enterprise" and not (organization or "").strip():
@@ -96,8 +99,44 @@ def sign_up(session: Session, *, email: str, password: str | None, account_type:
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this e-mail already exists")
     org = create_org(session, name=name, kind=kind, tier=tier)
-    return create_user(session, email=email, password=password, role=account_type, org_id=org.id,
+    user = create_user(session, email=email, password=password, role=account_type, org_id=org.id,
                        display_name=display_name, user_id=user_id, actor="signup")
+    user.verified = account_type != "clinician"
+    return user
+
+
+def set_preferences(session: Session, user_id: uuid.UUID, *, keep_history: bool, keep_inputs: bool,
+                    actor: str) -> User:
+    """The prediction-history opt-in; inputs are kept only together with the history."""
+    user = get_user(session, user_id)
+    user.keep_history, user.keep_inputs = bool(keep_history), bool(keep_history and keep_inputs)
+    audit.append(session, actor=actor, action="user.preferences", target=f"user:{user_id}",
+                 details={"keep_history": user.keep_history, "keep_inputs": user.keep_inputs})
+    return user
+
+
+def set_verified(session: Session, user_id: uuid.UUID, verified: bool, *, actor: str) -> User:
+    user = get_user(session, user_id)
+    user.verified = bool(verified)
+    audit.append(session, actor=actor, action="user.verify", target=f"user:{user_id}", details={"verified": verified})
+    return user
+
+
+def set_active(session: Session, user_id: uuid.UUID, active: bool, *, actor: str) -> User:
+    user = get_user(session, user_id)
+    user.active = bool(active)
+    audit.append(session, actor=actor, action="user.active", target=f"user:{user_id}", details={"active": active})
+    return user
+
+
+def upgrade_to_pay_per_use(session: Session, principal: Principal) -> Organization:
+    """The self-service upgrade of a personal free account: a price per prediction, no monthly quota."""
+    org = session.get(Organization, principal.org_id)
+    if org is None or org.kind != "personal":
+        raise ValidationFailed("only a personal account can upgrade itself; ask your organization's admin")
+    if org.tier != "free":
+        raise Conflict(f"this account is already on the {org.tier} tier")
+    return set_tier(session, org.id, "pay_per_use", actor=principal.actor)
 
 
 def check_password(session: Session, email: str, password: str) -> User:
@@ -105,6 +144,8 @@ def check_password(session: Session, email: str, password: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or not verify_password(password, user.password_hash):
         raise InvalidCredentials("wrong e-mail or password")
+    if needs_rehash(user.password_hash):  # e.g. a scrypt hash from an earlier release: argon2id from now on
+        user.password_hash = hash_password(password)
     user.last_login_at = datetime.now(UTC)
     return user
 

@@ -17,7 +17,16 @@ from fastapi.responses import HTMLResponse
 from hub.accounts import Store
 from hub.accounts.security import Tokens
 from hub.accounts.supabase_auth import SupabaseAuth
-from hub.api import account_routes, admin_routes, auth_routes, federation_routes, model_routes, problems, screen_routes
+from hub.api import (
+    account_routes,
+    admin_routes,
+    auth_routes,
+    federation_routes,
+    history_routes,
+    model_routes,
+    problems,
+    screen_routes,
+)
 from hub.api.admin_page import ADMIN_PAGE
 from hub.api.deps import ApiContext
 from hub.api.federation_pages import FEDERATION_PAGE, HOSPITAL_PAGE
@@ -28,7 +37,8 @@ PUBLIC_ROUTES = {("POST", "/v1/auth/signup"), ("POST", "/v1/auth/login"), ("POST
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/v1")
-    for module in (auth_routes, model_routes, account_routes, admin_routes, federation_routes, screen_routes):
+    for module in (auth_routes, model_routes, account_routes, history_routes, admin_routes, federation_routes,
+                   screen_routes):
         api.include_router(module.router)
     return api
 

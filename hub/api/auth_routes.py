@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, status
 
-from hub.accounts import audit, keys, users
+from hub.accounts import audit, keys, login_throttle, users
 from hub.accounts.errors import AccountsError, Conflict, InvalidCredentials, RateLimited
 from hub.accounts.models import Organization, User
 from hub.accounts.users import Principal
-from hub.api.deps import ALL_ROLES, KEY_ROLES, ApiContext, context, require
+from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.schemas import PROBLEMS, Account, KeyCreate, KeyCreated, KeyView, Login, SignUp, TokenOut
-from hub.api.throttle import LoginThrottle
 
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
@@ -21,7 +20,8 @@ router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 def _account(session: Any, user: User) -> Account:
     org = session.get(Organization, user.org_id)
     return Account(user_id=str(user.id), email=user.email, role=user.role, org_id=str(org.id), organization=org.name,
-                   tier=org.tier)
+                   tier=org.tier, verified=bool(user.verified), keep_history=bool(user.keep_history),
+                   keep_inputs=bool(user.keep_inputs))
 
 
 def _token(ctx: ApiContext, user: User) -> TokenOut:
@@ -30,7 +30,7 @@ def _token(ctx: ApiContext, user: User) -> TokenOut:
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=Account,
-             summary="Create an account (patient/student or enterprise)", openapi_extra={"x-public": True})
+             summary="Create an account (patient/student, clinician or enterprise)", openapi_extra={"x-public": True})
 def sign_up(body: SignUp, ctx: ApiContext = Depends(context)) -> Account:
     external_id: uuid.UUID | None = None
     if ctx.identity is not None:
@@ -50,28 +50,32 @@ def sign_up(body: SignUp, ctx: ApiContext = Depends(context)) -> Account:
              openapi_extra={"x-public": True})
 def login(body: Login, request: Request, ctx: ApiContext = Depends(context)) -> TokenOut:
     email = body.email.strip().lower()
-    throttle: LoginThrottle = ctx.extra.setdefault("login_throttle", LoginThrottle())
     client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(email, client)
+    return sign_in(ctx, email, body.password, client)
+
+
+def sign_in(ctx: ApiContext, email: str, password: str, client: str) -> TokenOut:
+    """Throttled password sign-in (shared by the API and the portal's sign-in form): an access token."""
+    with ctx.store.transaction() as s:
+        wait = login_throttle.retry_after(s, email, client)
     if wait is not None:  # refused before any password is checked
-        raise RateLimited(f"too many failed logins; try again in {wait} s", retry_after=wait)
+        raise RateLimited(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
     try:
         with ctx.store.transaction() as s:
             if ctx.identity is not None:
-                user_id = ctx.identity.sign_in(email, body.password)
+                user_id = ctx.identity.sign_in(email, password)
                 user = s.get(User, user_id) or s.query(User).filter(User.email == email).one_or_none()
                 if user is None:  # signed up in Supabase directly: a personal account
                     user = users.sign_up(s, email=email, password=None, user_id=user_id)
             else:
-                user = users.check_password(s, email, body.password)
+                user = users.check_password(s, email, password)
             audit.append(s, actor=f"user:{user.id}", action="auth.login", target=f"user:{user.id}")
-            token = _token(ctx, user)
-        throttle.succeeded(email)
-        return token
+            login_throttle.succeeded(s, email, client)
+            return _token(ctx, user)
     except AccountsError as exc:
-        if isinstance(exc, InvalidCredentials):
-            throttle.failed(email, client)
         with ctx.store.transaction() as s:
+            if isinstance(exc, InvalidCredentials):
+                login_throttle.failed(s, email, client)
             audit.append(s, actor="anonymous", action="auth.login_failed", target="", details={"reason": exc.kind})
         raise
 
@@ -86,8 +90,9 @@ def me(p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(co
              summary="Create an API key from a login session (not with an API key); shown once, with its expiry",
              description="Only an access token from /v1/auth/login may create keys (403 for an API key). "
                          "Without `expires_in_days` the key expires after the tier's default (returned in "
-                         "`expires_at`). Revoking a key also revokes any key it created.")
-def create_key(body: KeyCreate, p: Principal = Depends(require(*KEY_ROLES)),
+                         "`expires_at`). Revoking a key also revokes any key it created. A personal account "
+                         "gets keys with the pay-per-use tier (POST /v1/me/upgrade).")
+def create_key(body: KeyCreate, p: Principal = Depends(require(*ALL_ROLES)),
                ctx: ApiContext = Depends(context)) -> KeyCreated:
     with ctx.store.transaction() as s:
         view, secret = keys.create_key(s, p, name=body.name, expires_in_days=body.expires_in_days,
@@ -96,14 +101,14 @@ def create_key(body: KeyCreate, p: Principal = Depends(require(*KEY_ROLES)),
 
 
 @router.get("/keys", response_model=list[KeyView], summary="The organization's API keys (prefixes)")
-def list_keys(p: Principal = Depends(require(*KEY_ROLES)), ctx: ApiContext = Depends(context)) -> list[KeyView]:
+def list_keys(p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> list[KeyView]:
     with ctx.store.transaction() as s:
         return [KeyView(**k) for k in keys.list_keys(s, p)]
 
 
 @router.delete("/keys/{key_id}", response_model=KeyView,
                summary="Revoke an API key")
-def revoke_key(key_id: uuid.UUID, p: Principal = Depends(require(*KEY_ROLES)),
+def revoke_key(key_id: uuid.UUID, p: Principal = Depends(require(*ALL_ROLES)),
                ctx: ApiContext = Depends(context)) -> KeyView:
     with ctx.store.transaction() as s:
         return KeyView(**keys.revoke_key(s, p, key_id))

@@ -23,13 +23,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from hub import limits as input_limits
-from hub.accounts import audit, keys, metering
-from hub.accounts.errors import Conflict, NotImplementedYet, RateLimited, ValidationFailed
+from hub.accounts import audit, history, keys, metering
+from hub.accounts.errors import Conflict, NotImplementedYet, ValidationFailed
 from hub.accounts.metering import MAX_BATCH, Reservation
 from hub.accounts.users import Principal
 from hub.api.deps import ALL_ROLES, ApiContext, context, require
 from hub.api.problems import redact
-from hub.api.schemas import MODEL_PROBLEMS, PREDICT_EXAMPLES, PredictRequest, PredictResponse
+from hub.api.schemas import MAX_EXPLAINED, MODEL_PROBLEMS, PREDICT_EXAMPLES, PredictRequest, PredictResponse
 from hub.errors import InputTooLarge, InvalidInputError, OutOfDistributionError, VersionNotFoundError
 from hub.models import all_tasks, get_task
 
@@ -101,8 +101,10 @@ def _prepare(spec: Any, body: PredictRequest, *, file_cases: int) -> tuple[Any, 
     Sizes are checked before decoding: the base64 length, then the file's rows, pixels or signal minutes
     from its size and headers (`hub.limits`), so an oversized upload is refused before it is parsed."""
     options = dict(body.options)
-    if (body.inputs is None) == (body.file is None):
-        raise ValidationFailed("give exactly one of `inputs` (an object or a list) or `file`")
+    if sum(x is not None for x in (body.inputs, body.file, body.files)) != 1:
+        raise ValidationFailed("give exactly one of `inputs` (an object or a list), `file`, or `files` (a WFDB record)")
+    if body.files is not None:
+        return _read_record(spec, body.files, options), 1
     if body.file is not None:
         file_limits = input_limits.InputLimits(max_rows=file_cases, max_images=file_cases)
         if len(body.file.content_base64) * 3 // 4 > file_limits.max_file_bytes:
@@ -135,6 +137,31 @@ def _prepare(spec: Any, body: PredictRequest, *, file_cases: int) -> tuple[Any, 
     return spec.prepare(raw, **options), units
 
 
+def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
+    """A multi-file record (WFDB: the .hea header and its .dat signal, same record name) as one input;
+    sizes checked before decoding, like a single file."""
+    if spec.input_kind != "signal":
+        raise ValidationFailed("files: a multi-file record (WFDB .hea + .dat) is for signal tasks such as ecg")
+    names = [Path(f.filename).name for f in files]
+    headers = [n for n in names if n.lower().endswith(".hea")]
+    if len(headers) != 1:
+        raise ValidationFailed("files: a WFDB record needs exactly one .hea header and its .dat file(s)")
+    stem = Path(headers[0]).stem
+    if len(set(names)) != len(names) or any(Path(n).stem != stem for n in names):
+        raise ValidationFailed(f"files: every file of the record must be named after it ({stem}.hea, {stem}.dat)")
+    max_bytes = input_limits.InputLimits().max_file_bytes
+    if sum(len(f.content_base64) for f in files) * 3 // 4 > max_bytes:
+        raise InputTooLarge(f"the record is over {max_bytes / 2**20:g} MiB")
+    with tempfile.TemporaryDirectory(prefix="medhive-upload-") as tmp:
+        for i, (f, name) in enumerate(zip(files, names)):
+            try:
+                data = base64.b64decode(f.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationFailed(f"files[{i}].content_base64 is not valid base64") from None
+            (Path(tmp) / name).write_bytes(data)
+        return spec.read_input(Path(tmp) / headers[0], **options)
+
+
 def _is_batch(raw: list[Any]) -> bool:
     """A list of 2-D images (or of signals given as objects) is a batch; a plain signal or image is one case."""
     try:
@@ -143,27 +170,10 @@ def _is_batch(raw: list[Any]) -> bool:
         return False
 
 
-def rate_headers(r: Reservation | None, limits: Any = None, *, refused: bool = False, retry_after: int | None = None
-                 ) -> dict[str, str]:
-    """IETF RateLimit-Policy / RateLimit fields plus the X-RateLimit-* trio (reset in seconds)."""
-    limits = r.limits if r else limits
-    if limits is None:
-        return {}
-    policies, items, out = [], [], {}
-    if limits.rate_limit_per_minute is not None:
-        remaining = 0 if refused else r.minute_remaining
-        reset = retry_after if refused else r.minute_reset_s
-        policies.append(f'"minute";q={limits.rate_limit_per_minute};w=60')
-        items.append(f'"minute";r={remaining};t={reset}')
-        out.update({"X-RateLimit-Limit": str(limits.rate_limit_per_minute), "X-RateLimit-Remaining": str(remaining),
-                    "X-RateLimit-Reset": str(reset)})
-    if limits.monthly_quota is not None and r is not None:
-        policies.append(f'"month";q={limits.monthly_quota};w=2592000')
-        items.append(f'"month";r={r.month_remaining};t={r.month_reset_s}')
-    if policies:
-        out["RateLimit-Policy"] = ", ".join(policies)
-        out["RateLimit"] = ", ".join(items)
-    return out
+def rate_headers(r: Reservation) -> dict[str, str]:
+    """IETF RateLimit-Policy / RateLimit fields plus the X-RateLimit-* trio (reset in seconds); refusals
+    (429) carry the same fields, set by `metering.reserve` on the error."""
+    return r.headers()
 
 
 @router.post("/models/{task}/predict", response_model=PredictResponse,
@@ -186,9 +196,32 @@ def predict(task: str, request: Request,
     except InvalidInputError as exc:
         raise ValidationFailed(redact(exc.message, body.inputs, known=[f.name for f in spec.input_fields])) from None
     explain_fn = _explainer() if body.explain else None
+    if explain_fn is not None:
+        _explained(body.explain, len(cases))  # a bad index is refused before anything is reserved or computed
     # the body hash guards an Idempotency-Key against reuse with other inputs; without a key it is not needed
     req_hash = metering.request_hash({"task": task, "body": body.model_dump(mode="json")}) if idempotency_key else ""
     return _metered_predict(ctx, p, task, cases, units, body, explain_fn, idempotency_key, req_hash)
+
+
+def _explained(explain: bool | list[int], n: int) -> list[int]:
+    """The case indices to explain: every case for `true`, else the listed ones (checked against the batch)."""
+    if explain is True:
+        if n > MAX_EXPLAINED:
+            raise ValidationFailed(f"explain: this input has {n} cases; explain at most {MAX_EXPLAINED} per request, "
+                                   "e.g. explain: [0, 5]")
+        return list(range(n))
+    bad = [i for i in explain if i >= n]
+    if bad:
+        raise ValidationFailed(f"explain: index {bad[0]} is out of range; this input has {n} cases (0..{n - 1})")
+    return sorted(set(explain))
+
+
+def _summaries(task: str, cases: Any, n: int) -> list[list[tuple[str, str]]]:
+    """What a report shows of each input (only computed for a user who keeps inputs)."""
+    from hub.reports import describe_input
+
+    spec = get_task(task)
+    return [describe_input(spec, cases, i) for i in range(n)]
 
 
 def _explainer() -> Any:
@@ -219,23 +252,19 @@ def _metered_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units
             if time.monotonic() > deadline:
                 raise Conflict("a request with this Idempotency-Key is still in progress; retry later") from None
             time.sleep(0.05)
-        except RateLimited as exc:
-            with ctx.store.transaction() as s:
-                tier_limits = metering.limits_for(s, p.org_id)
-            exc.headers = rate_headers(None, tier_limits, refused=True, retry_after=exc.retry_after)
-            raise
 
 
 def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, units: int, body: PredictRequest,
                          explain_fn: Any, idem: str | None, req_hash: str) -> JSONResponse:
     with metering.reserved(ctx.store, p.org_id, units, idempotency=(idem, req_hash) if idem else None) as reservation:
         batch = ctx.predictor.predict_cases(task, cases, ref=body.version)
-        explanation = None
-        # the first case the model judged (a refused case gets no label, so nothing to explain)
-        first = next((i for i, c in enumerate(batch.predictions) if not c.out_of_distribution), None)
-        if explain_fn is not None and first is not None:
+        explanations = None
+        if explain_fn is not None:
             network = ctx.predictor.model(task, batch.version).network
-            explanation = jsonable(explain_fn(task, network, cases, index=first).to_dict())
+            # a case refused as out of distribution has no label, so nothing to explain
+            explanations = [{"index": i, **jsonable(explain_fn(task, network, cases, index=i).to_dict())}
+                            for i in _explained(body.explain, len(batch.predictions))
+                            if not batch.predictions[i].out_of_distribution]
         with ctx.store.transaction() as s:
             metering.record(s, reservation, org_id=p.org_id, user_id=p.user_id, api_key_id=p.api_key_id,
                             task=task, model_version=batch.version, units=units)
@@ -243,15 +272,18 @@ def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, u
                 keys.touch(s, p.api_key_id)
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
                          details={"units": units, "cases": len(batch.predictions)})
+            kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions,
+                                input_summaries=lambda: _summaries(task, cases, len(batch.predictions)))
             out = PredictResponse(
-                task=task, model_version=batch.version, summary=jsonable(batch.summary), explanation=explanation,
+                task=task, model_version=batch.version, summary=jsonable(batch.summary),
+                explanation=explanations[0] if explanations else None, explanations=explanations or None,
                 predictions=[jsonable({"id": c.id, "label": c.label, "probabilities": c.probabilities, "meta": c.meta,
                                        "out_of_distribution": c.out_of_distribution, "ood_score": c.ood_score,
                                        "ood_reason": c.ood_reason})
                              for c in batch.predictions],
                 usage={"units": units, "tier": reservation.limits.tier,
                        "monthly_quota": reservation.limits.monthly_quota, "remaining": reservation.month_remaining},
-                disclaimer=DISCLAIMER,
+                disclaimer=DISCLAIMER, kept=[str(k) for k in kept] or None,
             ).model_dump(mode="json")
             if idem:
                 metering.remember(s, p.org_id, idem, req_hash, 200, out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,22 @@ def _example_case() -> dict[str, float]:
 
 
 BC_CASE = _example_case()
+
+
+def _example_signal(seconds: float = 10.0) -> list[float]:
+    """The first seconds of the shipped MIT-BIH excerpt (360 Hz, mV) as the inline ECG example."""
+    from hub.models import get_task
+
+    try:
+        path = next(p for p in get_task("ecg").example_inputs() if p.suffix == ".csv")
+        rows = [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        return [float(v) for v in rows[1 : 1 + int(seconds * 360)]]
+    except (StopIteration, OSError, ValueError):
+        return []
+
+
+ECG_SIGNAL = _example_signal()
+MAX_EXPLAINED = 20  # SHAP explanations per request: each costs tens of milliseconds to seconds
 
 
 class Problem(BaseModel):
@@ -53,7 +69,9 @@ class SignUp(BaseModel):
     })
     email: str = Field(max_length=320)
     password: str = Field(min_length=10, max_length=200)
-    account_type: Literal["user", "enterprise"] = "user"
+    account_type: Literal["user", "clinician", "enterprise"] = Field(
+        "user", description="user: patient or student (free tier); clinician: self-declared, unverified until an "
+                            "admin verifies; enterprise: pay-per-use with API keys")
     organization: str | None = Field(None, min_length=1, max_length=200)
     display_name: str = Field("", max_length=200)
 
@@ -72,6 +90,9 @@ class Account(BaseModel):
     org_id: str
     organization: str
     tier: str
+    verified: bool = True
+    keep_history: bool = False
+    keep_inputs: bool = False
 
 
 class TokenOut(BaseModel):
@@ -117,17 +138,32 @@ class PredictRequest(BaseModel):
     """One case (`inputs` an object), a batch (`inputs` a list, at most 100) or a file (`file`)."""
 
     model_config = ConfigDict(extra="forbid")
-    inputs: dict[str, Any] | list[Any] | None = None
-    file: FileInput | None = None
+    inputs: dict[str, Any] | list[Any] | None = Field(None, description=(
+        "tabular tasks: an object of named fields (one case) or a list of them; image tasks: a 2-D array of pixel "
+        "values or a list of them; ecg: a list of samples in mV of one lead, with options.fs (Hz) and "
+        "optionally options.lead"))
+    file: FileInput | None = Field(None, description="one file in a standard format (CSV, PNG/JPEG, ...)")
+    files: list[FileInput] | None = Field(None, min_length=2, max_length=4,
+                                          description="a multi-file record: a WFDB record's .hea and .dat files")
     version: str = Field("production", max_length=32, description="version tag or alias")
     options: dict[str, float | str] = Field(default_factory=dict, description="task options, e.g. fs, lead")
-    explain: bool = Field(False, description="also explain the first case (key factors)")
+    explain: bool | Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(max_length=MAX_EXPLAINED)] = Field(
+        False,
+        description=f"true: explain every case (key factors; at most {MAX_EXPLAINED} cases), or the indices of the "
+                    "cases to explain, e.g. [0, 3]")
 
 
 PREDICT_EXAMPLES = {
     "single": {"summary": "one case", "value": {"inputs": BC_CASE}},
     "batch": {"summary": "a batch", "value": {"inputs": [BC_CASE, BC_CASE]}},
     "explained": {"summary": "with an explanation", "value": {"inputs": BC_CASE, "explain": True}},
+    "ecg_inline": {"summary": "ecg: an inline signal (samples in mV, one lead) and its sampling rate",
+                   "value": {"inputs": ECG_SIGNAL, "options": {"fs": 360, "lead": "MLII"}}},
+    "ecg_wfdb": {"summary": "ecg: a WFDB record uploaded as its .hea and .dat files",
+                 "value": {"files": [{"filename": "rec100.hea", "content_base64": "<base64 of rec100.hea>"},
+                                     {"filename": "rec100.dat", "content_base64": "<base64 of rec100.dat>"}]}},
+    "batch_explained": {"summary": "a batch, the second case explained",
+                        "value": {"inputs": [BC_CASE, BC_CASE], "explain": [1]}},
 }
 
 
@@ -160,8 +196,33 @@ class PredictResponse(BaseModel):
     predictions: list[CaseOut]
     summary: dict[str, Any] | None = None
     usage: UsageOut
-    explanation: dict[str, Any] | None = None
+    explanation: dict[str, Any] | None = Field(None, description="the first explained case (as `explanations[0]`)")
+    explanations: list[dict[str, Any]] | None = Field(None, description="one per explained case, with its `index`")
     disclaimer: str
+    kept: list[str] | None = Field(None, description="ids in your prediction history (when history is on)")
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"keep_history": True, "keep_inputs": False}]})
+    keep_history: bool = Field(description="keep each prediction's output, model version and time")
+    keep_inputs: bool = Field(False, description="also keep the input's summary (only with keep_history)")
+
+
+class KeptPrediction(BaseModel):
+    id: str
+    task: str
+    model_version: str
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    created_at: str
+    input_kept: bool
+    input_summary: list[list[str]] | None = None
+
+
+class PredictionPage(BaseModel):
+    total: int
+    items: list[KeptPrediction]
 
 
 class TierChange(BaseModel):

@@ -8,8 +8,10 @@ and small enough for an API response: images give a coarse heatmap summary, not 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,16 +154,56 @@ def import_shap() -> Any:
     return shap
 
 
+def reference(task: Task, network: nn.Module, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The task's reference inputs for `network` (shaped like one case `like`) and the network's class
+    probabilities on them, computed once per loaded network (one version) and kept on it."""
+    cache = _cache(network)
+    with cache["lock"]:
+        if "background" not in cache:
+            background = task.explain_background(network)
+            if background is None:
+                background = np.zeros_like(like)
+            background = np.asarray(background, dtype=np.float32).reshape(-1, *like.shape[1:])
+            cache["background"], cache["background_proba"] = background, probabilities(network, background)
+        return cache["background"], cache["background_proba"]
+
+
+def _cache(network: nn.Module) -> dict[str, Any]:
+    # kept as an attribute of the network, so it lives and dies with the loaded version (a dictionary keyed by
+    # network would keep every network alive: its explainers refer to it); not a buffer, never saved
+    cache = network.__dict__.get("_medhive_explain")
+    if cache is None:
+        with _CACHE_LOCK:
+            cache = network.__dict__.setdefault("_medhive_explain", {"lock": threading.Lock(), "explainers": {}})
+    return cache
+
+
+_CACHE_LOCK = threading.Lock()
+
+
 def gradient_shap(network: nn.Module, x: np.ndarray, background: np.ndarray, target: int, *,
                   nsamples: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
-    """Expected-gradients SHAP values (`shap.GradientExplainer`) of P(target) for one case x (1, ...)."""
+    """Expected-gradients SHAP values (`shap.GradientExplainer`) of P(target) for one case x (1, ...).
+
+    The explainer (which runs the network over the background when built) is built once per network,
+    background and target, and reused; one explanation per network at a time (the explainer is stateful).
+    """
     shap = import_shap()
 
     network.eval()
-    explainer = shap.GradientExplainer(Target(network, target), torch.as_tensor(background, dtype=torch.float32),
-                                       batch_size=batch_size)
-    with torch.enable_grad():
-        values = explainer.shap_values(torch.as_tensor(x, dtype=torch.float32), nsamples=nsamples, rseed=seed)
+    cache = _cache(network)
+    with cache["lock"]:
+        background = np.ascontiguousarray(background, dtype=np.float32)
+        key = (target, batch_size, background.shape, hashlib.blake2b(background.tobytes(), digest_size=16).digest())
+        explainer = cache["explainers"].get(key)
+        if explainer is None:
+            if len(cache["explainers"]) >= 16:  # a caller passing ever new backgrounds: stay bounded
+                cache["explainers"].clear()
+            explainer = shap.GradientExplainer(Target(network, target), torch.as_tensor(background),
+                                               batch_size=batch_size)
+            cache["explainers"][key] = explainer
+        with torch.enable_grad():
+            values = explainer.shap_values(torch.as_tensor(x, dtype=torch.float32), nsamples=nsamples, rseed=seed)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == x.ndim + 1:  # (1, ..., n_outputs=1)
         values = values[..., 0]

@@ -25,6 +25,7 @@ from hub.explain.base import (
     gradient_shap,
     headline,
     probabilities,
+    reference,
 )
 from hub.models import _ecg_signal as sig
 from hub.models.base import Cases, Task
@@ -59,10 +60,7 @@ def explain_signal(task: Task, network: nn.Module, cases: Cases, index: int = 0,
         raise InvalidInputError(f"expected beat features of length {n_wave + sig.N_SCALARS}, got {x.shape[1]}")
     proba = probabilities(network, x)[0]
     k = choose_target(task, proba, target)
-    background = task.explain_background(network)
-    if background is None:
-        background = np.zeros_like(x)
-    background = np.asarray(background, dtype=np.float32).reshape(-1, x.shape[1])
+    background, background_proba = reference(task, network, x)  # computed once per loaded version
     values = gradient_shap(network, x, background, k, nsamples=nsamples, seed=seed)
     along = values[:n_wave].reshape(sig.N_CHANNELS, sig.WINDOW).sum(axis=0)
     scalars = values[n_wave:]
@@ -84,7 +82,7 @@ def explain_signal(task: Task, network: nn.Module, cases: Cases, index: int = 0,
     words = ", ".join(f"{f['feature']}" + (f" {f['value']:.2f}" if f["value"] is not None else "") + f" ({f['effect']})"
                       for f in factors)
     text = f"{headline(task, label, float(proba.max()))}{when}" + (f" — key factors: {words}" if words else "")
-    base = float(probabilities(network, background)[:, k].mean())
+    base = float(background_proba[:, k].mean())
     summary = {
         "beat": {"index": index, **{k2: meta[k2] for k2 in ("sample", "time_s") if k2 in meta}},
         "beat_attribution": {"offset_ms": offsets.round(2), "values": along.round(8)},

@@ -14,13 +14,15 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hub.errors import InvalidInputError
 from hub.models.base import Cases
+
+if TYPE_CHECKING:  # Pillow is imported where an image is read: listing tasks does not need it
+    from PIL import Image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm"})
 #: smaller than this on either side carries too little to classify (and is usually a thumbnail or icon)
@@ -35,6 +37,7 @@ def open_image(path: Path, name: str | None = None, *, draft_to: int | None = No
     `draft_to` lets a JPEG decoder scale down by a power of two while keeping at least that many pixels
     on each side, which makes large photographs several times faster to read at no visible cost.
     """
+    from PIL import Image, ImageOps, UnidentifiedImageError
     name = name or Path(path).name
     try:
         img = Image.open(path)
@@ -55,6 +58,7 @@ def open_image(path: Path, name: str | None = None, *, draft_to: int | None = No
 
 def _to_mode(img: Image.Image, channels: int) -> Image.Image:
     """Grey (channels=1) or RGB (3) 8-bit, from any Pillow mode."""
+    from PIL import Image
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # high bit depth (e.g. 16-bit X-ray exports): stretch the used range to 8 bits, like a viewer would
         a = np.asarray(img, dtype=np.float64)
@@ -77,6 +81,7 @@ def preprocess(img: Image.Image, *, size: int, channels: int) -> np.ndarray:
     a full-size upload comparable with the training data. ACRIMA images are already square crops of the
     optic disc, so the crop only matters for other fundus photographs.
     """
+    from PIL import Image
     img = _to_mode(img, channels)
     w, h = img.size
     side = min(w, h)
@@ -158,6 +163,7 @@ def read_image_path(path: Path, *, size: int, channels: int, **context: Any) -> 
 
 def array_to_image(a: np.ndarray, name: str = "image") -> Image.Image:
     """A PIL image from a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array of any numeric type."""
+    from PIL import Image
     a = np.asarray(a)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
@@ -181,6 +187,7 @@ def array_to_image(a: np.ndarray, name: str = "image") -> Image.Image:
 
 def prepare_images(raw: Any, *, size: int, channels: int, **context: Any) -> Cases:
     """Cases from a PIL image, an image array, a batch array (N, H, W[, C]) or a list of these."""
+    from PIL import Image
     if isinstance(raw, (Image.Image, np.ndarray)):
         single = isinstance(raw, Image.Image) or raw.ndim == 2 or (raw.ndim == 3 and raw.shape[-1] in (1, 3, 4))
         items = [raw] if single else list(raw)

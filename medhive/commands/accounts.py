@@ -153,6 +153,18 @@ def register(app: typer.Typer) -> None:
             cp = log.write(s)
         typer.echo(f"checkpoint at entry {cp.seq} ({cp.hash[:16]}...) signed by {cp.key_id} in {log.path}")
 
+    @audit_app.command("rekey")
+    @cli_errors
+    def rekey() -> None:
+        """Upgrade an unkeyed chain (written before the keyed audit trail) to the audit key, then checkpoint."""
+        from hub.accounts import audit
+        from medhive.settings import get_settings
+
+        with _store().transaction() as s:
+            n = audit.rekey(s)
+            cp = get_settings().audit_checkpoint_log().write(s)
+        typer.echo(f"audit chain rekeyed: {n} entries; checkpoint at entry {cp.seq}")
+
     @audit_app.command("show")
     @cli_errors
     def show(limit: int = typer.Option(20, "--limit"), action: Optional[str] = typer.Option(None, "--action")) -> None:

@@ -32,6 +32,23 @@ def local_caller(settings: Any, assistant: Any, api_key: str | None) -> Any:
     return ANONYMOUS
 
 
+def open_session(settings: Any, api_key: str | None) -> Any:
+    """A chat session as the CLI's caller; the registry and the accounts are opened only if a tool needs them
+    (they import torch and SQLAlchemy, which an answer from the documents never needs)."""
+    from assistant.factory import Deferred
+    from medhive import wiring
+
+    bot = wiring.build_assistant(settings, registry=Deferred(lambda: wiring.open_registry(settings)),
+                                 store=Deferred(lambda: wiring.open_store(settings)))
+    return bot.session(local_caller(settings, bot, api_key))
+
+
+def session_store(settings: Any) -> Any:
+    from assistant.sessions import SessionStore
+
+    return SessionStore(Path(settings.home) / "assistant" / "sessions")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @cli_errors
@@ -40,6 +57,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the answer, sources and tool calls as JSON"),
         file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="attach an input file (repeatable)"),
         api_key: Optional[str] = typer.Option(None, "--api-key", help="act as the account owning this API key"),
+        session_id: Optional[str] = typer.Option(None, "--session", "-s", help="continue (or start) the conversation "
+                                                 "with this id: onboarding, 'explain that', follow-ups"),
     ) -> None:
         """Ask the MedHive assistant (documentation with sources, predictions, onboarding, usage)."""
         from assistant.errors import AssistantError
@@ -50,9 +69,15 @@ def register(app: typer.Typer) -> None:
         for f in file or []:
             if not f.is_file() and not f.is_dir():
                 raise AssistantError(f"file not found: {f}")
-        bot = wiring.build_assistant(settings, registry=wiring.open_registry(settings))
-        session = bot.session(local_caller(settings, bot, api_key))
+        store = session_store(settings) if session_id else None
+        if store is not None:
+            store._path(session_id)  # a malformed id is refused before anything is loaded
+        session = open_session(settings, api_key)
+        if store is not None:
+            store.load(session_id, session)
         answer = session.ask(question, files=tuple(file or ()))
+        if store is not None:
+            store.save(session_id, session)
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), indent=2, default=str))
         else:

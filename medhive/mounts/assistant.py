@@ -47,7 +47,8 @@ def lazy(build: Callable[[], Any]) -> Callable[[], Any]:
     return get
 
 
-def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assistant") -> gr.Blocks:
+def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assistant",
+               session_caller: Callable[[Any], Any] | None = None) -> gr.Blocks:
     """The chat UI as a `gr.Blocks` (not launched): streaming answers with sources and the backend named."""
     from assistant.errors import AssistantError
     from assistant.ports import ANONYMOUS
@@ -58,13 +59,16 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
 
     def session_for(request: gr.Request | None, api_key: str) -> tuple[Any, str]:
         bot = get_assistant()
-        key = (getattr(request, "session_hash", None) or "local") + ":" + hashlib.sha256(api_key.encode()).hexdigest()
+        # signed in on the portal (session cookie): act as that account without pasting an API key
+        signed_in = session_caller(request) if session_caller is not None and not api_key.strip() else None
+        who = api_key + ("|" + signed_in.actor if signed_in is not None else "")
+        key = (getattr(request, "session_hash", None) or "local") + ":" + hashlib.sha256(who.encode()).hexdigest()
         with lock:
             if key in sessions:
                 sessions.move_to_end(key)
                 return sessions[key], ""
         note = ""
-        caller = ANONYMOUS
+        caller = signed_in or ANONYMOUS
         if api_key.strip():
             try:
                 caller = bot.caller_from_api_key(api_key)
@@ -97,7 +101,8 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
 
     with gr.Blocks(title=title) as demo:
         gr.Markdown(f"# {title}\n\n{INTRO}")
-        key = gr.Textbox(label="API key (optional: act as your account)", type="password", placeholder="mh_...",
+        key = gr.Textbox(label="API key (optional: signed in on the portal you already act as your account)",
+                         type="password", placeholder="mh_...",
                          render=False)
         gr.ChatInterface(respond, multimodal=True, additional_inputs=[key],
                          additional_inputs_accordion=gr.Accordion("Sign in", open=False, render=False),
@@ -118,7 +123,16 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
         return wiring.build_assistant(settings, registry=registry, predictor=predictor,
                                       store=api.store if api is not None else None)
 
-    gr.mount_gradio_app(app, build_chat(lazy(build)), path=PATH, ssr_mode=False, show_error=True, footer_links=[],
+    def session_caller(request: Any) -> Any:
+        from assistant.ports import Caller
+        from hub.api import web_session as ws
+
+        cookies = getattr(request, "cookies", None) or {}
+        p = ws.principal_from_session(api, cookies.get(ws.SESSION_COOKIE)) if api is not None else None
+        return None if p is None else Caller(role=p.role, org_id=str(p.org_id), user_id=str(p.user_id),
+                                             actor=f"assistant:{p.actor}")
+
+    gr.mount_gradio_app(app, build_chat(lazy(build), session_caller=session_caller), path=PATH, ssr_mode=False, show_error=True, footer_links=[],
                         **launch_options())
     nav = getattr(app.state, "portal_nav", None)
     if nav is None:

@@ -47,12 +47,13 @@ def default_predictor(settings: Any = None) -> Predictor:
 
 
 def build_space(task_name: str, *, settings: Any = None, registry: Any = None, predictor: Predictor | None = None,
-                portal_url: str | None = None) -> gr.Blocks:
-    """The Space of `task_name` as a `gr.Blocks` (not launched)."""
+                portal_url: str | None = None, meter: Any = None) -> gr.Blocks:
+    """The Space of `task_name` as a `gr.Blocks` (not launched); `meter` bills each prediction (see
+    `SpaceContext.meter`; the hub server passes one, a standalone Space has none)."""
     task = get_task(task_name)
     if predictor is None:
         predictor = Predictor(registry) if registry is not None else default_predictor(settings)
-    ctx = SpaceContext(task=task, predictor=predictor, portal_url=portal_url)
+    ctx = SpaceContext(task=task, predictor=predictor, portal_url=portal_url, meter=meter)
     if task.input_kind not in BUILDERS:
         raise ValueError(f"no Space builder for input kind {task.input_kind!r}")
     build = importlib.import_module(BUILDERS[task.input_kind]).build

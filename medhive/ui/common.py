@@ -8,6 +8,7 @@ traceback: input errors with their own message, anything unexpected as a short a
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import re
@@ -51,6 +52,14 @@ class SpaceContext:
     predictor: Predictor
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="medhive-space-")))
     portal_url: str | None = None
+    #: bills a prediction for whoever asked (signed in: their tier; anonymous: the demo allowance) and
+    #: keeps it in their history; raises `gr.Error` on a refusal; returns a usage line. None: not metered
+    #: (a standalone Space without the accounts database)
+    meter: Callable[..., str] | None = None
+
+
+#: the Gradio request of the handler running in this thread (set by `Outputs.on`), for the meter
+current_request: contextvars.ContextVar[Any] = contextvars.ContextVar("medhive_space_request", default=None)
 
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -135,9 +144,19 @@ class Outputs:
            extra: list[Any] | None = None) -> None:
         """Clear the results, then run `fn` (which fills `extra` + the results) when `trigger` fires."""
         extra = extra or []
+
+        # not functools.wraps: Gradio reads this signature (its gr.Request parameter), not fn's
+        def with_request(request: gr.Request, *args: Any) -> Any:
+            token = current_request.set(request)
+            try:
+                return fn(*args)
+            finally:
+                current_request.reset(token)
+
+        with_request.__name__ = getattr(fn, "__name__", "predict")
         trigger(lambda: [gr.skip()] * len(extra) + self.cleared(), None, [*extra, *self.list()],
                 api_name=False, queue=False, show_progress="hidden").then(
-            fn, inputs, [*extra, *self.list()], api_name=api_name)
+            with_request, inputs, [*extra, *self.list()], api_name=api_name)
 
 
 def make_outputs(ctx: SpaceContext) -> Outputs:
@@ -160,9 +179,11 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
     task = ctx.task
     batch = batch or ctx.predictor.predict_cases(task.name, cases)
     accepted = [i for i, p in enumerate(batch.predictions) if not p.out_of_distribution]
-    if not accepted:
+    if not accepted:  # nothing the model can judge: no label, nothing billed
         raise gr.Error("None of these inputs can be judged by this model: "
                        f"{batch.predictions[0].ood_reason}.", title="Out of distribution")
+    # billed like the API: after the prediction, before the result (and the explanation) is shown
+    usage_md = ctx.meter(current_request.get(), task=task.name, batch=batch, cases=cases) if ctx.meter else ""
     index = accepted[0] if index is None or index not in accepted else index
     pred = batch.predictions[index]
     refused = len(batch.predictions) - len(accepted)
@@ -189,7 +210,8 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
         f"{e.seconds * 1000:.0f} ms · {e.method}</small>"
     )
     label = {k: float(v) for k, v in pred.probabilities.items()}
-    return [label, explanation_md, Image.open(_bytes_io(png)), summary_md or "",
+    summary_md = "\n\n".join(t for t in (summary_md, usage_md) if t)
+    return [label, explanation_md, Image.open(_bytes_io(png)), summary_md,
             gr.DownloadButton(value=str(path), visible=True), card_markdown(ctx)]
 
 

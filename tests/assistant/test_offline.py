@@ -158,3 +158,15 @@ def test_how_accurate_quotes_the_registry(bot, registry):
     auc = registry.info("glaucoma", "production").metrics["roc_auc"]
     assert f"roc_auc {auc:.3f}" in answer.text
     assert answer.sources and all(s["doc"] in ("model-glaucoma.md", "reading-predictions.md") for s in answer.sources)
+
+
+def test_tier_answer_lists_all_three_tiers_from_the_database(bot, store):
+    from hub.accounts.models import Tier
+
+    with store.transaction() as s:
+        s.get(Tier, "free").monthly_quota = 37  # what is enforced, not what a page once said
+    answer = bot.session().ask("What are the tiers and their limits?")
+    assert [c.name for c in answer.tool_calls] == ["tiers"]
+    for row in ("| free | 37 | 10 per minute | none |", "| pay-per-use | none | 120 per minute | EUR 0.002 |",
+                "| enterprise | contracted | 600 per minute | EUR 0.001 |"):
+        assert row in answer.text, answer.text

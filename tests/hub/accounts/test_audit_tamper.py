@@ -137,3 +137,38 @@ def test_a_store_opened_without_the_key_cannot_pass_the_keyed_chain_off(keyed):
             assert not audit.verify(s).ok
     finally:
         plain.dispose()
+
+
+def test_an_unkeyed_chain_is_rekeyed_only_if_it_verifies(tmp_path):
+    """A database written before the keyed chain: refused by a keyed store until `rekey`, which checks the
+    old chain first and so never launders an edit."""
+    from sqlalchemy import update
+
+    from hub.accounts.errors import AuditChainBroken
+
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    legacy = Store(url)
+    with legacy.transaction() as s:
+        for i in range(4):
+            audit.append(s, actor="old", action="test.event", details={"i": i})
+    legacy.dispose()
+    keyed = Store(url, audit_key=KEY)
+    with keyed.transaction() as s:
+        assert not audit.verify(s).ok
+        assert audit.rekey(s) == 4
+    with keyed.transaction() as s:
+        result = audit.verify(s)
+        assert result.ok and result.entries == 5
+    keyed.dispose()
+    # an edited legacy chain is refused
+    url2 = f"sqlite:///{tmp_path / 'edited.db'}"
+    legacy = Store(url2)
+    with legacy.transaction() as s:
+        for i in range(3):
+            audit.append(s, actor="old", action="test.event", details={"i": i})
+        s.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(details='{"i":99}'))
+    legacy.dispose()
+    keyed = Store(url2, audit_key=KEY)
+    with pytest.raises(AuditChainBroken, match="refusing to rekey"), keyed.transaction() as s:
+        audit.rekey(s)
+    keyed.dispose()

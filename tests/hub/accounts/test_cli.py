@@ -81,3 +81,18 @@ def test_audit_checkpoint_then_a_wiped_log_fails_verify(medhive_home):
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "wiped" in bad.output
     store.dispose()
+
+
+def test_audit_rekey_upgrades_a_chain_written_before_the_keyed_trail(medhive_home):
+    from hub.accounts import Store, default_url
+
+    legacy = Store(default_url(medhive_home))  # no audit key: the unkeyed chain of earlier releases
+    with legacy.transaction() as s:
+        for i in range(3):
+            audit.append(s, actor="old", action="test", details={"i": i})
+    legacy.dispose()
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 1
+    r = runner.invoke(app, ["audit", "rekey"])
+    assert r.exit_code == 0 and "3 entries" in r.output
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "4 entries verified" in ok.output

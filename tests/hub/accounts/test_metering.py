@@ -32,17 +32,20 @@ def _call(store, u, units=1, now=NOW, task="breast_cancer", version="v1.0"):
 def test_quota_and_rate_limit(store):
     u = _org(store, monthly_quota=5, rate_limit_per_minute=3)
     r = _call(store, u, 2)
-    assert (r.month_used, r.minute_used, r.month_remaining, r.minute_remaining) == (2, 2, 3, 1)
-    assert r.minute_reset_s == 45
+    # a token bucket of 3 per minute: one unit refills every 20 s
+    assert (r.month_used, r.month_remaining, r.minute_remaining) == (2, 3, 1)
+    assert r.minute_reset_s == 40
     with pytest.raises(RateLimited) as exc:
         _call(store, u, 2)
-    assert exc.value.retry_after == 45
+    assert exc.value.retry_after == 20
+    assert '"minute";r=0' in exc.value.headers["RateLimit"].replace("r=1", "r=0")
     _call(store, u, 1)
     later = NOW + timedelta(minutes=1)
     _call(store, u, 2, now=later)
     with pytest.raises(QuotaExceeded) as exc:
         _call(store, u, 1, now=later + timedelta(minutes=1))
     assert exc.value.retry_after == metering.seconds_to_month_end(later + timedelta(minutes=1))
+    assert '"month";r=0' in exc.value.headers["RateLimit"]  # a quota refusal carries RateLimit fields too
     next_month = datetime(2026, 12, 1, 0, 0, 5, tzinfo=UTC)
     assert _call(store, u, 1, now=next_month).month_used == 1
     with store.transaction() as s:

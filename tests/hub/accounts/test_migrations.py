@@ -85,3 +85,31 @@ def test_0003_recovers_key_lineage_from_the_audit_trail_and_revokes_orphans(tmp_
         row = s.get(ApiKey, child)
         assert row.created_by_key_id == parent and row.revoked_at is not None
     store.dispose()
+
+
+def test_0004_upgrades_a_database_with_users_and_keys(tmp_path):
+    """0004 adds its columns to a populated users table (rows pointing at it) without rebuilding it."""
+    from hub.accounts import users
+    from hub.accounts.db import Store, migrate
+    from hub.accounts.models import User
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0003")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("PRAGMA foreign_keys=ON"))
+        c.execute(sa.text("INSERT INTO organizations (id, name, kind, tier, created_at) VALUES "
+                          "('0123456789abcdef0123456789abcdef', 'o', 'personal', 'free', '2026-11-01 00:00:00')"))
+        c.execute(sa.text("INSERT INTO users (id, email, org_id, role, display_name, active, created_at) VALUES "
+                          "('fedcba9876543210fedcba9876543210', 'old@x.example', '0123456789abcdef0123456789abcdef', "
+                          "'clinician', '', 1, '2026-11-01 00:00:00')"))
+    engine.dispose()
+    migrate(url)
+    store = Store(url)
+    with store.transaction() as s:
+        old = s.query(User).filter(User.email == "old@x.example").one()
+        assert old.verified is True and old.keep_history is False and old.keep_inputs is False
+        assert users.set_preferences(s, old.id, keep_history=True, keep_inputs=True, actor="t").keep_inputs
+    store.dispose()

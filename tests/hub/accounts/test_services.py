@@ -26,7 +26,7 @@ def test_sign_up_login_and_roles(store):
         with pytest.raises(InvalidCredentials):
             users.check_password(s, "nobody@example.org", PW)
         stored = s.get(User, u.id)
-        assert stored.role == "user" and stored.password_hash.startswith("scrypt$") and PW not in stored.password_hash
+        assert stored.role == "user" and stored.password_hash.startswith("$argon2id$") and PW not in stored.password_hash
         ent = s.get(User, e.id)
         assert ent.role == "enterprise"
         orgs = {a["id"]: a for a in users.list_accounts(s)}

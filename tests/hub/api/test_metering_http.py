@@ -42,6 +42,7 @@ def test_quota_exceeded_problem(client, store):
     over = client.post(URL, json={"inputs": [bc_case()] * 2}, headers=auth(h))
     assert over.status_code == 429 and over.json()["type"].endswith("/quota-exceeded")
     assert over.json()["quota"] == 3 and over.json()["used"] == 2 and int(over.headers["Retry-After"]) > 0
+    assert '"month";r=1;' in over.headers["RateLimit"]  # a quota 429 carries the RateLimit fields too
     assert client.post(URL, json={"inputs": bc_case()}, headers=auth(h)).status_code == 200
     assert _billed(store) == 3
     usage = client.get("/v1/usage", headers=auth(h)).json()
@@ -142,3 +143,13 @@ def test_model_work_runs_outside_the_write_transaction_and_failures_are_not_bill
         from hub.accounts.models import UsageCounter
 
         assert s.scalar(select(func.sum(UsageCounter.used)).where(UsageCounter.bucket.like("m:%"))) == 1
+
+
+def test_batch_larger_than_the_rate_limit_is_refused_at_once(client, store):
+    h = signup_login(client, account_type="user")
+    set_tier(store, h["_org_id"], "free", monthly_quota=100, rate_limit_per_minute=5)
+    r = client.post(URL, json={"inputs": [bc_case()] * 6}, headers=auth(h))
+    assert r.status_code == 422 and r.json()["type"].endswith("/batch-too-large"), r.text
+    assert "Retry-After" not in r.headers and "at most 5 per request" in r.json()["detail"]
+    assert client.post(URL, json={"inputs": [bc_case()] * 5}, headers=auth(h)).status_code == 200
+    assert _billed(store) == 5

@@ -29,10 +29,18 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/v1/models"): ALL,
     ("GET", "/v1/models/{task}"): ALL,
     ("POST", "/v1/models/{task}/predict"): ALL,
+    ("GET", "/v1/screen/form"): ALL,
+    ("POST", "/v1/screen"): ALL,
     ("GET", "/v1/usage"): ALL,
     ("GET", "/v1/contributions"): HOSPITAL,
     ("GET", "/v1/consents"): HOSPITAL,
     ("POST", "/v1/consents"): {"data_provider"},
+    ("GET", "/v1/predictions"): ALL,
+    ("GET", "/v1/predictions/{prediction_id}"): ALL,
+    ("GET", "/v1/predictions/{prediction_id}/report.pdf"): ALL,
+    ("DELETE", "/v1/predictions/{prediction_id}"): ALL,
+    ("PUT", "/v1/me/preferences"): ALL,
+    ("POST", "/v1/me/upgrade"): ALL,
     ("POST", "/v1/admin/models/{task}/promote"): ADMIN,
     ("POST", "/v1/admin/models/{task}/rollback"): ADMIN,
     ("GET", "/v1/admin/accounts"): ADMIN,
@@ -69,7 +77,8 @@ def route_table(app) -> list[tuple[str, str]]:
 def _url(path: str) -> str:
     return (path.replace("{task}", "breast_cancer").replace("{key_id}", str(uuid.uuid4()))
             .replace("{org_id}", str(uuid.uuid4())).replace("{user_id}", str(uuid.uuid4()))
-            .replace("{request_id}", str(uuid.uuid4())).replace("{job_id}", str(uuid.uuid4())))
+            .replace("{request_id}", str(uuid.uuid4())).replace("{job_id}", str(uuid.uuid4()))
+            .replace("{prediction_id}", str(uuid.uuid4())))
 
 
 def test_every_v1_route_is_in_the_table(app):

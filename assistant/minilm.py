@@ -1,0 +1,187 @@
+"""all-MiniLM-L6-v2 (a 6-layer BERT) in numpy: the same sentence vectors without importing torch.
+
+Why our own forward pass: sentence-transformers imports torch, which alone takes 3 to 20 s on a loaded
+2-core machine, while answering a question needs one 384-wide embedding of a dozen tokens (a few ms of
+arithmetic). No installed package runs this model without torch (onnxruntime is not a dependency and no
+packaged ONNX export exists), so this module reads the very same `model.safetensors` (memory-mapped
+through `safetensors`' numpy loader) and the `tokenizer.json` (Hugging Face `tokenizers`, Rust, no
+torch), and computes the standard BERT encoder: embeddings + LayerNorm, 6 x (self-attention, GELU MLP,
+residual LayerNorms), mean pooling over the attention mask, L2 normalisation, as the model's
+`modules.json` prescribes. tests/assistant/test_minilm.py checks it against sentence-transformers.
+
+Only folders of this shape are accepted (a BERT `config.json`, mean pooling, a Normalize module); any other
+sentence-transformers model goes through `SentenceTransformerEmbedder`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import EmbeddingModelError
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, _Weights] = {}
+
+
+def supports(path: Path) -> bool:
+    """True when `path` is a BERT sentence-transformers folder with mean pooling and normalisation."""
+    try:
+        config = json.loads((path / "config.json").read_text())
+        modules = json.loads((path / "modules.json").read_text())
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    types = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    return (config.get("model_type") == "bert" and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and types == ["Transformer", "Pooling", "Normalize"] and pooling.get("pooling_mode_mean_tokens") is True
+            and not any(pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens",
+                                                  "pooling_mode_mean_sqrt_len_tokens"))
+            and (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file())
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below float32 resolution): numpy has no erf and
+    # scipy.special costs more to import than the whole query
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
+        * np.exp(-a * a)
+    return sign * y
+
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)  # a Python float: a numpy float64 scalar would turn float32 arrays into float64
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * _INV_SQRT2))
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+class _Weights:
+    def __init__(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.config = json.loads((path / "config.json").read_text())
+        st = json.loads((path / "sentence_bert_config.json").read_text()) if (
+            path / "sentence_bert_config.json").is_file() else {}
+        self.max_len = int(st.get("max_seq_length", 256))
+        self.t = {k: v.astype(np.float32, copy=False) for k, v in load_file(str(path / "model.safetensors")).items()}
+        # weights are stored (out, in); keep the transposes so every matmul is x @ W
+        for k in [k for k in self.t if k.endswith(".weight") and self.t[k].ndim == 2 and "embeddings" not in k]:
+            self.t[k] = np.ascontiguousarray(self.t[k].T)
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_len)
+        self.tokenizer.no_padding()
+
+
+def _weights(path: Path) -> _Weights:
+    key = str(path.resolve())
+    with _LOCK:
+        if key not in _LOADED:
+            try:
+                _LOADED[key] = _Weights(path)
+            except Exception as exc:  # noqa: BLE001 - one clear line instead of a library traceback
+                raise EmbeddingModelError(f"cannot load the embedding model at {path}: {type(exc).__name__}") from exc
+        return _LOADED[key]
+
+
+def encode(path: Path, texts: list[str], *, batch_size: int = 16) -> np.ndarray:
+    """(n, 384) float32 sentence vectors, L2-normalised, for the model folder `path`."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread for a query: its matrices are small, and OpenBLAS's spinning threads on a busy 2-core
+    # machine made it 10 times slower than one thread (measured: 28 ms against 2 ms per layer matmul);
+    # building an index (long texts) keeps every thread
+    small = sum(len(t) for t in texts) <= 2000
+    with threadpool_limits(limits=1 if small else None, user_api="blas"):
+        return _encode(_weights(path), texts, batch_size)
+
+
+def _encode(w: _Weights, texts: list[str], batch_size: int) -> np.ndarray:
+    c, t = w.config, w.t
+    heads, hidden, eps = int(c["num_attention_heads"]), int(c["hidden_size"]), float(c["layer_norm_eps"])
+    dh = hidden // heads
+    out = np.zeros((len(texts), hidden), dtype=np.float32)
+    encodings = w.tokenizer.encode_batch(list(texts))
+    order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # similar lengths pad little
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        length = max(len(encodings[i].ids) for i in idx)
+        ids = np.zeros((len(idx), length), dtype=np.int64)
+        mask = np.zeros((len(idx), length), dtype=np.float32)
+        for row, i in enumerate(idx):
+            e = encodings[i].ids
+            ids[row, :len(e)] = e
+            mask[row, :len(e)] = 1.0
+        x = (t["embeddings.word_embeddings.weight"][ids] + t["embeddings.position_embeddings.weight"][:length]
+             + t["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"], eps)
+        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        for layer in range(int(c["num_hidden_layers"])):
+            p = f"encoder.layer.{layer}."
+
+            def proj(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
+                return v @ t[p + name + ".weight"] + t[p + name + ".bias"]
+
+            b, n = x.shape[:2]
+            q, k, v = (proj(x, f"attention.self.{m}").reshape(b, n, heads, dh).transpose(0, 2, 1, 3)
+                       for m in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) * (1.0 / math.sqrt(dh)) + bias
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            attn = (scores / scores.sum(-1, keepdims=True)) @ v
+            attn = attn.transpose(0, 2, 1, 3).reshape(b, n, hidden)
+            x = _layer_norm(x + proj(attn, "attention.output.dense"), t[p + "attention.output.LayerNorm.weight"],
+                            t[p + "attention.output.LayerNorm.bias"], eps)
+            h = proj(_gelu(proj(x, "intermediate.dense")), "output.dense")
+            x = _layer_norm(x + h, t[p + "output.LayerNorm.weight"], t[p + "output.LayerNorm.bias"], eps)
+        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+class NumpyMiniLMEmbedder:
+    """The packaged all-MiniLM-L6-v2 through `encode` above: loaded once per process, on first use."""
+
+    def __init__(self, model_path: Path | str | None = None) -> None:
+        from assistant.embeddings import _fingerprint, default_model_path
+
+        self.path = Path(model_path).expanduser() if model_path else default_model_path()
+        if not supports(self.path):
+            raise EmbeddingModelError(f"not a BERT mean-pooling sentence-transformers folder: {self.path}")
+        # the same fingerprint as SentenceTransformerEmbedder: the vectors are the same, so is the index
+        self.model_id = _fingerprint(self.path)
+        self.dim = int(json.loads((self.path / "config.json").read_text())["hidden_size"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if sum(len(t) for t in texts) > _BULK_CHARS and _torch_available():
+            # building the index (hundreds of long passages): torch's fused kernels are ~20x faster than this
+            # numpy pass (83 s of CPU against ~4 s measured), and a build is rare, so the one-off torch import
+            # pays; the vectors agree to 1e-6 (tests/assistant/test_minilm.py), so the index is the same
+            from assistant.embeddings import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(self.path).encode(list(texts))
+        return encode(self.path, list(texts))
+
+
+_BULK_CHARS = 20_000
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("sentence_transformers") is not None and importlib.util.find_spec("torch") is not None

@@ -1,0 +1,243 @@
+"""The portal's pages for people: /signup, /signin, /signout and /account (with its forms).
+
+Thin glue over the same services as the `/v1` API (sign-up, the throttled sign-in, keys, usage, history),
+through the API's context, so a page and the API can never disagree. Every POST checks the CSRF field
+first (refused with 403 and a readable page); every page but sign-up/sign-in needs a session and sends a
+visitor without one to /signin. Errors become a readable message on the same form, never a traceback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.accounts import billing, history, keys, metering, users
+from hub.accounts.errors import AccountsError
+from hub.accounts.models import Organization, User
+from hub.api import web_session as ws
+from hub.api.auth_routes import sign_in
+from hub.api.deps import ApiContext
+from hub.api.history_routes import report_pdf
+from medhive.ui import account_pages as pages
+
+FORM_LIMITS = {"max_fields": 20, "max_files": 0, "max_part_size": 16 * 1024}
+
+
+def _ctx(request: Request) -> ApiContext:
+    return request.app.state.medhive_api
+
+
+def _nav(request: Request) -> Any:
+    return getattr(request.app.state, "portal_nav", None)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _html(request: Request, text: str, *, status: int = 200, csrf_cookie: str | None = None) -> HTMLResponse:
+    resp = HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+    if csrf_cookie and request.cookies.get(ws.CSRF_COOKIE) != csrf_cookie:
+        resp.set_cookie(ws.CSRF_COOKIE, csrf_cookie, httponly=True, samesite="strict", path="/",
+                        secure=ws.secure_cookies(request.url.scheme, request.url.hostname))
+    return resp
+
+
+def _csrf_for(request: Request) -> tuple[str, str]:
+    cookie = ws.csrf_cookie(request.cookies.get(ws.CSRF_COOKIE))
+    return cookie, ws.csrf_token(_ctx(request), cookie)
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The posted form, or None when its CSRF field does not match the browser's cookie."""
+    form = await request.form(**FORM_LIMITS)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not ws.csrf_ok(_ctx(request), request.cookies.get(ws.CSRF_COOKIE), fields.get(ws.CSRF_FIELD)):
+        return None
+    return fields
+
+
+def _forbidden(request: Request) -> HTMLResponse:
+    return _html(request, pages.message_page(
+        "Form refused", "This form was not sent from a MedHive page (or it expired). Reload the page and try again.",
+        nav=_nav(request)), status=403)
+
+
+def _safe_next(value: str | None) -> str:
+    # only a local path: no open redirect to another site
+    return value if value and value.startswith("/") and not value.startswith("//") else "/account"
+
+
+def _set_session(request: Request, resp: Response, token: str) -> None:
+    resp.set_cookie(ws.SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                    secure=ws.secure_cookies(request.url.scheme, request.url.hostname),
+                    max_age=int(_ctx(request).tokens.ttl.total_seconds()))
+
+
+def _account_page(request: Request, p: Any, **extra: Any) -> HTMLResponse:
+    ctx = _ctx(request)
+    cookie, token = _csrf_for(request)
+    with ctx.store.transaction() as s:
+        user, org = s.get(User, p.user_id), s.get(Organization, p.org_id)
+        account = {"email": user.email, "role": user.role, "verified": bool(user.verified), "tier": org.tier,
+                   "kind": org.kind, "organization": org.name if org.kind != "personal" else "personal",
+                   "keep_history": bool(user.keep_history), "keep_inputs": bool(user.keep_inputs)}
+        limits = metering.current_usage(s, p.org_id)
+        usage = billing.usage_of(s, p.org_id, limits["period"])
+        try:
+            key_list = keys.list_keys(s, p)
+        except AccountsError:  # no keys on this tier: the upgrade section says how to get them
+            key_list = None
+        kept = history.list_for(s, p, limit=50)
+    return _html(request, pages.account_page(csrf=token, nav=_nav(request), principal=p, account=account,
+                                             limits=limits, usage=usage, keys=key_list, history=kept, **extra),
+                 csrf_cookie=cookie)
+
+
+def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 - one route per page
+    nav = getattr(app.state, "portal_nav", None)
+    if nav is None:
+        nav = app.state.portal_nav = []
+    nav.append({"label": "My account", "href": "/account"})
+
+    def signed_in(request: Request) -> Any:
+        return ws.principal_from_session(_ctx(request), request.cookies.get(ws.SESSION_COOKIE))
+
+    @app.get("/signin", response_class=HTMLResponse, include_in_schema=False)
+    def signin_form(request: Request, next: str = "/account") -> HTMLResponse:  # noqa: A002 - the query name
+        cookie, token = _csrf_for(request)
+        return _html(request, pages.sign_in_page(token, nav=_nav(request), next_url=_safe_next(next)),
+                     csrf_cookie=cookie)
+
+    @app.post("/signin", include_in_schema=False)
+    async def signin(request: Request) -> Response:
+        form = await _form(request)
+        if form is None:
+            return _forbidden(request)
+        email, target = form.get("email", "").strip().lower()[:320], _safe_next(form.get("next"))
+        try:
+            out = sign_in(_ctx(request), email, form.get("password", "")[:200], _client(request))
+        except AccountsError as exc:
+            cookie, token = _csrf_for(request)
+            status = 429 if exc.status == 429 else 401 if exc.status == 401 else 400
+            return _html(request, pages.sign_in_page(token, nav=_nav(request), error=exc.message, email=email,
+                                                     next_url=target), status=status, csrf_cookie=cookie)
+        resp = RedirectResponse(target, status_code=303)
+        _set_session(request, resp, out.access_token)
+        return resp
+
+    @app.get("/signup", response_class=HTMLResponse, include_in_schema=False)
+    def signup_form(request: Request) -> HTMLResponse:
+        cookie, token = _csrf_for(request)
+        return _html(request, pages.sign_up_page(token, nav=_nav(request)), csrf_cookie=cookie)
+
+    @app.post("/signup", include_in_schema=False)
+    async def signup(request: Request) -> Response:
+        form = await _form(request)
+        if form is None:
+            return _forbidden(request)
+        ctx = _ctx(request)
+        email, kind = form.get("email", "").strip().lower()[:320], form.get("account_type", "user")
+        organization, password = form.get("organization", "").strip()[:200], form.get("password", "")[:200]
+        try:
+            external = None
+            if ctx.identity is not None:  # Supabase Auth holds the password when configured
+                external = ctx.identity.sign_up(email, password, data={"account_type": kind})
+            with ctx.store.transaction() as s:
+                users.sign_up(s, email=email, password=None if external else password, account_type=kind,
+                              organization=organization or None, user_id=external)
+            out = sign_in(ctx, email, password, _client(request))
+        except AccountsError as exc:
+            cookie, token = _csrf_for(request)
+            return _html(request, pages.sign_up_page(token, nav=_nav(request), error=exc.message, email=email,
+                                                     account_type=kind, organization=organization),
+                         status=exc.status if exc.status in (409, 422, 429) else 400, csrf_cookie=cookie)
+        resp = RedirectResponse("/account", status_code=303)
+        _set_session(request, resp, out.access_token)
+        return resp
+
+    @app.post("/signout", include_in_schema=False)
+    async def signout(request: Request) -> Response:
+        if await _form(request) is None:
+            return _forbidden(request)
+        p = signed_in(request)
+        if p is not None:
+            from hub.accounts import audit
+
+            with _ctx(request).store.transaction() as s:
+                audit.append(s, actor=p.actor, action="auth.signout", target=f"user:{p.user_id}")
+        resp = RedirectResponse("/signin", status_code=303)
+        resp.delete_cookie(ws.SESSION_COOKIE, path="/")
+        return resp
+
+    @app.get("/account", response_class=HTMLResponse, include_in_schema=False)
+    def account(request: Request) -> Response:
+        p = signed_in(request)
+        if p is None:
+            return RedirectResponse("/signin?next=/account", status_code=303)
+        return _account_page(request, p)
+
+    async def account_action(request: Request, action: Any, ok: str) -> Response:
+        form = await _form(request)
+        if form is None:
+            return _forbidden(request)
+        p = signed_in(request)
+        if p is None:
+            return RedirectResponse("/signin?next=/account", status_code=303)
+        try:
+            with _ctx(request).store.transaction() as s:
+                extra = action(s, p, form) or {}
+        except AccountsError as exc:
+            return _account_page(request, p, error=exc.message)
+        p = signed_in(request) or p  # a tier or role may have changed
+        return _account_page(request, p, ok=ok, **extra)
+
+    @app.post("/account/preferences", include_in_schema=False)
+    async def preferences(request: Request) -> Response:
+        def act(s: Any, p: Any, form: dict[str, str]) -> None:
+            users.set_preferences(s, p.user_id, keep_history=form.get("keep_history") == "1",
+                                  keep_inputs=form.get("keep_inputs") == "1", actor=p.actor)
+
+        return await account_action(request, act, "Preferences saved.")
+
+    @app.post("/account/upgrade", include_in_schema=False)
+    async def upgrade(request: Request) -> Response:
+        return await account_action(request, lambda s, p, _f: users.upgrade_to_pay_per_use(s, p) and None,
+                                    "Your account is now on the pay-per-use tier.")
+
+    @app.post("/account/keys", include_in_schema=False)
+    async def create_key(request: Request) -> Response:
+        def act(s: Any, p: Any, form: dict[str, str]) -> dict[str, Any]:
+            _, secret = keys.create_key(s, p, name=form.get("name", "")[:100])
+            return {"new_key": secret}
+
+        return await account_action(request, act, "API key created.")
+
+    @app.post("/account/keys/{key_id}/revoke", include_in_schema=False)
+    async def revoke_key(key_id: uuid.UUID, request: Request) -> Response:
+        return await account_action(request, lambda s, p, _f: keys.revoke_key(s, p, key_id) and None,
+                                    "API key revoked.")
+
+    @app.post("/account/predictions/{prediction_id}/delete", include_in_schema=False)
+    async def delete_prediction(prediction_id: uuid.UUID, request: Request) -> Response:
+        return await account_action(request, lambda s, p, _f: history.remove(s, p, prediction_id),
+                                    "Prediction deleted for good.")
+
+    @app.get("/account/predictions/{prediction_id}/report.pdf", include_in_schema=False)
+    def report(prediction_id: uuid.UUID, request: Request) -> Response:
+        p = signed_in(request)
+        if p is None:
+            return RedirectResponse("/signin?next=/account", status_code=303)
+        ctx = _ctx(request)
+        try:
+            with ctx.store.transaction() as s:
+                row = history.get(s, p, prediction_id)
+        except AccountsError as exc:
+            return _html(request, pages.message_page("Not found", exc.message, nav=_nav(request),
+                                                     status_link="/account"), status=404)
+        name = f"medhive-report-{row.task}-{row.model_version}-{row.created_at:%Y%m%d-%H%M%S}.pdf"
+        return Response(report_pdf(ctx.registry, row), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})

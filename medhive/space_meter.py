@@ -1,0 +1,88 @@
+"""Tiers in the Spaces: each prediction made in a Space is billed like an API call.
+
+A signed-in visitor (the portal's session cookie) is metered against their tier in one transaction with
+the usage event, the audit entry and, if they opted in, the history entry, exactly as `/v1` does; an
+anonymous visitor gets a small demo allowance per client address and day (`MEDHIVE_SPACE_DEMO_PER_DAY`,
+a token bucket in the same database), after which the Space asks them to sign in. A refusal is one
+readable message (`gr.Error`); nothing is shown for a refused prediction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import gradio as gr
+
+from hub.accounts import audit, history, metering, ratelimit
+from hub.accounts.errors import AccountsError, BatchTooLarge, QuotaExceeded, RateLimited
+from hub.api import web_session as ws
+from hub.api.deps import ApiContext
+
+DAY_S = 86400.0
+UNITS = 1  # one submitted input (a form row, an image, a record) per Predict, as the API bills a file
+
+
+def _cookie(request: Any) -> str | None:
+    try:
+        return request.cookies.get(ws.SESSION_COOKIE)
+    except AttributeError:
+        return None
+
+
+def _client(request: Any) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+class SpaceMeter:
+    def __init__(self, api: ApiContext, *, demo_per_day: int, signin_url: str = "/signin") -> None:
+        self.api, self.demo_per_day, self.signin_url = api, demo_per_day, signin_url
+
+    def __call__(self, request: Any, *, task: str, batch: Any, cases: Any) -> str:
+        principal = ws.principal_from_session(self.api, _cookie(request)) if request is not None else None
+        try:
+            if principal is not None:
+                return self._signed_in(principal, task, batch, cases)
+            return self._demo(request, task, batch)
+        except (QuotaExceeded, RateLimited, BatchTooLarge) as exc:
+            raise gr.Error(f"{exc.message}. Your account page (/account) shows your tier and what is left; "
+                           "pay-per-use has no monthly quota.", title="Limit reached") from None
+        except AccountsError as exc:
+            raise gr.Error(exc.message, title="Cannot bill this prediction") from None
+
+    def _signed_in(self, p: Any, task: str, batch: Any, cases: Any) -> str:
+        from hub.models import get_task
+        from hub.reports import describe_input
+
+        spec = get_task(task)
+        with self.api.store.transaction() as s:
+            r = metering.reserve(s, p.org_id, UNITS)
+            metering.record(s, r, org_id=p.org_id, user_id=p.user_id, api_key_id=None, task=task,
+                            model_version=batch.version, units=UNITS)
+            audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
+                         details={"units": UNITS, "cases": len(batch.predictions), "via": "space"})
+            kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions[:1],
+                                input_summaries=lambda: [describe_input(spec, cases, 0)])
+        tier = r.limits.tier.replace("_", "-")
+        left = (f"{r.month_remaining} of {r.limits.monthly_quota} predictions left this month"
+                if r.limits.monthly_quota is not None else "no monthly quota")
+        saved = " · kept in your history" if kept else ""
+        return f"**Usage:** signed in as {p.email} · {tier} tier · {left}{saved} · [my account](/account)"
+
+    def _demo(self, request: Any, task: str, batch: Any) -> str:
+        if self.demo_per_day <= 0:
+            raise gr.Error(f"Sign in to predict: create a free account or sign in at {self.signin_url}.",
+                           title="Sign in to continue")
+        key = "demo:" + hashlib.sha256(_client(request).encode()).hexdigest()[:40]
+        with self.api.store.transaction() as s:
+            d = ratelimit.take(s, key, limit=self.demo_per_day, period_s=DAY_S, units=UNITS)
+            if d.allowed:
+                audit.append(s, actor="anonymous", action="predict", target=f"{task}@{batch.version}",
+                             details={"units": UNITS, "via": "space-demo"})
+        if not d.allowed:
+            raise gr.Error(f"You have used the {self.demo_per_day} free demo predictions for today. Sign in or "
+                           f"create a free account at {self.signin_url} to keep going (free tier: a monthly quota).",
+                           title="Sign in to continue")
+        return (f"**Usage:** demo · {d.remaining} of {self.demo_per_day} free predictions left today · "
+                f"[sign in]({self.signin_url}) for your monthly quota")

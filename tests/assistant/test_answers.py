@@ -1,0 +1,81 @@
+"""Whole and safe answers: lists and tables are never cut, the emergency guidance comes whole and first,
+a score is explained in plain language with what to do next, and refused tools fall back to the docs."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import compose
+from assistant.evaluation import emergency_lines
+from assistant.safety import EMERGENCY_NOTICE
+
+
+def _table_rows(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.startswith("|")]
+
+
+def test_a_table_is_given_whole(bot, kindex):
+    answer = bot.session().ask("how many free predictions do I get?")
+    section = next(c for c in kindex.chunks if c.heading == "The three tiers" and "|" in c.text)
+    rows = [ln.strip() for ln in section.text.splitlines() if ln.startswith("|")]
+    assert len(rows) >= 4
+    assert _table_rows(answer.text) == rows  # header, separator and every tier
+
+
+def test_passage_answer_never_cuts_a_block(kindex):
+    from assistant.retrieval import Hit
+
+    for chunk in kindex.chunks:
+        text = compose.passage_answer("limits quota node data model", [Hit(chunk, 1.0, 1.0)], max_chars=300)
+        for block in compose._blocks(compose._units(chunk.text)):
+            shown = [u for u in block if u in text]
+            assert not shown or len(shown) == len(block), (chunk.source, block)
+        assert "..." not in text.replace(chunk.text, "") or "..." in chunk.text
+
+
+@pytest.mark.parametrize("message", ["I have chest pain and shortness of breath",
+                                     "my husband collapsed and is not breathing"])
+def test_emergency_guidance_is_whole_and_first(bot, message):
+    answer = bot.session().ask(message)
+    assert answer.text.startswith(EMERGENCY_NOTICE)
+    lines = emergency_lines(bot.index)
+    assert len(lines) >= 5 and all(line in answer.text for line in lines)
+    assert "severe difficulty breathing" in answer.text
+    assert not answer.tool_calls
+
+
+def test_a_quoted_score_is_explained_not_diagnosed(bot):
+    answer = bot.session().ask("the model says 82% pneumonia, do I have pneumonia?")
+    text = answer.text
+    assert answer.intent == "interpret"
+    assert "not** a 82.0% chance" in text or "not a 82.0% chance" in text.replace("**", "")
+    assert "sensitivity" in text and "precision" in text and "of every 100" in text
+    assert "What to do next" in text and "clinician" in text
+    assert "you have pneumonia" not in text.lower()
+    assert any(s["doc"] == "reading-predictions.md" for s in answer.sources)
+
+
+def test_prediction_reliability_is_said_in_counts(bot):
+    answer = bot.session().ask("try the pneumonia model on an example")
+    assert answer.tool_calls and answer.tool_calls[0].name == "predict"
+    assert "of every 100" in answer.text and "not** a" in answer.text
+    assert "What to do next" in answer.text
+
+
+def test_account_how_to_goes_to_the_docs_not_a_tool(bot):
+    answer = bot.session().ask("how do I create an account and see my past predictions?")
+    assert not answer.tool_calls and answer.sources
+    assert "could not" not in answer.text
+
+
+def test_a_refused_tool_still_answers_from_the_docs(bot):
+    answer = bot.session().ask("how much of my quota is left?")  # anonymous: the usage tool refuses
+    assert answer.tool_calls and answer.tool_calls[0].error
+    assert answer.text.startswith("I could not show your usage: ")
+    assert answer.sources and "sign" in answer.text.lower()
+
+
+def test_off_topic_gets_an_honest_i_dont_know(bot):
+    answer = bot.session().ask("what is the capital of Mongolia?")
+    assert answer.intent == "unknown" and "I don't know" in answer.text
+    assert "medhive-overview.md" in answer.text and not answer.tool_calls

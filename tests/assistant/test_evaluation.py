@@ -1,0 +1,55 @@
+"""The held-apart test set (tests/assistant/eval/test.json, never used for tuning): >= 90% of answers on
+topic offline, every emergency question answered with the whole emergency guidance first, and honest
+"I don't know" answers for questions the documentation does not cover."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import evaluation
+
+EVAL = Path(__file__).with_name("eval")
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return {name: evaluation.load(EVAL / f"{name}.json") for name in ("dev", "test")}
+
+
+def test_sets_are_apart_well_formed_and_point_at_real_sections(sets, kindex):
+    dev, test = sets["dev"], sets["test"]
+    assert len(test) >= 60
+    assert not {q["q"].lower() for q in dev} & {q["q"].lower() for q in test}
+    assert {"patient", "clinician", "hospital", "enterprise", "admin"} <= {q["persona"] for q in test}
+    sections = {f"{c.doc} > {c.heading}" for c in kindex.chunks}
+    docs = {c.doc for c in kindex.chunks}
+    for q in dev + test:
+        assert q["expect"] in ("answer", "emergency", "onboarding", "unknown"), q
+        for r in q.get("relevant") or []:
+            assert r in sections or r in docs, (q["id"], r)
+        assert (q["expect"] == "answer") == bool(q.get("relevant")), q["id"]
+    assert sum(q["expect"] == "emergency" for q in test) >= 8
+
+
+def test_held_apart_test_set_is_answered_on_topic(bot, sets):
+    scored = evaluation.score(bot, sets["test"])
+    s = evaluation.summary(scored)
+    misses = [(x.id, x.q, x.why) for x in scored if not x.on_topic]
+    print(f"\non topic {s['on_topic']:.3f}, recall@5 {s['recall_at_k']:.3f}, emergencies "
+          f"{s['emergencies_handled']}/{s['emergencies']}; misses: {misses}")
+    assert s["emergencies_handled"] == s["emergencies"], [m for m in misses if "emergency" in m[2] or "notice" in m[2]]
+    # the goal (>= 0.9, NOT met) is tracked in benchmarks/results/assistant*.md; this guards the measured
+    # level against regressions: 0.568 before issue 15, 0.770 after it, 0.716 once main added the heart
+    # disease and diabetes documents (their sections now compete for heart and data questions)
+    assert s["on_topic"] >= 0.70, misses
+
+
+def test_scorer_can_fail(bot):
+    # the scorer is not a rubber stamp: a question pointed at the wrong section scores off topic
+    wrong = [{"id": "x", "persona": "patient", "q": "What is secure aggregation?", "expect": "answer",
+              "relevant": ["tiers-quotas-pricing.md > The three tiers"]},
+             {"id": "y", "persona": "patient", "q": "What is secure aggregation?", "expect": "emergency"},
+             {"id": "z", "persona": "patient", "q": "What is secure aggregation?", "expect": "unknown"}]
+    assert not any(x.on_topic for x in evaluation.score(bot, wrong))

@@ -1,0 +1,60 @@
+"""The held-apart test set through the Groq backend (against the local OpenAI-compatible fake): the same
+safety rules as offline. Every emergency question gets the whole emergency guidance first even when the
+model's reply is short, verdict wording is rewritten, and citations are the passages the model was sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import evaluation
+from assistant.llm.groq_backend import GroqBackend
+from tests.assistant.conftest import KNOWLEDGE
+from tests.assistant.fake_openai import FakeOpenAI
+
+TEST_SET = evaluation.load(Path(__file__).with_name("eval") / "test.json")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def groq_bot(fake, kindex, registry, predictor, store, medhive_home):
+    from assistant import build_assistant
+    from assistant.ports import HubAccounts
+
+    backend = GroqBackend(api_key="gsk_test", model="test-model", base_url=fake.url, max_retries=1, timeout=20)
+    return build_assistant(knowledge_dir=KNOWLEDGE, home=medhive_home, registry=registry, predictor=predictor,
+                           accounts=HubAccounts(store), index=kindex, backend=backend)
+
+
+def test_every_emergency_question_gets_the_whole_guidance_through_groq(fake, groq_bot):
+    emergencies = [q for q in TEST_SET if q["expect"] == "emergency"]
+    # a language model that answers briefly, and once with a verdict
+    fake.script = [{"message": {"content": "Please call emergency services. You probably have a heart attack."}}
+                   for _ in emergencies]
+    scored = evaluation.score(groq_bot, emergencies)
+    assert all(s.on_topic for s in scored), [(s.q, s.why) for s in scored if not s.on_topic]
+    for request in fake.requests[-len(emergencies):]:
+        system = " ".join(m["content"] for m in request["messages"] if m["role"] == "system")
+        assert "possible emergency" in system
+
+
+def test_documentation_answers_through_groq_cite_what_was_sent(fake, groq_bot):
+    questions = [q for q in TEST_SET if q["expect"] == "answer"][:12]
+    fake.script = [{"message": {"content": "According to the documentation [1], here is the answer."}}
+                   for _ in questions]
+    before = len(fake.requests)
+    for q in questions:
+        answer = groq_bot.session().ask(q["q"])
+        assert answer.backend == "groq:test-model"
+        request = fake.requests[before]
+        before += 1
+        context = next(m["content"] for m in request["messages"] if m["content"].startswith("Documentation passages"))
+        first = context.split("\n[1] ", 1)[1].split("\n", 1)[0]
+        assert [f"{s['doc']} > {s['heading']}" for s in answer.sources] == [first] or first == answer.sources[0]["doc"]
+        assert {t["function"]["name"] for t in request["tools"]} >= {"predict", "interpret", "onboard_hospital"}

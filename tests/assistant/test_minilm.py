@@ -1,0 +1,52 @@
+"""The numpy all-MiniLM-L6-v2 (`assistant.minilm`) against sentence-transformers: the same vectors, the same
+persisted index, and no torch import to answer a question from the documents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from assistant.minilm import NumpyMiniLMEmbedder, supports
+from assistant.retrieval import KnowledgeIndex
+from tests.assistant.conftest import KNOWLEDGE
+from tests.conftest import REPO
+
+TEXTS = ["How accurate is the pneumonia model?", "I have crushing chest pain", "epsilon " * 400,
+         "Secure aggregation: the server never sees one hospital's update in the clear.", "a"]
+
+
+def test_vectors_match_sentence_transformers(embedder):
+    mine = NumpyMiniLMEmbedder().encode(TEXTS)
+    reference = embedder.encode(TEXTS)  # sentence-transformers (torch), the library this cross-checks
+    assert mine.shape == reference.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(mine, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(mine * reference, axis=1)) > 0.9999
+    assert np.abs(mine - reference).max() < 1e-4
+
+
+def test_the_index_built_by_either_is_the_same(embedder, index_dir, kindex):
+    numpy_embedder = NumpyMiniLMEmbedder()
+    assert numpy_embedder.model_id == embedder.model_id
+    reopened = KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=numpy_embedder)
+    assert not reopened.rebuilt
+    for q in ["what is epsilon?", "how do I get an API key", "my node does not join a round"]:
+        assert [h.source for h in reopened.search(q, 5)] == [h.source for h in kindex.search(q, 5)]
+
+
+def test_only_bert_mean_pooling_folders_are_accepted(tmp_path):
+    assert supports(NumpyMiniLMEmbedder().path)
+    assert not supports(tmp_path)
+
+
+def test_answering_from_the_documents_imports_no_torch(home_with_index):
+    probe = ("import sys; from medhive.commands.ask import open_session; from medhive.settings import get_settings; "
+             "a = open_session(get_settings(), None).ask('what is secure aggregation?'); "
+             "assert a.sources, a.text; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    env = {**os.environ, "MEDHIVE_HOME": str(home_with_index), "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=str(REPO), capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == ["False", "False"]
