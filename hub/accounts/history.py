@@ -36,6 +36,8 @@ def keep(session: Session, principal: Principal, *, task: str, model_version: st
     summaries = input_summaries() if (user.keep_inputs and input_summaries is not None) else None
     rows = []
     for i, pred in enumerate(predictions):
+        if getattr(pred, "out_of_distribution", False):
+            continue  # refused as out of distribution: no label, nothing to keep
         summary = summaries[i] if summaries is not None and i < len(summaries) else None
         row = Prediction(org_id=principal.org_id, user_id=principal.user_id, task=task, model_version=model_version,
                          label=str(pred.label), confidence=float(pred.probabilities[pred.label]),
