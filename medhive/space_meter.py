@@ -36,33 +36,57 @@ def _client(request: Any) -> str:
 
 
 class SpaceMeter:
+    """`begin` takes the units before the model runs (a refused visitor causes no model work), as `/v1`
+    does; the Space then calls `commit` with the result, or `release` when anything fails or nothing could be
+    judged, which gives the units back."""
+
     def __init__(self, api: ApiContext, *, demo_per_day: int, signin_url: str = "/signin") -> None:
         self.api, self.demo_per_day, self.signin_url = api, demo_per_day, signin_url
 
-    def __call__(self, request: Any, *, task: str, batch: Any, cases: Any) -> str:
+    def begin(self, request: Any, *, task: str) -> _SignedInBill | _DemoBill:
         principal = ws.principal_from_session(self.api, _cookie(request)) if request is not None else None
         try:
             if principal is not None:
-                return self._signed_in(principal, task, batch, cases)
-            return self._demo(request, task, batch)
+                with self.api.store.transaction() as s:
+                    reservation = metering.reserve(s, principal.org_id, UNITS)
+                return _SignedInBill(self, principal, task, reservation)
+            return self._demo(request, task)
         except (QuotaExceeded, RateLimited, BatchTooLarge) as exc:
             raise gr.Error(f"{exc.message}. Your account page (/account) shows your tier and what is left; "
                            "pay-per-use has no monthly quota.", title="Limit reached") from None
         except AccountsError as exc:
             raise gr.Error(exc.message, title="Cannot bill this prediction") from None
 
-    def _signed_in(self, p: Any, task: str, batch: Any, cases: Any) -> str:
+    def _demo(self, request: Any, task: str) -> _DemoBill:
+        if self.demo_per_day <= 0:
+            raise gr.Error(f"Sign in to predict: create a free account or sign in at {self.signin_url}.",
+                           title="Sign in to continue")
+        key = "demo:" + hashlib.sha256(_client(request).encode()).hexdigest()[:40]
+        with self.api.store.transaction() as s:
+            d = ratelimit.take(s, key, limit=self.demo_per_day, period_s=DAY_S, units=UNITS)
+        if not d.allowed:
+            raise gr.Error(f"You have used the {self.demo_per_day} free demo predictions for today. Sign in or "
+                           f"create a free account at {self.signin_url} to keep going (free tier: a monthly quota).",
+                           title="Sign in to continue")
+        return _DemoBill(self, task, key, d.remaining)
+
+
+class _SignedInBill:
+    def __init__(self, meter: SpaceMeter, principal: Any, task: str, reservation: Any) -> None:
+        self.meter, self.p, self.task, self.r = meter, principal, task, reservation
+
+    def commit(self, *, batch: Any, cases: Any) -> str:
+        """Usage event, audit entry and (opted in) history in one transaction; the usage line to show."""
         from hub.models import get_task
         from hub.reports import describe_input
 
-        spec = get_task(task)
-        with self.api.store.transaction() as s:
-            r = metering.reserve(s, p.org_id, UNITS)
-            metering.record(s, r, org_id=p.org_id, user_id=p.user_id, api_key_id=None, task=task,
+        p, r, spec = self.p, self.r, get_task(self.task)
+        with self.meter.api.store.transaction() as s:
+            metering.record(s, r, org_id=p.org_id, user_id=p.user_id, api_key_id=None, task=self.task,
                             model_version=batch.version, units=UNITS)
-            audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
+            audit.append(s, actor=p.actor, action="predict", target=f"{self.task}@{batch.version}",
                          details={"units": UNITS, "cases": len(batch.predictions), "via": "space"})
-            kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions[:1],
+            kept = history.keep(s, p, task=self.task, model_version=batch.version, predictions=batch.predictions[:1],
                                 input_summaries=lambda: [describe_input(spec, cases, 0)])
         tier = r.limits.tier.replace("_", "-")
         left = (f"{r.month_remaining} of {r.limits.monthly_quota} predictions left this month"
@@ -70,19 +94,23 @@ class SpaceMeter:
         saved = " · kept in your history" if kept else ""
         return f"**Usage:** signed in as {p.email} · {tier} tier · {left}{saved} · [my account](/account)"
 
-    def _demo(self, request: Any, task: str, batch: Any) -> str:
-        if self.demo_per_day <= 0:
-            raise gr.Error(f"Sign in to predict: create a free account or sign in at {self.signin_url}.",
-                           title="Sign in to continue")
-        key = "demo:" + hashlib.sha256(_client(request).encode()).hexdigest()[:40]
-        with self.api.store.transaction() as s:
-            d = ratelimit.take(s, key, limit=self.demo_per_day, period_s=DAY_S, units=UNITS)
-            if d.allowed:
-                audit.append(s, actor="anonymous", action="predict", target=f"{task}@{batch.version}",
-                             details={"units": UNITS, "via": "space-demo"})
-        if not d.allowed:
-            raise gr.Error(f"You have used the {self.demo_per_day} free demo predictions for today. Sign in or "
-                           f"create a free account at {self.signin_url} to keep going (free tier: a monthly quota).",
-                           title="Sign in to continue")
-        return (f"**Usage:** demo · {d.remaining} of {self.demo_per_day} free predictions left today · "
-                f"[sign in]({self.signin_url}) for your monthly quota")
+    def release(self) -> None:
+        with self.meter.api.store.transaction() as s:
+            metering.release(s, self.p.org_id, self.r)
+
+
+class _DemoBill:
+    def __init__(self, meter: SpaceMeter, task: str, key: str, remaining: int) -> None:
+        self.meter, self.task, self.key, self.remaining = meter, task, key, remaining
+
+    def commit(self, *, batch: Any, cases: Any) -> str:
+        with self.meter.api.store.transaction() as s:
+            audit.append(s, actor="anonymous", action="predict", target=f"{self.task}@{batch.version}",
+                         details={"units": UNITS, "via": "space-demo"})
+        n = self.meter.demo_per_day
+        return (f"**Usage:** demo · {self.remaining} of {n} free predictions left today · "
+                f"[sign in]({self.meter.signin_url}) for your monthly quota")
+
+    def release(self) -> None:
+        with self.meter.api.store.transaction() as s:
+            ratelimit.give_back(s, self.key, limit=self.meter.demo_per_day, period_s=DAY_S, units=UNITS)

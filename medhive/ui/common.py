@@ -14,7 +14,8 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,10 +53,11 @@ class SpaceContext:
     predictor: Predictor
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="medhive-space-")))
     portal_url: str | None = None
-    #: bills a prediction for whoever asked (signed in: their tier; anonymous: the demo allowance) and
-    #: keeps it in their history; raises `gr.Error` on a refusal; returns a usage line. None: not metered
-    #: (a standalone Space without the accounts database)
-    meter: Callable[..., str] | None = None
+    #: bills a prediction for whoever asked (signed in: their tier; anonymous: the demo allowance):
+    #: `meter.begin(request, task=...)` takes the units before the model runs (raises `gr.Error` on a
+    #: refusal) and returns a bill to `commit` (usage, audit, history; returns a usage line) or `release`.
+    #: None: not metered (a standalone Space without the accounts database)
+    meter: Any = None
 
 
 #: the Gradio request of the handler running in this thread (set by `Outputs.on`), for the meter
@@ -173,17 +175,32 @@ def make_outputs(ctx: SpaceContext) -> Outputs:
     return Outputs(label, explanation, figure, summary, pdf, card)
 
 
+@contextmanager
+def billed(ctx: SpaceContext) -> Iterator[Any]:
+    """The visitor's units, taken before the model runs (`SpaceContext.meter`), so a refused visitor causes
+    no model work; given back if anything in the block fails. Yields None when the Space is not metered."""
+    bill = ctx.meter.begin(current_request.get(), task=ctx.task.name) if ctx.meter else None
+    try:
+        yield bill
+    except BaseException:
+        if bill is not None:
+            bill.release()
+        raise
+
+
 def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes: str = "",
-            batch: PredictionBatch | None = None, summary_md: str = "") -> list[Any]:
-    """Predict, explain case `index` (default: the first), write the report: the values for `Outputs.list()`."""
+            batch: PredictionBatch | None = None, summary_md: str = "", bill: Any = None) -> list[Any]:
+    """Predict, explain case `index` (default: the first), write the report: the values for `Outputs.list()`.
+    `bill`: units the caller already took (it predicted first); otherwise they are taken here, before the model."""
+    if bill is None and ctx.meter is not None:
+        with billed(ctx) as own:
+            return respond(ctx, cases, index, notes=notes, batch=batch, summary_md=summary_md, bill=own)
     task = ctx.task
     batch = batch or ctx.predictor.predict_cases(task.name, cases)
     accepted = [i for i, p in enumerate(batch.predictions) if not p.out_of_distribution]
     if not accepted:  # nothing the model can judge: no label, nothing billed
         raise gr.Error("None of these inputs can be judged by this model: "
                        f"{batch.predictions[0].ood_reason}.", title="Out of distribution")
-    # billed like the API: after the prediction, before the result (and the explanation) is shown
-    usage_md = ctx.meter(current_request.get(), task=task.name, batch=batch, cases=cases) if ctx.meter else ""
     index = accepted[0] if index is None or index not in accepted else index
     pred = batch.predictions[index]
     refused = len(batch.predictions) - len(accepted)
@@ -210,6 +227,8 @@ def respond(ctx: SpaceContext, cases: Cases, index: int | None = None, *, notes:
         f"{e.seconds * 1000:.0f} ms · {e.method}</small>"
     )
     label = {k: float(v) for k, v in pred.probabilities.items()}
+    # recorded last: a failure anywhere above gives the units back (`billed`)
+    usage_md = bill.commit(batch=batch, cases=cases) if bill is not None else ""
     summary_md = "\n\n".join(t for t in (summary_md, usage_md) if t)
     return [label, explanation_md, Image.open(_bytes_io(png)), summary_md,
             gr.DownloadButton(value=str(path), visible=True), card_markdown(ctx)]

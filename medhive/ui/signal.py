@@ -26,7 +26,7 @@ from PIL import Image
 
 from hub.errors import InvalidInputError
 from hub.models import Cases
-from medhive.ui.common import SpaceContext, guard, make_outputs, respond
+from medhive.ui.common import SpaceContext, billed, guard, make_outputs, respond
 
 AUTO = "most notable beat"
 CLASS_COLOURS = {"N": "#2e7d32", "S": "#ef6c00", "V": "#c62828", "F": "#6a1b9a", "Q": "#546e7a"}
@@ -216,6 +216,10 @@ def build(ctx: SpaceContext) -> None:
     def run(uploaded: list[str] | None, example_name: str | None, rate: str | None, chosen: str | None,
             notes_text: str | None) -> list[Any]:
         cases = read(uploaded, example_name, rate)
+        with billed(ctx) as bill:  # units taken before the model runs, given back if anything fails
+            return _run(cases, chosen, notes_text, bill)
+
+    def _run(cases: Cases, chosen: str | None, notes_text: str | None, bill: Any) -> list[Any]:
         batch = ctx.predictor.predict_cases(task.name, cases)
         labels = [p.label for p in batch.predictions]
         index = _beat_index(chosen, len(cases))
@@ -226,7 +230,7 @@ def build(ctx: SpaceContext) -> None:
                             for i, p in enumerate(batch.predictions[:MAX_CHOICES])]
         summary = batch.summary or {}
         summary_md = f"**Whole record:** {summary.get('text', '')}" if summary else ""
-        out = respond(ctx, cases, index, notes=notes_text or "", batch=batch, summary_md=summary_md)
+        out = respond(ctx, cases, index, notes=notes_text or "", batch=batch, summary_md=summary_md, bill=bill)
         p = batch.predictions[index]
         selected = chosen if chosen and chosen != AUTO else AUTO
         if selected != AUTO:
