@@ -237,7 +237,7 @@ def test_image_task_through_the_federate_command(tmp_path, medhive_home, shared_
                                       "--per-hospital", "48", "--min-rows", "30", "--local-epochs", "1",
                                       "--alpha", "5", "--epsilon", "8"])
     assert result.exit_code == 0, result.output
-    assert "splitting glaucoma data across 3 local hospitals" in result.stderr
+    assert "split glaucoma data across 3 local hospitals" in result.stderr
     assert "round 1: 3 update(s) aggregated" in result.stderr
     assert "round 0 (parent): federated roc_auc" in result.stderr
     published = [ln for ln in result.stdout.splitlines() if ln.startswith("published glaucoma ")]
