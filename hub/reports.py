@@ -163,6 +163,15 @@ class _Pdf:
             self.font(9)
             self.doc.multi_cell(0, 5.2, self.t(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
+    def title_block(self, title: str, subtitle: str) -> None:
+        """The report's title and its grey subtitle line (every MedHive PDF opens with these)."""
+        self.font(17, "B")
+        self.doc.cell(0, 9, self.t(title), new_x="LMARGIN", new_y="NEXT")
+        self.font(9)
+        self.doc.set_text_color(90)
+        self.doc.cell(0, 5, self.t(subtitle), new_x="LMARGIN", new_y="NEXT")
+        self.doc.set_text_color(0)
+
     def para(self, text: str, size: float = 9.5, style: str = "") -> None:
         self.font(size, style)
         self.doc.multi_cell(0, 5.2, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
@@ -173,13 +182,8 @@ def render_report(content: ReportContent) -> bytes:
     c, facts = content, content.facts
     pdf = _Pdf()
     doc = pdf.doc
-    pdf.font(17, "B")
-    doc.cell(0, 9, pdf.t("MedHive prediction report"), new_x="LMARGIN", new_y="NEXT")
-    pdf.font(9)
-    doc.set_text_color(90)
-    doc.cell(0, 5, pdf.t(f"{c.task.title} - model {facts['version']} - generated "
-                         f"{c.generated_at.strftime('%Y-%m-%d %H:%M UTC')}"), new_x="LMARGIN", new_y="NEXT")
-    doc.set_text_color(0)
+    pdf.title_block("MedHive prediction report", f"{c.task.title} - model {facts['version']} - generated "
+                    f"{c.generated_at.strftime('%Y-%m-%d %H:%M UTC')}")
 
     pdf.heading("Prediction")
     pdf.font(15, "B")

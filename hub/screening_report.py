@@ -17,13 +17,8 @@ from hub.screening import ScreeningResult
 def build_screening_report(result: ScreeningResult, values: dict[str, Any], *, notes: str = "") -> bytes:
     pdf = _Pdf()
     doc = pdf.doc
-    pdf.font(17, "B")
-    doc.cell(0, 9, pdf.t("MedHive screening report"), new_x="LMARGIN", new_y="NEXT")
-    pdf.font(9)
-    doc.set_text_color(90)
-    doc.cell(0, 5, pdf.t(f"{len(result.used)} model(s) used, {len(result.skipped)} skipped - generated "
-                         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"), new_x="LMARGIN", new_y="NEXT")
-    doc.set_text_color(0)
+    pdf.title_block("MedHive screening report", f"{len(result.used)} model(s) used, {len(result.skipped)} skipped - "
+                    f"generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
     for s in result.used:
         pdf.heading(f"{s.title} - model {s.version}")
         pdf.font(13, "B")
