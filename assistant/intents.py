@@ -35,6 +35,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"\bpay[- ]?per[- ]?use\b", re.I)),
     ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
                                  r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
+    ("report", re.compile(r"\b(make|create|export|generate|give|save|download|print|get|send|want|need|produce|write)\b"
+                          r".{0,40}\b(pdf|report)\b|\b(as|into|in) an? (pdf|report)\b|^\W*(pdf|report)( it| that| please)?\W*$",
+                          re.I)),
     ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
                            r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
     ("interpret", re.compile(_SCORE + r".{0,30}\b(" + _LABEL_WORDS + r")\b|\b(" + _LABEL_WORDS + r")\b.{0,30}" + _SCORE + "|"
@@ -59,7 +62,7 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is
 _PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck)\b",
                       re.I)
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
-_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models"}
+_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report"}
 
 
 def route(text: str, *, has_attachment: bool = False, has_values: bool = False) -> str:

@@ -27,7 +27,15 @@ READING_DOC = "reading-predictions.md"
 TIERS_DOC = "tiers-quotas-pricing.md"
 _DOING = {"usage": "show your usage", "contributions": "show your contributions", "explain": "explain it",
           "predict": "run the prediction", "list_models": "list the models", "model_info": "look up that model",
-          "interpret": "interpret that result"}
+          "interpret": "interpret that result", "report": "make the report"}
+#: account answers that a follow-up ("and the rate limit?", "what about last round?") continues when it
+#: starts like one and speaks of what that answer shows
+_CONTINUE = re.compile(r"^\W*(and|also|what about|how about|then|same for)\b", re.I)
+_CONTINUED = {
+    "usage": re.compile(r"\b(limits?|quota|remaining|left|month|predictions?|calls?|requests?|price|tier|reset|renew)", re.I),
+    "tiers": re.compile(r"\b(free|pay|enterprise|price|cost|quota|limits?|per minute|month)", re.I),
+    "contributions": re.compile(r"\b(rounds?|samples?|epsilon|budget|versions?|jobs?|training|contribut)", re.I),
+}
 EMERGENCY_DOC, EMERGENCY_HEADING = "symptoms-and-emergencies.md", "When to call emergency services first"
 #: below this similarity of the best passage or sentence (`Hit.relevance`), the documentation does not address the
 #: question and the answer says so (chosen on tests/assistant/eval/dev.json: its off-topic questions reach 0.21 at
@@ -46,6 +54,7 @@ class OfflineBackend:
     def answer(self, turn: Turn) -> Answer:
         answer = self._answer(turn)
         answer.backend = NAME
+        turn.state["last_intent"] = answer.intent
         return answer
 
     def stream(self, turn: Turn) -> Iterator[str | Answer]:
@@ -59,10 +68,16 @@ class OfflineBackend:
         if turn.emergency:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
+        last = _CONTINUED.get(turn.state.get("last_intent") or "")
+        if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
+            # "and the rate limit?" after the usage answer: the same account question, about this account
+            intent = turn.state["last_intent"]
         if state.get("awaiting") or intent == "onboarding":
             return self._onboarding(turn, state)
         if intent == "predict" or (turn.attached and intent == "question"):
             return self._predict(turn)
+        if intent == "report":
+            return self._tool(turn, "report", {"task": detect_task(turn.text)}, _render_report, intent)
         if intent == "explain":
             return self._tool(turn, "explain", {"task": None} if not detect_task(turn.text) else
                               {"task": detect_task(turn.text)}, compose.render_explanation, intent)
@@ -260,6 +275,14 @@ class OfflineBackend:
             answer.text += f"\n\n{extract}" if extract else ""
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _render_report(r: dict[str, Any]) -> str:
+    return (f"Saved the PDF report of the last **{r['task']}** prediction (model {r['model_version']}, output "
+            f"**{r['label']}**, score {compose.pct(r['confidence'])}) to:\n\n`{r['path']}`\n\nIt states the model "
+            "version, what the model read, every probability, the key factors and the model card's facts, for a "
+            "clinician to review with the examination and other tests. The file is readable by you only; nothing "
+            "else of the prediction is kept.")
 
 
 def _render_tiers(r: dict[str, Any]) -> str:
