@@ -351,6 +351,14 @@ def _task_param() -> dict[str, Any]:
     return {"type": "string", "description": f"task name: {task_names_text()}"}
 
 
+def _predict_description() -> str:
+    """Which tasks take typed values and which a file, from the task catalog."""
+    from hub.models.catalog import tabular_tasks
+
+    return (f"Predict with a model's production version: typed field values for {', '.join(tabular_tasks())}; "
+            "an attached file for any task; or a built-in example.")
+
+
 _TASK = _task_param()
 _INPUT = {
     "task": _TASK,
@@ -364,8 +372,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {}}, list_models),
     Tool("model_info", "One model's inputs (fields, units, ranges), labels, metrics, training data and lineage.",
          {"type": "object", "properties": {"task": _TASK}, "required": ["task"]}, model_info),
-    Tool("predict", "Predict with a model's production version from typed values, an attached file or an example.",
-         {"type": "object", "properties": _INPUT, "required": ["task"]}, predict),
+    Tool("predict", _predict_description(), {"type": "object", "properties": _INPUT, "required": ["task"]}, predict),
     Tool("explain", "Explain a prediction (SHAP key factors); without inputs, the last prediction of this chat.",
          {"type": "object", "properties": {**_INPUT, "index": {"type": "integer", "description": "case index"}}},
          explain),
@@ -396,8 +403,8 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",
          {"type": "object", "properties": {}}, usage),
-    Tool("tiers", "Every usage tier (free, pay-per-use, enterprise) with its monthly quota, rate limit and price, "
-                  "as enforced now.", {"type": "object", "properties": {}}, tiers),
+    Tool("tiers", "Every usage tier with its monthly quota, rate limit and price, as enforced now.",
+         {"type": "object", "properties": {}}, tiers),
 ]}
 
 

@@ -140,3 +140,14 @@ def test_a_dropped_in_module_reaches_every_surface(fifth, registry, tmp_path):
     paths = split_task(fifth, tmp_path / "hospitals", 3, data_root=None)
     assert len(paths) == 3 and all(validate(fifth, p, min_rows=30).ok for p in paths)
 
+
+
+def test_the_assistant_speaks_of_a_dropped_in_task(fifth):
+    # the Groq system prompt, the predict tool's wording and the offline router all read the catalog
+    from assistant.intents import detect_task, route
+    from assistant.llm.groq_backend import system_prompt
+
+    prompt = system_prompt("user")
+    assert "`liver_toy`" in prompt and "two liver enzymes" in prompt and "low / high" in prompt
+    assert detect_task("is the hepatology model any good?") == "liver_toy"
+    assert route("the liverish model said 80% high, what does it mean") == "interpret"
