@@ -43,7 +43,8 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
                              r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
                              re.I)),
         ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
-                             r"\bpay[- ]?per[- ]?use\b", re.I)),
+                             r"\bpay[- ]?per[- ]?use\b|\bhow much\b.{0,40}\b(cost|costs|pay|charge|charged)\b|"
+                             r"\b(is it|is this|are they|it's) free\b", re.I)),
         ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
                                      r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
         ("report", re.compile(r"\b(make|create|export|generate|give|save|download|print|get|send|want|need|produce|write)\b"
@@ -58,10 +59,14 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
         ("predict", re.compile(r"\b(predict|classify|run|try|test|analy[sz]e|check|score|assess)\b.{0,60}\b(model|case|"
                                r"image|x-?ray|ecg|record|file|values?|example|sample|this|photo|scan|fundus|signal)|"
                                r"\b(on|with) (an|the|a built-in) example\b", re.I)),
-        ("list_models", re.compile(r"\b(which|what|list|show|available)\b.{0,30}\bmodels\b|\ball (the )?models\b|"
+        # the models themselves are the object ("which models do you have?"), not something about them
+        # ("which datasets were the models trained on?" is a documentation question)
+        ("list_models", re.compile(r"\b(which|what)( other| kinds? of| diagnostic)? models\b(?!.{0,30}\b(for|trained|work|use|"
+                                   r"need|read)\b)|\b(list|show)( me)?( all)?( the| your)? models\b|\bavailable models\b|"
+                                   r"\bmodels (are|do you have|does medhive have|exist|are there)\b|\ball (the )?models\b|"
                                    r"\bcompare (the )?models\b", re.I)),
-        ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|precision)\b"
-                                  r".{0,40}\b(of|for) the\b", re.I)),
+        ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|specificity|"
+                                  r"precision|recall|f1|performance)\b.{0,40}\b(of|for) the\b", re.I)),
     ]
 
 
