@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from assistant import compose, onboarding
@@ -278,8 +279,10 @@ class OfflineBackend:
 
 
 def _render_report(r: dict[str, Any]) -> str:
+    path = Path(r["path"])
+    where = " in the current folder" if path.parent == Path.cwd() else ""
     return (f"Saved the PDF report of the last **{r['task']}** prediction (model {r['model_version']}, output "
-            f"**{r['label']}**, score {compose.pct(r['confidence'])}) to:\n\n`{r['path']}`\n\nIt states the model "
+            f"**{r['label']}**, score {compose.pct(r['confidence'])}) as `{path.name}`{where}.\n\nIt states the model "
             "version, what the model read, every probability, the key factors and the model card's facts, for a "
             "clinician to review with the examination and other tests. The file is readable by you only; nothing "
             "else of the prediction is kept.")

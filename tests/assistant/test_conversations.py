@@ -137,7 +137,7 @@ def test_make_a_pdf_after_a_prediction_writes_its_report(bot, tmp_path):
         call = answer.tool_calls[0]
         assert answer.intent == "report" and call.name == "report" and call.error is None, (request, call.error)
         path = tmp_path / "out" / call.result["path"].rsplit("/", 1)[-1]
-        assert path.read_bytes().startswith(b"%PDF") and call.result["path"] in answer.text
+        assert path.read_bytes().startswith(b"%PDF") and path.name in answer.text
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert "example" not in path.name  # named by task, version and time, never by the input file
         assert "Not a diagnosis" in answer.text
