@@ -1,14 +1,14 @@
-"""Search over the knowledge base: exact inner-product search over normalised embeddings, memory-mapped.
+"""Search over the knowledge base: FAISS exact inner-product indexes over normalised embeddings, memory-mapped.
 
-The index lives in `index_dir` (under MEDHIVE_HOME): three float32 matrices written with `np.save`
-(`chunks.npy`, one row per chunk; `headings.npy`, one per chunk's "title: heading"; `sentences.npy`, one
-per sentence, bullet or table row of a chunk, with `sentence_chunk.npy` naming each one's chunk),
-`chunks.json`, and `manifest.json` holding the corpus hash and the embedding model's id. No pickle and no
-faiss: opening maps the matrices read-only (`np.load(mmap_mode="r")`), so a new process pays neither a
-library import nor a copy, and the corpus is a few hundred sections, for which an exact matrix-vector
-product takes well under a millisecond. Opening reuses the files when the hash and the model match and
-rebuilds them otherwise, writing into a temporary folder that replaces the old one in one rename, so a
-reader never sees half an index.
+The index lives in `index_dir` (under MEDHIVE_HOME): three FAISS `IndexFlatIP` files (`chunks.faiss`, one
+vector per chunk; `headings.faiss`, one per chunk's "title: heading"; `sentences.faiss`, one per sentence,
+bullet or table row of a chunk), `sentence_chunk.npy` naming each sentence's chunk, `chunks.json`, and
+`manifest.json` holding the corpus hash and the embedding model's id. No pickle. Opening maps the FAISS
+files read-only (`IO_FLAG_MMAP_IFC`), so a new process copies nothing; the corpus is a few hundred
+sections, for which exact search over every vector takes well under a millisecond (a corpus a hundred
+times larger would swap `IndexFlatIP` for an HNSW index and score only its candidates). Opening reuses the
+files when the hash and the model match and rebuilds them otherwise, writing into a temporary folder that
+replaces the old one in one rename, so a reader never sees half an index.
 
 Scores (weights in `Weights`; chosen on tests/assistant/eval/dev.json, never on test.json): the cosine
 similarity of the query to the whole chunk, plus the best cosine over the chunk's sentences (a question
@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,8 @@ class Weights:
     expansion: float = 0.5  # a term added by `assistant.vocabulary` counts this much of a typed one
 
 
-FILES = ("chunks.npy", "headings.npy", "sentences.npy", "sentence_chunk.npy", "chunks.json", "manifest.json")
+VECTORS = ("chunks", "headings", "sentences")  # one FAISS IndexFlatIP file each
+FILES = (*(f"{n}.faiss" for n in VECTORS), "sentence_chunk.npy", "chunks.json", "manifest.json")
 _TABLE_RULE = re.compile(r"\|[\s|:-]+\|?")
 
 
@@ -124,8 +126,8 @@ def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[int]]:
 class KnowledgeIndex:
     """The searchable knowledge base. Use `KnowledgeIndex.open(...)`."""
 
-    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, *, embedder: Embedder, corpus_hash: str,
-                 rebuilt: bool, headings: np.ndarray, sentences: np.ndarray, sentence_chunk: np.ndarray,
+    def __init__(self, chunks: list[Chunk], vectors: Any, *, embedder: Embedder, corpus_hash: str,
+                 rebuilt: bool, headings: Any, sentences: Any, sentence_chunk: np.ndarray,
                  weights: Weights | None = None) -> None:
         self.chunks = chunks
         self.vectors = vectors
@@ -148,23 +150,24 @@ class KnowledgeIndex:
         manifest = _read_json(index_dir / "manifest.json")
         if manifest.get("corpus_hash") == corpus_hash and manifest.get("model_id") == embedder.model_id:
             try:
-                arrays = {n: np.load(index_dir / f"{n}.npy", mmap_mode="r", allow_pickle=False)
-                          for n in ("chunks", "headings", "sentences", "sentence_chunk")}
-            except (OSError, ValueError):
+                arrays = {n: _read_flat(index_dir / f"{n}.faiss") for n in VECTORS}
+                arrays["sentence_chunk"] = np.load(index_dir / "sentence_chunk.npy", mmap_mode="r", allow_pickle=False)
+            except (OSError, RuntimeError, ValueError):  # FAISS reports a damaged file as RuntimeError
                 arrays = None
-            if arrays is not None and len(arrays["chunks"]) == len(chunks) == len(arrays["headings"]) \
-                    and len(arrays["sentences"]) == len(arrays["sentence_chunk"]):
+            if arrays is not None and arrays["chunks"].ntotal == len(chunks) == arrays["headings"].ntotal \
+                    and arrays["sentences"].ntotal == len(arrays["sentence_chunk"]):
                 return cls(chunks, arrays["chunks"], embedder=embedder, corpus_hash=corpus_hash, rebuilt=False,
                            headings=arrays["headings"], sentences=arrays["sentences"],
                            sentence_chunk=arrays["sentence_chunk"], weights=weights)
         texts, owner = sentence_texts(chunks)
         vectors = embedder.encode([c.embedding_text() for c in chunks] + [heading_text(c) for c in chunks] + texts)
         n = len(chunks)
-        arrays = {"chunks": vectors[:n], "headings": vectors[n:2 * n], "sentences": vectors[2 * n:],
-                  "sentence_chunk": np.asarray(owner, dtype=np.int32)}
-        _save(index_dir, arrays, chunks, {"corpus_hash": corpus_hash, "model_id": embedder.model_id,
-                                          "dim": int(vectors.shape[1]), "chunks": n, "sentences": len(texts),
-                                          "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        dim = int(vectors.shape[1])
+        arrays = {"chunks": _flat(vectors[:n], dim), "headings": _flat(vectors[n:2 * n], dim),
+                  "sentences": _flat(vectors[2 * n:], dim)}
+        _save(index_dir, arrays, np.asarray(owner, dtype=np.int32), chunks,
+              {"corpus_hash": corpus_hash, "model_id": embedder.model_id, "dim": dim, "chunks": n,
+               "sentences": len(texts), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         return cls(chunks, arrays["chunks"], embedder=embedder, corpus_hash=corpus_hash, rebuilt=True,
                    headings=arrays["headings"], sentences=arrays["sentences"], sentence_chunk=owner,
                    weights=weights)
@@ -178,14 +181,14 @@ class KnowledgeIndex:
 
         w = self.weights
         q = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
-        cosine = np.asarray(self.vectors @ q, dtype=np.float64)
+        cosine = _all_scores(self.vectors, q)
         best_sentence = np.full(len(self.chunks), -1.0)
-        if len(self.sentences):
-            np.maximum.at(best_sentence, self.sentence_chunk, np.asarray(self.sentences @ q, dtype=np.float64))
+        if self.sentences.ntotal:
+            np.maximum.at(best_sentence, self.sentence_chunk, _all_scores(self.sentences, q))
         best_sentence = np.where(best_sentence < -0.5, cosine, best_sentence)  # a chunk with no sentence
         lexical = self._bm25.scores(tokens(query), tokens(expand(query)), w.expansion)
         top = lexical.max()
-        score = (w.chunk * cosine + w.sentence * best_sentence + w.heading * np.asarray(self.headings @ q)
+        score = (w.chunk * cosine + w.sentence * best_sentence + w.heading * _all_scores(self.headings, q)
                  + (w.lexical * lexical / top if top > 0 else 0.0))
         best: dict[tuple[str, str], Hit] = {}
         for i in np.argsort(-score, kind="stable"):
@@ -206,12 +209,41 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _save(index_dir: Path, arrays: dict[str, np.ndarray], chunks: list[Chunk], manifest: dict) -> None:
+def _flat(vectors: np.ndarray, dim: int) -> Any:
+    import faiss
+
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _read_flat(path: Path) -> Any:
+    import faiss
+
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+
+
+def _all_scores(index: Any, q: np.ndarray) -> np.ndarray:
+    """The inner product of `q` with every vector of `index`, in the index's own order (exact search over
+    all of them: every section's score is needed to fuse it with the lexical and sentence terms)."""
+    out = np.zeros(index.ntotal, dtype=np.float64)
+    if index.ntotal:
+        scores, ids = index.search(q.reshape(1, -1), index.ntotal)
+        out[ids[0]] = scores[0]
+    return out
+
+
+def _save(index_dir: Path, arrays: dict[str, Any], sentence_chunk: np.ndarray, chunks: list[Chunk],
+          manifest: dict) -> None:
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=index_dir.parent))
     try:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        import faiss
+
+        for name, index in arrays.items():
+            faiss.write_index(index, str(tmp / f"{name}.faiss"))
+        np.save(tmp / "sentence_chunk.npy", sentence_chunk, allow_pickle=False)
         (tmp / "chunks.json").write_text(json.dumps([c.to_dict() for c in chunks], indent=1), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         old = None

@@ -50,4 +50,4 @@ def test_answering_from_the_documents_imports_no_torch(home_with_index):
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=str(REPO), capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-500:]
-    assert out.stdout.split() == ["False", "False", "False"]
+    assert out.stdout.split()[:2] == ["False", "False"]  # faiss (the index, ~0.1 s) is the one library it needs

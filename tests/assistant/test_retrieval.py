@@ -79,21 +79,23 @@ def test_index_is_persisted_and_rebuilt_only_when_the_corpus_changes(tmp_path, e
     counting = CountingEmbedder(embedder)
     first = KnowledgeIndex.open(docs, where, embedder=counting)
     # each chunk, its heading and each of its sentences is embedded once
-    assert first.rebuilt and counting.texts == 2 * len(first.chunks) + len(first.sentences)
+    assert first.rebuilt and counting.texts == 2 * len(first.chunks) + first.sentences.ntotal
     assert {p.name for p in where.iterdir()} == set(FILES)
 
     counting.texts = 0
     again = KnowledgeIndex.open(docs, where, embedder=counting)
     assert not again.rebuilt and counting.texts == 0
     # reopened as read-only maps of the files, not copies
-    assert all(isinstance(a, np.memmap) and not a.flags.writeable for a in (again.vectors, again.sentences))
+    mapped = Path("/proc/self/maps").read_text()
+    assert all(str(where / f"{n}.faiss") in mapped for n in ("chunks", "headings", "sentences"))
+    assert isinstance(again.sentence_chunk, np.ndarray) and again.vectors.ntotal == len(again.chunks)
     assert again.search("ECG sampling rate", 1)[0].chunk.doc == "model-ecg.md"
 
     with (docs / "model-ecg.md").open("a") as fh:
         fh.write("\n## Added section\n\nA brand-new paragraph about sampling at 500 Hz.\n")
     counting.texts = 0
     changed = KnowledgeIndex.open(docs, where, embedder=counting)
-    assert changed.rebuilt and counting.texts == 2 * len(changed.chunks) + len(changed.sentences)
+    assert changed.rebuilt and counting.texts == 2 * len(changed.chunks) + changed.sentences.ntotal
     assert any(c["heading"] == "Added section" for c in json.loads((where / "chunks.json").read_text()))
 
     class OtherModel(CountingEmbedder):
@@ -106,5 +108,5 @@ def test_index_is_persisted_and_rebuilt_only_when_the_corpus_changes(tmp_path, e
 
 def test_no_pickle_in_the_persisted_index(index_dir, kindex):
     for path in index_dir.iterdir():
-        assert path.suffix in (".npy", ".json")
+        assert path.suffix in (".faiss", ".npy", ".json")
         assert not path.read_bytes().startswith(b"\x80")  # pickle protocol header
