@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInputError
+from hub.models._tabular_numpy import NumpyTabularNet
 from hub.models.base import InputField
 
 # column names that identify a person or a record; refused rather than silently ignored
@@ -198,6 +199,8 @@ class TabularMethods:
     """The kind-specific Task methods of every task on one row of named fields (mixed into the Task)."""
 
     input_fields: Sequence[InputField]
+    #: predictions and explanations run on TabularNet's numpy twin: a prediction never imports torch
+    numpy_network = NumpyTabularNet
 
     def explain_case(self, network: Any, cases: Any, index: int = 0, **opts: Any) -> Any:
         from hub.explain.tabular import explain_tabular

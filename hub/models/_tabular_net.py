@@ -3,7 +3,8 @@
 It standardises inputs with stored mean / std buffers, so the saved safetensors carry their
 preprocessing, then applies a small MLP. A missing value (NaN) is replaced by the stored training mean
 first: imputation is part of the signed weights. Kept apart from `hub.models._tabular` (reading rows) so that
-validating or listing never imports torch.
+validating or listing never imports torch; predictions and explanations run on its numpy twin
+(`hub.models._tabular_numpy`), which reads the same weights.
 """
 
 from __future__ import annotations
