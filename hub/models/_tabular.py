@@ -202,6 +202,11 @@ class TabularMethods:
     #: predictions and explanations run on TabularNet's numpy twin: a prediction never imports torch
     numpy_network = NumpyTabularNet
 
+    def node_network(self, config: dict[str, Any]) -> Any:
+        from hub.models._tabular_mlp import TabularMLP  # TabularNet without the Hugging Face mixin's import
+
+        return TabularMLP(**config)
+
     def explain_case(self, network: Any, cases: Any, index: int = 0, **opts: Any) -> Any:
         from hub.explain.tabular import explain_tabular
 

@@ -189,6 +189,11 @@ class Task(ABC):
     def network_class(self) -> type[nn.Module]:
         """The network class; `hub.registry.base.load_network(cls, folder)` loads a saved version."""
 
+    def node_network(self, config: dict[str, Any]) -> nn.Module:
+        """The network a federated node trains, built from the parent's config (same state-dict keys as
+        `network_class`); tasks may return a lighter class without the Hugging Face mixin."""
+        return self.network_class(**config)
+
     #: an inference-only twin of the network without torch (`from_state(config, arrays)`, `predict_proba`),
     #: which predictions and explanations use where set (`Registry.load(..., inference=True)`); None: torch
     numpy_network: ClassVar[type | None] = None
