@@ -123,7 +123,7 @@ def _cases(ctx: ToolContext, spec: Any, *, inputs: dict[str, Any] | None, file: 
     """Cases from exactly one source, and a description of the source that holds no input values."""
     try:
         if inputs:
-            if spec.input_kind != "tabular":
+            if not spec.input_fields:  # typed values need named fields; images and signals come as files
                 raise ToolError(f"the {spec.name} model reads a file ({spec.input_kind}); attach one")
             missing = [f.name for f in spec.input_fields if f.name not in inputs and not f.optional]
             if missing:

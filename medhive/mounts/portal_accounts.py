@@ -166,8 +166,16 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
         p = signed_in(request)
         if p is not None:
             from hub.accounts import audit
+            from hub.accounts.users import revoke_token
 
-            with _ctx(request).store.transaction() as s:
+            ctx = _ctx(request)
+            try:
+                claims = ctx.tokens.verify(request.cookies[ws.SESSION_COOKIE])
+            except AccountsError:  # expired since signed_in() looked: nothing left to revoke
+                claims = None
+            with ctx.store.transaction() as s:
+                if claims is not None:
+                    revoke_token(s, claims)  # a copied cookie stops working now, not at its expiry
                 audit.append(s, actor=p.actor, action="auth.signout", target=f"user:{p.user_id}")
         resp = RedirectResponse("/signin", status_code=303)
         resp.delete_cookie(ws.SESSION_COOKIE, path="/")
