@@ -20,7 +20,7 @@ from hub.accounts.models import Organization
 from hub.api import web_session as ws
 from hub.api.screen_routes import screen_case
 from hub.screening import MAX_VALUES
-from medhive.mounts.portal_accounts import _csrf_for, _ctx, _forbidden, _html, _nav
+from medhive.mounts import _web as web
 from medhive.ui.screening_page import render_screening
 
 PATH = "/screening"
@@ -29,7 +29,7 @@ FORM_LIMITS = {"max_fields": MAX_VALUES + 1, "max_files": 0, "max_part_size": 10
 
 
 def _account(request: Request, p: Any) -> dict[str, Any]:
-    with _ctx(request).store.transaction() as s:
+    with web.context(request).store.transaction() as s:
         org = s.get(Organization, p.org_id)
         limits = metering.current_usage(s, p.org_id)
     return {"organization": org.name if org.kind != "personal" else "your personal account", "tier": limits["tier"],
@@ -37,14 +37,14 @@ def _account(request: Request, p: Any) -> dict[str, Any]:
 
 
 def _page(request: Request, p: Any, *, status: int = 200, **extra: Any) -> HTMLResponse:
-    cookie, token = _csrf_for(request)
-    return _html(request, render_screening(csrf=token, nav=_nav(request), user=p, account=_account(request, p),
+    cookie, token = web.csrf_for(request)
+    return web.html(request, render_screening(csrf=token, nav=web.nav(request), user=p, account=_account(request, p),
                                            **extra), status=status, csrf_cookie=cookie)
 
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
     def signed_in(request: Request) -> Any:
-        return ws.principal_from_session(_ctx(request), request.cookies.get(ws.SESSION_COOKIE))
+        return ws.principal_from_session(web.context(request), request.cookies.get(ws.SESSION_COOKIE))
 
     @app.get(PATH, response_class=HTMLResponse, include_in_schema=False)
     def screening(request: Request) -> Response:
@@ -57,15 +57,15 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
     async def screen(request: Request) -> Response:
         form = await request.form(**FORM_LIMITS)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        if not ws.csrf_ok(_ctx(request), request.cookies.get(ws.CSRF_COOKIE), fields.pop(ws.CSRF_FIELD, None)):
-            return _forbidden(request)
+        if not ws.csrf_ok(web.context(request), request.cookies.get(ws.CSRF_COOKIE), fields.pop(ws.CSRF_FIELD, None)):
+            return web.forbidden(request)
         p = signed_in(request)
         if p is None:
             return RedirectResponse(f"/signin?next={PATH}", status_code=303)
         values = {k: v.strip() for k, v in fields.items() if v.strip()}
         request.state.inputs = values  # keeps these values out of any error message
         try:
-            out, _ = screen_case(_ctx(request), p, dict(values), report=True)
+            out, _ = screen_case(web.context(request), p, dict(values), report=True)
         except AccountsError as exc:  # a bad value or no model can run (422), the rate or the quota (429)
             return _page(request, p, status=exc.status if exc.status in (402, 422, 429) else 400, values=values,
                          error=exc.message)

@@ -158,3 +158,14 @@ def test_a_dropped_in_module_reaches_every_surface(fifth, registry, tmp_path):
     csv_path = tmp_path / "cases.csv"
     csv_path.write_text("alt,ast\n150,\n20,30\n")
     assert fifth.check_file(csv_path) == 2 and len(fifth.read_input(csv_path)) == 2
+
+
+def test_the_assistant_speaks_of_a_dropped_in_task(fifth):
+    # the Groq system prompt, the predict tool's wording and the offline router all read the catalog
+    from assistant.intents import detect_task, route
+    from assistant.llm.groq_backend import system_prompt
+
+    prompt = system_prompt("user")
+    assert "`liver_toy`" in prompt and "two liver enzymes" in prompt and "low / high" in prompt
+    assert detect_task("is the hepatology model any good?") == "liver_toy"
+    assert route("the liverish model said 80% high, what does it mean") == "interpret"
