@@ -129,8 +129,10 @@ def report(rows: list[dict], *, repeats: int, load_before: float, before: Path |
         "prints click's plain help (Typer's rich help costs about 0.15 s of imports); task modules import no "
         "torch (networks live in `_tabular_net`, `_ecg_net`, `_image_net`), the registry loads safetensors only "
         "to load weights, and `tests/medhive/test_import_hygiene.py` keeps `--help`, `models list/show`, "
-        "`node validate` and `audit show` free of torch, Gradio, FastAPI, Flower, SHAP and scipy.signal. A "
-        "prediction needs torch (about 1.4 s of CPU to import on this machine), which is most of its time.\n")
+        "`node validate`, `audit show` and a tabular `predict` free of torch, Gradio, FastAPI, Flower, SHAP and "
+        "scipy.signal. A tabular prediction runs on the numpy twin of its network "
+        "(`hub.models._tabular_numpy`, the signed safetensors read with `safetensors.numpy`), which saves the "
+        "torch import (about 1.5 s of CPU on this machine); image and ECG predictions still load torch.\n")
 
 
 def run(quick: bool, *, repeats: int | None = None, before: Path | None = None) -> str:

@@ -34,7 +34,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from hub.explain import explain
     from hub.models import all_tasks
-    from hub.registry.base import load_network
+    from hub.registry.base import load_inference_network
 
     load_before = os.getloadavg()[0]
     rows = []
@@ -42,7 +42,8 @@ def main() -> None:
         folder = ROOT / "hub" / "models" / "weights" / name
         if not (folder / "model.safetensors").is_file():
             continue
-        network = load_network(task.network_class, folder, label=name).eval()
+        # the network the predictor serves: the numpy twin for tabular tasks, the torch module otherwise
+        network = load_inference_network(task, folder, label=name).eval()
         cases = task.read_input(task.example_inputs()[0])
         index = min(3, len(cases) - 1)
         explain(name, network, cases, index)  # warm-up

@@ -23,6 +23,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from federation.accountant import steps_for
+from hub.optim import AdamW
 
 
 @dataclass
@@ -61,7 +62,7 @@ def dp_train(network: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, l
     names = [k for k, p in network.named_parameters() if p.requires_grad]
     params = dict(network.named_parameters())
     buffers = dict(network.named_buffers())
-    opt = torch.optim.AdamW([params[k] for k in names], lr=lr, weight_decay=weight_decay)
+    opt = AdamW([params[k] for k in names], lr=lr, weight_decay=weight_decay)  # no torch._dynamo import
 
     def sample_loss(p: dict[str, torch.Tensor], xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         out = functional_call(network, (p, buffers), (xb.unsqueeze(0),))

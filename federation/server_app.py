@@ -101,7 +101,7 @@ def run(grid: Grid, context: Context, job: Job) -> None:
         job.event("exchange", round=current["round"], kind=kind, n=current["exchange"], replies=replies, errors=errors,
                   began=grid.started_at, ended=time.time())  # wall-clock seconds, for federation.timing
 
-    grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged)
+    grid = RecordingGrid(grid, cfg.probe_dir or None, on_exchange=exchanged, poll_interval=cfg.reply_poll)
     initial = job.start()
     strategy = MedHiveStrategy(shapes=[a.shape for a in initial], min_hospitals=cfg.min_hospitals,
                                rule=cfg.strategy, secure=cfg.secure_aggregation, trim_fraction=cfg.trim_fraction,

@@ -45,7 +45,7 @@ def build_network(task: Task, config_json: str, frozen: bytes) -> nn.Module:
     from safetensors.torch import load
 
     config = json.loads(config_json) if config_json else {}
-    network = task.network_class(**config) if config else task.build_network()
+    network = task.node_network(config) if config else task.build_network()
     state = network.state_dict()
     for k, v in load(frozen).items():
         if k not in state or tuple(state[k].shape) != tuple(v.shape):

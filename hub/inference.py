@@ -12,6 +12,9 @@ Before any label, each case is judged against the version's trust profile (`hub.
 case the model cannot judge raises `OutOfDistributionError`; in a batch such a case is marked
 `out_of_distribution` and gets no label or probabilities, and the others go on. Probabilities are the
 calibrated ones (the version's temperature).
+
+Networks are loaded for inference (`Registry.load(..., inference=True)`): a tabular task's is the numpy
+twin of its torch module (`hub.models._tabular_numpy`), so a tabular prediction never imports torch.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 
 from hub.errors import ModelIntegrityError, OutOfDistributionError
 from hub.models import Cases, get_task
-from hub.training import predict_proba
+from hub.models.base import class_probabilities
 from hub.trust import calibrate, judge
 
 
@@ -125,7 +128,7 @@ class Predictor:
             if hit is not None:
                 return hit, True
             try:
-                loaded = self.registry.load(task, key[1])
+                loaded = self.registry.load(task, key[1], inference=True)
             except ModelIntegrityError as exc:
                 with self._lock:
                     self._failures[key] = exc.message
@@ -168,7 +171,7 @@ class Predictor:
         accepted = np.array([not v.out_of_distribution for v in verdicts], dtype=bool)
         proba = np.zeros((len(cases), len(spec.labels)))
         if accepted.any():
-            raw = predict_proba(loaded.network, cases.x[accepted], batch_size=self.batch_size)
+            raw = class_probabilities(loaded.network, cases.x[accepted], batch_size=self.batch_size)
             proba[accepted] = calibrate(trust, raw)
         seconds = time.perf_counter() - started
         preds = [

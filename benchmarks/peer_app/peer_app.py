@@ -1,7 +1,8 @@
 """A minimal Flower app (the shape of Flower's own PyTorch quickstart) training MedHive's breast_cancer
 network with FedAvg: the reference for the MedHive round time in benchmarks/privacy_cost.
 
-Same network (`TabularNet` with the shipped hyperparameters), same optimiser settings and local epochs, same
+Same network (`TabularMLP`, the plain torch module under `TabularNet`, with the shipped hyperparameters),
+same optimiser settings and local epochs (with `torch.optim.Adam`, as Flower's quickstart has it), same
 SuperNodes reading the same hospital CSV files; the client trains on every row (MedHive holds 20% out for
 scoring). The ServerApp writes the timestamps MedHive's ServerApp writes (`events.jsonl`: started, fitted,
 evaluated) and an `outcome.json`, so the launcher and the benchmark time both apps the same way.
@@ -25,13 +26,14 @@ from flwr.server import ServerAppComponents, ServerConfig
 from flwr.server.strategy import FedAvg
 from flwr.serverapp import ServerApp
 
-from hub.models._tabular_net import TabularNet
+from hub.models._tabular_mlp import TabularMLP
 
 LABELS = ("benign", "malignant")
 
 
-def _network() -> TabularNet:
-    return TabularNet(n_features=30, n_classes=2, hidden=(32,), dropout=0.1)
+def _network() -> TabularMLP:
+    # TabularNet without the Hugging Face mixin, as a bare app would define it (MedHive's nodes build the same)
+    return TabularMLP(n_features=30, n_classes=2, hidden=(32,), dropout=0.1)
 
 
 def _load(path: str) -> tuple[np.ndarray, np.ndarray]:

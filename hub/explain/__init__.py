@@ -15,13 +15,14 @@ or class index to explain; default the positive class of a binary task, else the
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import InvalidInputError
 from hub.explain.base import Explanation
 from hub.models import Cases, get_task
+
+if TYPE_CHECKING:  # a tabular network is numpy (NumpyTabularNet); images and beats are torch modules
+    from torch import nn
 
 __all__ = ["Explanation", "explain"]
 

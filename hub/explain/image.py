@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from hub.explain.base import Explanation, choose_target, gradient_shap, headline, probabilities, reference
+from hub.explain.base import Explanation, choose_target, headline, probabilities, reference
+from hub.explain.gradient import gradient_shap
 from hub.models.base import Cases, Task
 
 GRID = 7  # the heatmap summary in to_dict(): GRID x GRID cells

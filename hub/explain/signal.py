@@ -22,11 +22,11 @@ from hub.explain.base import (
     Explanation,
     choose_target,
     direction_words,
-    gradient_shap,
     headline,
     probabilities,
     reference,
 )
+from hub.explain.gradient import gradient_shap
 from hub.models import _ecg_signal as sig
 from hub.models.base import Cases, Task
 

@@ -13,10 +13,9 @@ says which fields were imputed.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from hub.explain.base import (
     LOWERS,
@@ -30,6 +29,9 @@ from hub.explain.base import (
     probabilities,
 )
 from hub.models.base import Cases, Task
+
+if TYPE_CHECKING:  # a tabular network is numpy (NumpyTabularNet); images and beats are torch modules
+    from torch import nn
 
 
 def _feature_names(task: Task, n: int) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInputError
+from hub.models._tabular_numpy import NumpyTabularNet
 from hub.models.base import InputField
 
 # column names that identify a person or a record; refused rather than silently ignored
@@ -198,6 +199,13 @@ class TabularMethods:
     """The kind-specific Task methods of every task on one row of named fields (mixed into the Task)."""
 
     input_fields: Sequence[InputField]
+    #: predictions and explanations run on TabularNet's numpy twin: a prediction never imports torch
+    numpy_network = NumpyTabularNet
+
+    def node_network(self, config: dict[str, Any]) -> Any:
+        from hub.models._tabular_mlp import TabularMLP  # TabularNet without the Hugging Face mixin's import
+
+        return TabularMLP(**config)
 
     # ----- requests ------------------------------------------------------------------------------------
     def check_file(self, path: Path, *, limits: Any = None, **options: Any) -> int | None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from hub.errors import InvalidInputError
 from hub.models._tabular import TabularMethods, imputed_fields, read_csv, read_rows
-from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet
+from hub.models.base import Cases, DataSplits, Progress, Task, TrainResult, _quiet, as_numpy
 
 if TYPE_CHECKING:  # the network (torch) is in hub.models._tabular_net, loaded on use: listing stays light
     from torch import nn
@@ -204,4 +204,4 @@ class TabularTask(TabularMethods, Task):
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         # the training mean is the reference case; an imputed field takes that same value, so its SHAP
         # value is zero and the explanation cannot credit a value nobody entered
-        return network.mean.detach().numpy()[None, :]
+        return as_numpy(network.mean)[None, :]

@@ -33,6 +33,27 @@ def _quiet(_: str) -> None:
     return None
 
 
+def class_probabilities(network: Any, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities of a loaded network for `x` (numpy, batch first).
+
+    A network with its own numpy forward (`predict_proba`, e.g. `NumpyTabularNet`) answers without torch;
+    a torch module goes through `hub.training.predict_proba` (evaluation mode, no grad).
+    """
+    own = getattr(network, "predict_proba", None)
+    if own is not None:
+        return own(x, batch_size=batch_size)
+    from hub.training import predict_proba
+
+    return predict_proba(network, x, batch_size=batch_size)
+
+
+def as_numpy(value: Any) -> np.ndarray:
+    """A stored statistic (a buffer of a torch module or a numpy array) as a numpy array."""
+    if isinstance(value, np.ndarray):
+        return value
+    return value.detach().cpu().numpy()
+
+
 @dataclass(frozen=True)
 class InputField:
     """One named scalar input with its unit and the range a valid value lies in.
@@ -168,6 +189,15 @@ class Task(ABC):
     def network_class(self) -> type[nn.Module]:
         """The network class; `hub.registry.base.load_network(cls, folder)` loads a saved version."""
 
+    def node_network(self, config: dict[str, Any]) -> nn.Module:
+        """The network a federated node trains, built from the parent's config (same state-dict keys as
+        `network_class`); tasks may return a lighter class without the Hugging Face mixin."""
+        return self.network_class(**config)
+
+    #: an inference-only twin of the network without torch (`from_state(config, arrays)`, `predict_proba`),
+    #: which predictions and explanations use where set (`Registry.load(..., inference=True)`); None: torch
+    numpy_network: ClassVar[type | None] = None
+
     # ----- input ---------------------------------------------------------------------------------
     @abstractmethod
     def read_input(self, path: Path, **options: Any) -> Cases:
@@ -288,7 +318,7 @@ class Task(ABC):
             z = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
             mean = getattr(network, "mean", None)  # a missing value (NaN) counts as the network imputes it
             if mean is not None and np.isnan(z).any():
-                z = np.where(np.isnan(z), np.asarray(mean.detach().cpu().numpy(), dtype=np.float64)[None, :], z)
+                z = np.where(np.isnan(z), np.asarray(as_numpy(mean), dtype=np.float64)[None, :], z)
             return z
         return None
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from hub.errors import InvalidInputError
 from hub.models._tabular import TabularMethods, read_csv, read_rows
-from hub.models.base import Cases, DataSplits, InputField, Progress, Task, TrainResult, _quiet
+from hub.models.base import Cases, DataSplits, InputField, Progress, Task, TrainResult, _quiet, as_numpy
 
 if TYPE_CHECKING:
     from torch import nn
@@ -160,7 +160,7 @@ class BreastCancerTask(TabularMethods, Task):
     def explain_background(self, network: nn.Module) -> np.ndarray | None:
         # the training mean is the natural reference point: SHAP values say how far each feature moves
         # the prediction away from an average case
-        return network.mean.detach().numpy()[None, :]
+        return as_numpy(network.mean)[None, :]
 
 
 TASK = BreastCancerTask()

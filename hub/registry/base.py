@@ -307,12 +307,18 @@ class Registry(ABC):
         )
 
     # ----- loading -------------------------------------------------------------------------------
-    def load(self, task: str, ref: str = "production") -> LoadedModel:
-        """Fetch, verify every file, then load `model.safetensors` into the task's network class."""
+    def load(self, task: str, ref: str = "production", *, inference: bool = False) -> LoadedModel:
+        """Fetch, verify every file, then load `model.safetensors` into the task's network class.
+
+        `inference=True` (predicting and explaining): the task's numpy twin of the network where it has
+        one (`Task.numpy_network`, no torch import), else the same torch module.
+        """
         version = self.resolve(task, ref)
         folder = self.fetch(task, version)
         info = self._version_info(task, version, self._state(task)[0])
-        network = load_network(get_task(task).network_class, folder, label=f"{version} of {task}")
+        spec, label = get_task(task), f"{version} of {task}"
+        network = (load_inference_network(spec, folder, label=label) if inference
+                   else load_network(spec.network_class, folder, label=label))
         trust = None
         if (folder / TRUST).is_file():  # fetch verified it against the signature with every other file
             try:
@@ -460,15 +466,40 @@ def load_network(network_class: type[nn.Module], folder: Path, *, label: str) ->
     """
     check_loadable(folder, label=label)
     try:
-        config = json.loads((Path(folder) / "config.json").read_text())
-        if not isinstance(config, dict):
-            raise ValueError("config.json is not an object")
+        config = _read_config(folder)
         import safetensors.torch
 
         network = network_class(**config)
-        safetensors.torch.load_model(network, str(Path(folder) / "model.safetensors"), strict=True)
+        safetensors.torch.load_model(network, str(Path(folder) / WEIGHTS), strict=True)
     except Exception as exc:  # a shape or key mismatch: one line, no traceback material
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelIntegrityError(f"{label}: weights do not fit {network_class.__name__} ({reason})") from None
+        raise _unfit(label, network_class.__name__, exc) from None
     network.eval()
     return network
+
+
+def load_inference_network(task: Any, folder: Path, *, label: str) -> Any:
+    """The network predictions run on: `task.numpy_network` built from config.json and model.safetensors
+    read as numpy arrays (keys and shapes checked as strictly as `load_network`), else `load_network`."""
+    twin = getattr(task, "numpy_network", None)
+    if twin is None:
+        return load_network(task.network_class, folder, label=label)
+    check_loadable(folder, label=label)
+    try:
+        config = _read_config(folder)
+        import safetensors.numpy
+
+        return twin.from_state(config, safetensors.numpy.load_file(str(Path(folder) / WEIGHTS)))
+    except Exception as exc:
+        raise _unfit(label, twin.__name__, exc) from None
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    config = json.loads((Path(folder) / CONFIG).read_text())
+    if not isinstance(config, dict):
+        raise ValueError("config.json is not an object")
+    return config
+
+
+def _unfit(label: str, name: str, exc: Exception) -> ModelIntegrityError:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return ModelIntegrityError(f"{label}: weights do not fit {name} ({reason})")

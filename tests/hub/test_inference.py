@@ -45,9 +45,9 @@ class CountingRegistry:
     def __init__(self, inner):
         self.inner, self.loads = inner, 0
 
-    def load(self, task, ref="production"):
+    def load(self, task, ref="production", **options):
         self.loads += 1
-        return self.inner.load(task, ref)
+        return self.inner.load(task, ref, **options)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

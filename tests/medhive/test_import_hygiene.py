@@ -1,5 +1,5 @@
-"""Light commands never import torch (nor the web stack, Flower or SHAP): checked in a fresh interpreter
-per command. Import hygiene, not timing: the timings are in benchmarks/cli_latency.py."""
+"""Light commands, and a tabular prediction, never import torch (nor the web stack, Flower or SHAP): checked
+in a fresh interpreter per command. Import hygiene, not timing: the timings are in benchmarks/cli_latency.py."""
 
 from __future__ import annotations
 
@@ -67,14 +67,22 @@ def test_light_commands_do_not_import_torch(seeded, tmp_path):
         assert heavy == [], f"medhive {' '.join(args[:2])} imported {heavy}"
 
 
+def test_a_tabular_prediction_does_not_import_torch(seeded, tmp_path):
+    """A one-row prediction of a tabular task runs on the numpy forward (hub.models._tabular_numpy)."""
+    for task in ("breast_cancer", "heart_disease"):
+        code, heavy = _run_in_fresh_interpreter(["predict", task, str(get_example(task))], tmp_path)
+        assert code == 0, f"medhive predict {task} exited {code}"
+        assert heavy == [], f"medhive predict {task} imported {heavy}"
+
+
 def test_the_hygiene_check_sees_torch(seeded, tmp_path):
-    """The same probe reports torch for a command that needs it (a prediction), so the test above can fail."""
-    example = get_example()
-    code, heavy = _run_in_fresh_interpreter(["predict", "breast_cancer", str(example)], tmp_path)
+    """The same probe reports torch for a command that needs it (an image prediction), so the tests above
+    can fail."""
+    code, heavy = _run_in_fresh_interpreter(["predict", "glaucoma", str(get_example("glaucoma"))], tmp_path)
     assert code == 0 and "torch" in heavy
 
 
-def get_example() -> Path:
+def get_example(task: str = "breast_cancer") -> Path:
     from hub.models import get_task
 
-    return Path(get_task("breast_cancer").example_inputs()[0])
+    return Path(get_task(task).example_inputs()[0])
