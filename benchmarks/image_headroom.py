@@ -179,9 +179,12 @@ def main() -> None:
     if args.task == "glaucoma":
         zf, c = feature_model(splits)
         rows.append((f"colour/texture features + logistic (C={c:g})", "-", 0, scores(y, zf)))
-        for vname in ("none", "flips"):
-            zb = 0.5 * (z[("shipped", vname)] + zf)
-            rows.append(("shipped + features, mean log-odds", vname, len(views[vname]), scores(y, zb)))
+        for name, net in models.items():  # the probability-level ensemble of each plain CNN with the features
+            if getattr(net, "handcrafted", False) or getattr(net, "feature_blend", False):
+                continue
+            for vname in ("none", "flips"):
+                zb = 0.5 * (z[(name, vname)] + zf)
+                rows.append((f"{name} + features, mean log-odds", vname, len(views[vname]), scores(y, zb)))
         extra.append("features: " + ", ".join(["mean, sd, skewness per channel", "8-bin soft histogram per channel",
                                                "4 ring means per channel", "gradient energy per channel",
                                                "pale-area ratio", "9-bin soft LBP"]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -36,7 +37,11 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
     `stem_stride` 2 halves the resolution in the first convolution, which keeps larger (fundus) inputs
     cheap on a CPU. `handcrafted` adds colour/texture statistics of the input (`hub.models._image_features`,
     standardised with training-set buffers) beside the pooled features in front of the linear head, so
-    one network, trained by one loop, also sees what a colour/texture classifier sees. `tta` names the
+    one network, trained by one loop, also sees what a colour/texture classifier sees. `feature_blend`
+    instead keeps the CNN as it is and, in evaluation mode, averages its log-odds with those of a logistic
+    model on the same statistics (fitted on the training images by `fit_feature_model`; its coefficients and
+    standardisation are buffers, so they ship in the safetensors and stay frozen in federated training,
+    where the CNN trains alone). `tta` names the
     test-time augmentation of evaluation mode (`TTA_VIEWS`): the logits averaged over flipped or shifted
     copies, inside `forward`, so serving, calibration, explanations and federated evaluation all see the
     same function; training mode always reads the image once.
@@ -53,11 +58,14 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
         dropout: float = 0.2,
         handcrafted: bool = False,
         tta: str = "none",
+        feature_blend: bool = False,
     ):
         super().__init__()
         if tta not in TTA_VIEWS:
             raise ValueError(f"tta must be one of {', '.join(TTA_VIEWS)}")
-        self.handcrafted, self.tta = handcrafted, tta
+        if feature_blend and (handcrafted or n_classes != 2):
+            raise ValueError("feature_blend is for two classes and excludes handcrafted")
+        self.handcrafted, self.tta, self.feature_blend = handcrafted, tta, feature_blend
         self.register_buffer("channel_mean", torch.full((in_channels,), 0.5))
         self.register_buffer("channel_std", torch.full((in_channels,), 0.25))
         self.register_buffer("mean_image", torch.full((in_channels, image_size, image_size), 0.5))
@@ -72,12 +80,16 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         n_extra = 0
-        if handcrafted:
+        if handcrafted or feature_blend:
             from hub.models._image_features import n_features
 
-            n_extra = n_features(in_channels)
-            self.register_buffer("feature_mean", torch.zeros(n_extra))
-            self.register_buffer("feature_std", torch.ones(n_extra))
+            n = n_features(in_channels)
+            n_extra = n if handcrafted else 0
+            self.register_buffer("feature_mean", torch.zeros(n))
+            self.register_buffer("feature_std", torch.ones(n))
+        if feature_blend:
+            self.register_buffer("feature_coef", torch.zeros(n))
+            self.register_buffer("feature_intercept", torch.zeros(1))
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width + n_extra, n_classes))
 
     def set_statistics(self, x: np.ndarray) -> None:
@@ -90,6 +102,22 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
             self.feature_mean.copy_(f.mean(dim=0))
             self.feature_std.copy_(f.std(dim=0).clamp_min(1e-4))
 
+    def fit_feature_model(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Fit the blended logistic model on training images (standardised features, L2 penalty chosen by
+        5-fold cross-validated ROC AUC on these images only); returns the chosen C."""
+        from sklearn.linear_model import LogisticRegressionCV
+
+        f = self._raw_features(torch.as_tensor(np.asarray(x), dtype=torch.float32)).double().numpy()
+        mean, std = f.mean(axis=0), np.maximum(f.std(axis=0), 1e-4)
+        model = LogisticRegressionCV(Cs=np.logspace(-3, 2, 11), cv=5, scoring="roc_auc", max_iter=5000)
+        with warnings.catch_warnings():  # scikit-learn 1.8's notices of future defaults, not about this fit
+            warnings.simplefilter("ignore", FutureWarning)
+            model.fit((f - mean) / std, np.asarray(y))
+        for name, value in (("feature_mean", mean), ("feature_std", std), ("feature_coef", model.coef_[0]),
+                            ("feature_intercept", model.intercept_)):
+            getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))
+        return float(model.C_[0])
+
     @staticmethod
     def _raw_features(x: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
         from hub.models._image_features import colour_texture_features
@@ -99,11 +127,20 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         views = TTA_VIEWS[self.tta]
-        if self.training or len(views) == 1:
+        if self.training:
             return self._forward_once(x)
-        # one pass over all views (BatchNorm in evaluation mode treats each image alone)
-        z = self._forward_once(torch.cat([view(x, *v) for v in views]))
-        return z.view(len(views), x.shape[0], -1).mean(dim=0)
+        if len(views) == 1:
+            out = self._forward_once(x)
+        else:  # one pass over all views (BatchNorm in evaluation mode treats each image alone)
+            out = self._forward_once(torch.cat([view(x, *v) for v in views])).view(len(views), x.shape[0], -1).mean(dim=0)
+        if self.feature_blend:
+            from hub.models._image_features import colour_texture_features
+
+            f = (colour_texture_features(x) - self.feature_mean) / self.feature_std
+            z = f @ self.feature_coef + self.feature_intercept
+            # log-odds: the mean of the network's and the logistic model's
+            out = 0.5 * out + 0.5 * torch.stack([torch.zeros_like(z), z], dim=1)
+        return out
 
     def _forward_once(self, x: torch.Tensor) -> torch.Tensor:
         h = (x - self.channel_mean[None, :, None, None]) / self.channel_std[None, :, None, None]

@@ -82,3 +82,29 @@ def test_hybrid_standardises_features_on_training_images_and_passes_gradients():
     xt = torch.as_tensor(x[:2]).requires_grad_()
     net.eval()(xt)[:, 1].sum().backward()
     assert xt.grad is not None and float(xt.grad.abs().sum()) > 0
+
+
+def test_feature_blend_averages_log_odds_in_eval_mode_and_trains_the_cnn_alone():
+    rng = np.random.default_rng(2)
+    x = rng.random((40, 3, 32, 32), dtype=np.float32)
+    y = np.array([0, 1] * 20)
+    x[y == 1, 0] = np.clip(x[y == 1, 0] + 0.3, 0, 1)  # the positive class is redder
+    net = _net(feature_blend=True)
+    c = net.fit_feature_model(x, y)
+    assert c > 0 and float(net.feature_coef.abs().sum()) > 0
+    xt = torch.as_tensor(x[:6])
+    net.eval()
+    with torch.no_grad():
+        cnn = net._forward_once(xt)
+        f = (colour_texture_features(xt) - net.feature_mean) / net.feature_std
+        z = f @ net.feature_coef + net.feature_intercept
+        out = net(xt)
+    assert torch.allclose(out[:, 1] - out[:, 0], 0.5 * (cnn[:, 1] - cnn[:, 0]) + 0.5 * z, atol=1e-5)
+    assert ((z > 0) == torch.as_tensor(y[:6] == 1)).all()  # the logistic model alone reads the colour
+    net.train()
+    torch.manual_seed(3)
+    a = net(xt)
+    torch.manual_seed(3)
+    assert torch.allclose(a, net._forward_once(xt))
+    with pytest.raises(ValueError, match="feature_blend"):
+        _net(feature_blend=True, handcrafted=True)
