@@ -312,7 +312,8 @@ def _print_batch(batch: Any, limit: int = 25) -> None:
         typer.echo(f"  {p.id:<32} {p.label:<12} {conf:6.1%}")
     refused = sum(p.out_of_distribution for p in preds)
     if refused:
-        typer.echo(f"{refused} case(s) refused as out of distribution (no label given)")
+        # the same words as the API: judged, so billed there like the others (the CLI itself meters nothing)
+        typer.echo(f"{refused} case(s) refused as out of distribution (no label; an API batch bills them as judged)")
     if len(shown) < len(preds):
         typer.echo(f"  ... {len(preds) - len(shown)} more (use --json for every case)")
     if batch.summary:

@@ -9,7 +9,9 @@ requests can never overshoot a quota (PostgreSQL re-checks the condition after w
 SQLite serializes writers with BEGIN IMMEDIATE) and a count is never lost (it commits or rolls back with
 the usage event and the prediction's response). Idempotency keys live in the same transaction too.
 
-Every case is a unit: a batch of N inputs or a file of N rows costs N. `reserved()` takes the units
+Every case is a unit: a batch of N inputs or a file of N rows costs N, cases refused as out of
+distribution included (they were judged; a response that answers bills every case in it, an error
+response bills nothing). `reserved()` takes the units
 *before* the model runs, in a transaction of its own, so a refused call does no model work, and gives
 them back if the work fails; the caller records the usage event once the work succeeded. A process
 killed between the two leaves units reserved but never billed (the quota errs for the customer's

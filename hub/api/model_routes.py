@@ -6,6 +6,12 @@ prepares the inputs (no charge for a malformed request); replays a stored respon
 before the model runs; predicts; then, in one transaction, records the usage event and an audit entry
 (no inputs) and stores the response under the idempotency key. A failure releases the reservation, so
 a call is billed exactly once or not at all, and a refused call does no model work.
+
+Out-of-distribution cases follow one rule: a 200 response bills every case in it, and an error response
+bills nothing. A single case the model cannot judge is an error (422 `out-of-distribution`), so it is not
+billed; in a batch, a refused case is billed like the others, because the hub did the work of judging it
+(plausibility scores against the version's trust profile), and `usage.refused` counts those cases beside
+the `out_of_distribution` mark on each. The Spaces and the CLI apply the same rule.
 """
 
 from __future__ import annotations
@@ -261,8 +267,11 @@ def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, u
                             task=task, model_version=batch.version, units=units)
             if p.api_key_id:
                 keys.touch(s, p.api_key_id)
+            # billed cases refused as out of distribution; a signal is one unit for all its beats, and a
+            # signal the model cannot judge is refused whole before this point
+            refused = sum(bool(c.out_of_distribution) for c in batch.predictions) if units == len(batch.predictions) else 0
             audit.append(s, actor=p.actor, action="predict", target=f"{task}@{batch.version}",
-                         details={"units": units, "cases": len(batch.predictions)})
+                         details={"units": units, "cases": len(batch.predictions), "refused": refused})
             kept = history.keep(s, p, task=task, model_version=batch.version, predictions=batch.predictions,
                                 input_summaries=lambda: _summaries(task, cases, len(batch.predictions)))
             out = PredictResponse(
@@ -272,7 +281,7 @@ def _reserve_and_predict(ctx: ApiContext, p: Principal, task: str, cases: Any, u
                                        "out_of_distribution": c.out_of_distribution, "ood_score": c.ood_score,
                                        "ood_reason": c.ood_reason})
                              for c in batch.predictions],
-                usage={"units": units, "tier": reservation.limits.tier,
+                usage={"units": units, "refused": refused, "tier": reservation.limits.tier,
                        "monthly_quota": reservation.limits.monthly_quota, "remaining": reservation.month_remaining},
                 disclaimer=DISCLAIMER, kept=[str(k) for k in kept] or None,
             ).model_dump(mode="json")

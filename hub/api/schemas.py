@@ -179,7 +179,10 @@ class CaseOut(BaseModel):
 
 
 class UsageOut(BaseModel):
-    units: int
+    units: int = Field(description="units billed for this response: one per case (row, image) or signal, "
+                                   "including cases refused as out of distribution (each was judged)")
+    refused: int = Field(0, description="how many of the billed cases were refused as out of distribution "
+                                        "(marked in `predictions`, no label)")
     tier: str
     monthly_quota: int | None
     remaining: int | None
@@ -189,7 +192,7 @@ class PredictResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "task": "breast_cancer", "model_version": "v1.0",
         "predictions": [{"id": "row 1", "label": "malignant", "probabilities": {"benign": 0.02, "malignant": 0.98}, "meta": {}}],
-        "summary": None, "usage": {"units": 1, "tier": "pay_per_use", "monthly_quota": None, "remaining": None},
+        "summary": None, "usage": {"units": 1, "refused": 0, "tier": "pay_per_use", "monthly_quota": None, "remaining": None},
         "explanation": None, "disclaimer": "Not a diagnosis: for use under clinical review."}]})
     task: str
     model_version: str

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,7 +35,16 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
     """Conv blocks (conv-BN-ReLU x `convs`, then 2x2 max-pool), global average pool, dropout, linear.
 
     `stem_stride` 2 halves the resolution in the first convolution, which keeps larger (fundus) inputs
-    cheap on a CPU.
+    cheap on a CPU. `handcrafted` adds colour/texture statistics of the input (`hub.models._image_features`,
+    standardised with training-set buffers) beside the pooled features in front of the linear head, so
+    one network, trained by one loop, also sees what a colour/texture classifier sees. `feature_blend`
+    instead keeps the CNN as it is and, in evaluation mode, averages its log-odds with those of a logistic
+    model on the same statistics (fitted on the training images by `fit_feature_model`; its coefficients and
+    standardisation are buffers, so they ship in the safetensors and stay frozen in federated training,
+    where the CNN trains alone). `tta` names the
+    test-time augmentation of evaluation mode (`TTA_VIEWS`): the logits averaged over flipped or shifted
+    copies, inside `forward`, so serving, calibration, explanations and federated evaluation all see the
+    same function; training mode always reads the image once.
     """
 
     def __init__(
@@ -46,8 +56,16 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
         convs: int = 2,
         stem_stride: int = 1,
         dropout: float = 0.2,
+        handcrafted: bool = False,
+        tta: str = "none",
+        feature_blend: bool = False,
     ):
         super().__init__()
+        if tta not in TTA_VIEWS:
+            raise ValueError(f"tta must be one of {', '.join(TTA_VIEWS)}")
+        if feature_blend and (handcrafted or n_classes != 2):
+            raise ValueError("feature_blend is for two classes and excludes handcrafted")
+        self.handcrafted, self.tta, self.feature_blend = handcrafted, tta, feature_blend
         self.register_buffer("channel_mean", torch.full((in_channels,), 0.5))
         self.register_buffer("channel_std", torch.full((in_channels,), 0.25))
         self.register_buffer("mean_image", torch.full((in_channels, image_size, image_size), 0.5))
@@ -61,18 +79,100 @@ class ImageNet(nn.Module, PyTorchModelHubMixin, library_name="medhive", tags=["m
             if i < len(widths) - 1:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, n_classes))
+        n_extra = 0
+        if handcrafted or feature_blend:
+            from hub.models._image_features import n_features
+
+            n = n_features(in_channels)
+            n_extra = n if handcrafted else 0
+            self.register_buffer("feature_mean", torch.zeros(n))
+            self.register_buffer("feature_std", torch.ones(n))
+        if feature_blend:
+            self.register_buffer("feature_coef", torch.zeros(n))
+            self.register_buffer("feature_intercept", torch.zeros(1))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(width + n_extra, n_classes))
 
     def set_statistics(self, x: np.ndarray) -> None:
         """Store the training set's per-channel mean / std and mean image (x: N, C, H, W in [0, 1])."""
         self.channel_mean.copy_(torch.as_tensor(x.mean(axis=(0, 2, 3)), dtype=torch.float32))
         self.channel_std.copy_(torch.as_tensor(np.maximum(x.std(axis=(0, 2, 3)), 1e-3), dtype=torch.float32))
         self.mean_image.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
+        if self.handcrafted:
+            f = self._raw_features(torch.as_tensor(np.asarray(x), dtype=torch.float32))
+            self.feature_mean.copy_(f.mean(dim=0))
+            self.feature_std.copy_(f.std(dim=0).clamp_min(1e-4))
+
+    def fit_feature_model(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Fit the blended logistic model on training images (standardised features, L2 penalty chosen by
+        5-fold cross-validated ROC AUC on these images only); returns the chosen C."""
+        from sklearn.linear_model import LogisticRegressionCV
+
+        f = self._raw_features(torch.as_tensor(np.asarray(x), dtype=torch.float32)).double().numpy()
+        mean, std = f.mean(axis=0), np.maximum(f.std(axis=0), 1e-4)
+        model = LogisticRegressionCV(Cs=np.logspace(-3, 2, 11), cv=5, scoring="roc_auc", max_iter=5000)
+        with warnings.catch_warnings():  # scikit-learn 1.8's notices of future defaults, not about this fit
+            warnings.simplefilter("ignore", FutureWarning)
+            model.fit((f - mean) / std, np.asarray(y))
+        for name, value in (("feature_mean", mean), ("feature_std", std), ("feature_coef", model.coef_[0]),
+                            ("feature_intercept", model.intercept_)):
+            getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))
+        return float(model.C_[0])
+
+    @staticmethod
+    def _raw_features(x: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+        from hub.models._image_features import colour_texture_features
+
+        with torch.no_grad():
+            return torch.cat([colour_texture_features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.channel_mean[None, :, None, None]) / self.channel_std[None, :, None, None]
-        x = self.features(x)
-        return self.head(F.adaptive_avg_pool2d(x, 1))
+        views = TTA_VIEWS[self.tta]
+        if self.training:
+            return self._forward_once(x)
+        if len(views) == 1:
+            out = self._forward_once(x)
+        else:  # one pass over all views (BatchNorm in evaluation mode treats each image alone)
+            out = self._forward_once(torch.cat([view(x, *v) for v in views])).view(len(views), x.shape[0], -1).mean(dim=0)
+        if self.feature_blend:
+            from hub.models._image_features import colour_texture_features
+
+            f = (colour_texture_features(x) - self.feature_mean) / self.feature_std
+            z = f @ self.feature_coef + self.feature_intercept
+            # log-odds: the mean of the network's and the logistic model's
+            out = 0.5 * out + 0.5 * torch.stack([torch.zeros_like(z), z], dim=1)
+        return out
+
+    def _forward_once(self, x: torch.Tensor) -> torch.Tensor:
+        h = (x - self.channel_mean[None, :, None, None]) / self.channel_std[None, :, None, None]
+        h = F.adaptive_avg_pool2d(self.features(h), 1).flatten(1)
+        if self.handcrafted:
+            from hub.models._image_features import colour_texture_features
+
+            h = torch.cat([h, (colour_texture_features(x) - self.feature_mean) / self.feature_std], dim=1)
+        return self.head(h)
+
+
+#: test-time views as (dy, dx, horizontal flip, vertical flip), the identity first
+_SHIFTS = [(0, 0, False, False), (1, 0, False, False), (-1, 0, False, False), (0, 1, False, False), (0, -1, False, False)]
+TTA_VIEWS: dict[str, list[tuple[int, int, bool, bool]]] = {
+    "none": [(0, 0, False, False)],
+    "hflip": [(0, 0, False, False), (0, 0, True, False)],
+    "shift1": _SHIFTS,
+    "flips": [(0, 0, h, v) for h in (False, True) for v in (False, True)],
+}
+
+
+def view(x: torch.Tensor, dy: int, dx: int, hflip: bool, vflip: bool) -> torch.Tensor:
+    """`x` (B, C, H, W) read at (row + dy, column + dx) (edges replicated, size kept), then flipped."""
+    if dy or dx:
+        p = max(abs(dy), abs(dx))
+        h, w = x.shape[-2:]
+        x = F.pad(x, (p, p, p, p), mode="replicate")[..., p + dy : p + dy + h, p + dx : p + dx + w]
+    if hflip:
+        x = x.flip(-1)
+    if vflip:
+        x = x.flip(-2)
+    return x
 
 
 def explain_background(network: nn.Module) -> np.ndarray:

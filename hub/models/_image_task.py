@@ -84,6 +84,7 @@ class ImageTask(Task):
         cfg = replace(self.fit_config, seed=seed, **overrides)
         net = self.build_network()
         net.set_statistics(splits.x_train)
+        extra = {"feature_model_C": net.fit_feature_model(splits.x_train, splits.y_train)} if net.feature_blend else {}
         net, _, epoch = fit_image(
             net, splits.x_train, splits.y_train, splits.x_val, splits.y_val, config=cfg, n_classes=len(self.labels),
             # ROC AUC selects; accuracy only breaks ties between epochs with the same ranking
@@ -92,7 +93,7 @@ class ImageTask(Task):
         )
         metrics = self.metrics(splits.y_val, predict_proba(net, splits.x_val))
         hp = {**self.network_kwargs, "image_size": self.image_size, "channels": self.channels,
-              **asdict(cfg), "augment": asdict(self.augment_config), "best_epoch": epoch}
+              **asdict(cfg), "augment": asdict(self.augment_config), "best_epoch": epoch, **extra}
         return TrainResult(network=net, metrics=metrics, data=splits.description, hyperparameters=hp)
 
     def train_baseline(self, data_root: Path | None, *, seed: int = 0, progress: Progress = _quiet) -> TrainResult:

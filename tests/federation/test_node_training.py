@@ -41,6 +41,10 @@ def test_exchange_excludes_preprocessing_statistics(parent):
     ikeys = exchange_keys(image)
     assert any(k.endswith("running_var") for k in ikeys)
     assert not any(k.endswith("num_batches_tracked") or k in ("mean_image", "channel_mean") for k in ikeys)
+    # the colour/texture model (blend) and head standardisation are the parent's, like preprocessing statistics
+    assert "feature_coef" in image.state_dict() and not any(k.startswith("feature_") for k in ikeys)
+    hybrid = get_task("glaucoma").build_network(handcrafted=True, feature_blend=False)
+    assert "feature_mean" in hybrid.state_dict() and not {"feature_mean", "feature_std"} & set(exchange_keys(hybrid))
 
 
 def test_rebuilt_network_matches_parent(parent, wdbc):

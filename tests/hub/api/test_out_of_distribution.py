@@ -1,5 +1,6 @@
 """Over HTTP: a case the model cannot judge is an RFC 9457 problem and is not billed; in a batch it is
-marked and the others are answered; the model list shows the reference metric and calibration error."""
+marked, billed as judged and counted in `usage.refused`, and the others are answered; the model list shows
+the reference metric and calibration error."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def test_batch_marks_the_refused_case_and_answers_the_rest(client, store):
     assert 0 <= first["ood_score"] <= 1.0
     assert second["out_of_distribution"] is True and second["label"] is None and second["probabilities"] == {}
     assert "outside the range seen in training" in second["ood_reason"]
+
+
+def test_batch_bills_refused_cases_as_judged_and_counts_them(client, store):
+    h = signup_login(client)
+    r = client.post(URL, json={"inputs": [bc_case(), _zeros(), _zeros()]}, headers=auth(h))
+    assert r.status_code == 200, r.text
+    usage = r.json()["usage"]
+    assert usage["units"] == 3 and usage["refused"] == 2
+    assert _billed(store) == 3  # the usage event bills all three cases, the refused two included
+    r = client.post(URL, json={"inputs": [bc_case()]}, headers=auth(h))
+    assert r.json()["usage"] == {**r.json()["usage"], "units": 1, "refused": 0}
+    assert _billed(store) == 4
 
 
 def test_model_list_shows_reference_metric_with_n_interval_and_ece(client):
