@@ -67,6 +67,17 @@ def load_record(folder: Path, record: int | str) -> tuple[np.ndarray, np.ndarray
     return sig.beat_features(x, peaks), labels, peaks
 
 
+def subsample_normal(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of every non-N beat and a seeded random `fraction` of the N beats."""
+    y = np.asarray(y)
+    normal = np.flatnonzero(y == 0)
+    if fraction >= 1.0:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    kept = rng.choice(normal, size=int(round(fraction * len(normal))), replace=False)
+    return np.sort(np.concatenate([np.flatnonzero(y != 0), kept]))
+
+
 def _sv_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
     tp = float(((pred == k) & (y == k)).sum())
     denom = float((pred == k).sum() + (y == k).sum())
@@ -109,7 +120,7 @@ class EcgTask(Task):
 
     hyperparameters: dict[str, Any] = {"channels": [16, 32, 32], "pooled": 8, "hidden": 32, "dropout": 0.3}
     train_config: dict[str, Any] = {"epochs": 10, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-3,
-                                    "class_weight_power": 1.0, "use_paced": False}
+                                    "class_weight_power": 1.0, "use_paced": False, "n_fraction": 1.0}
 
     @property
     def network_class(self) -> type[nn.Module]:
