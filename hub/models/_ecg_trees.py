@@ -94,14 +94,19 @@ class TreeEnsemble(nn.Module):
         return out.index_add(1, self.tree_class, leaf_values)
 
     def hard(self, x: torch.Tensor) -> torch.Tensor:
-        b, t = len(x), self.feature.shape[0]
-        idx = torch.zeros(b, t, dtype=torch.int64)
+        b, (t, m) = len(x), self.feature.shape
+        # flat node arrays in which a leaf points to itself: one gather per array and level, no branches
+        node = torch.arange(t * m).reshape(t, m)
+        offset = (torch.arange(t) * m).unsqueeze(1)
+        is_leaf = self.leaf > 0.5
+        left = torch.where(is_leaf, node, self.left + offset).reshape(-1)
+        right = torch.where(is_leaf, node, self.right + offset).reshape(-1)
+        feature, threshold = self.feature.reshape(-1), self.threshold.reshape(-1)
+        idx = offset.T.expand(b, t)
         for _ in range(self.depth):
-            f = self.feature.gather(1, idx.T).T
-            go_left = x.gather(1, f) <= self.threshold.gather(1, idx.T).T
-            nxt = torch.where(go_left, self.left.gather(1, idx.T).T, self.right.gather(1, idx.T).T)
-            idx = torch.where(self.leaf.gather(1, idx.T).T > 0.5, idx, nxt)
-        return self._scores(self.value.gather(1, idx.T).T)
+            go_left = x.gather(1, feature[idx]) <= threshold[idx]
+            idx = torch.where(go_left, left[idx], right[idx])
+        return self._scores(self.value.reshape(-1)[idx])
 
     def soft(self, x: torch.Tensor) -> torch.Tensor:
         b, (t, m) = len(x), self.feature.shape
