@@ -218,11 +218,12 @@ def run(quick: bool = False, models: list[str] | None = None, data_root: Path | 
 
     shipped = f"ens_hgb+cnn@{TASK.train_config['tree_weight']:g}"
     names = models or (["lda", "logreg", "hgb"] if quick else ["lda", "logreg", "hgb", "hgb_all", "cnn", "ens_hgb+cnn@0.5", shipped])
-    results = {}
+    results, reused = {}, []
     for name in names:
         if name.startswith("ens_"):
             continue
-        results[name] = cross_validate(data, name, reuse=reuse)
+        results[name] = cross_validate(data, name, reuse=reuse, log=lambda m, **kw: (
+            reused.append(m.split("]")[0][1:]) if "reused" in m else None, print(m, **kw)))
     for name in names:
         if name.startswith("ens_"):
             pair, _, weight = name[4:].partition("@")
@@ -231,7 +232,9 @@ def run(quick: bool = False, models: list[str] | None = None, data_root: Path | 
             y, pa, g = results[a]
             results[name] = (y, w * pa + (1 - w) * results[b][1], g)
     body = [f"Load average at the start: {load:.2f}. Folds (records held out together): "
-            + ", ".join("+".join(map(str, f)) for f in FOLDS) + ".\n",
+            + ", ".join("+".join(map(str, f)) for f in FOLDS) + "."
+            + (f" Out-of-fold predictions of {', '.join(reused)} reused from earlier runs of the same feature "
+               "code (same folds, seed 0)." if reused else "") + "\n",
             "## Pooled over all out-of-fold beats (22 records)\n",
             table([(n, r[0], r[1].argmax(axis=1)) for n, r in results.items()]), ""]
     if shipped in results:
