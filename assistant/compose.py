@@ -17,7 +17,7 @@ from assistant.retrieval import Hit, tokens
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`\"*])")
 
 
-def _units(text: str) -> list[str]:
+def units(text: str) -> list[str]:
     """Sentences, bullets, table rows and code blocks of a passage, in order."""
     units: list[str] = []
     block: list[str] = []
@@ -76,12 +76,14 @@ def _kind(unit: str) -> str:
     return "code" if unit.startswith("```") else "text"
 
 
-def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_chars: int = 1400) -> str:
+def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_chars: int = 1400,
+                   tables: bool = True) -> str:
     """The most relevant sentences, lists and tables of the best passages (the first passage first).
 
     Sentences are picked by the informative words they share with the question (IDF-weighted); a list or
     a table counts as one block, taken whole when any of its lines is relevant. Blocks stay in the
-    documentation's order, and the length budget drops whole blocks, never part of one."""
+    documentation's order, and the length budget drops whole blocks, never part of one. `tables=False` leaves
+    the tables out (the answer already shows the same data, fresher, from a tool)."""
     if not hits:
         return ""
     q = set(tokens(question))
@@ -90,15 +92,15 @@ def passage_answer(question: str, hits: list[Hit], *, max_units: int = 6, max_ch
     chosen = [best] + [h for h in hits[1:3] if h.score >= best.score - 0.04][:1]
     parts: list[str] = []
     for n, hit in enumerate(chosen):
-        blocks = _blocks(_units(hit.chunk.text))
+        blocks = [b for b in _blocks(units(hit.chunk.text)) if tables or _kind(b[0]) != "table"]
         budget = max_chars if n == 0 else max_chars // 2
         if len(hit.chunk.text) <= 700 or not q:
             keep = list(range(len(blocks)))
         else:
-            units = [u for b in blocks for u in b]
-            df = {t: sum(t in tokens(u) for u in units) for t in q}
+            every = [u for b in blocks for u in b]
+            df = {t: sum(t in tokens(u) for u in every) for t in q}
 
-            weights = [max((0.0 if _separator(u) else _weight(u, q, df, len(units))) for u in b) for b in blocks]
+            weights = [max((0.0 if _separator(u) else _weight(u, q, df, len(every))) for u in b) for b in blocks]
             limit = max_units if n == 0 else 3
             ranked = sorted(range(len(blocks)), key=lambda i: (-weights[i], i))[:limit]
             keep = sorted(i for i in ranked if weights[i] > 0) or [0]
@@ -123,7 +125,7 @@ def _weight(unit: str, q: set[str], df: dict[str, int], n: int) -> float:
 
 def section_text(hit: Hit) -> str:
     """A whole section as the documentation gives it (used where nothing may be left out)."""
-    return _join(_units(hit.chunk.text))
+    return _join(units(hit.chunk.text))
 
 
 def _join(units: list[str]) -> str:

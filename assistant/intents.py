@@ -7,6 +7,7 @@ Anything that is not a request for an action is a question for the knowledge bas
 from __future__ import annotations
 
 import re
+from functools import cache
 
 
 def detect_task(text: str) -> str | None:
@@ -18,37 +19,55 @@ def detect_task(text: str) -> str | None:
 
 # a score as people quote it: "82%", "0.91", "82 percent"
 _SCORE = r"(\b\d{1,3}(\.\d+)?\s?(%|percent)|\b0?\.\d+\b)"
-# label words that make a quoted score a request to interpret it; a fixed list because these rules compile
-# at import (follow-up: build it from `hub.models.catalog.label_words()` as detect_task now does)
-_LABEL_WORDS = r"pneumonia|glaucoma|malignant|benign|arrhythmia|abnormal|normal"
+# words for a result that name no task
+_RESULT_WORDS = r"\b(abnormal|normal|positive|negative)\b"
 
-_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
-                              r"clinic|organi[sz]ation|node|site|data provider)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
-                              r"onboard|contribute|participate|take part|help train|become a data provider)|"
-                              r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
-                              r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
-    ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
-                         r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
-                         re.I)),
-    ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
-                         r"\bpay[- ]?per[- ]?use\b", re.I)),
-    ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
-                                 r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
-    ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
-                           r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
-    ("interpret", re.compile(_SCORE + r".{0,30}\b(" + _LABEL_WORDS + r")\b|\b(" + _LABEL_WORDS + r")\b.{0,30}" + _SCORE + "|"
-                             r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
-                             r"\b\d{1,3}(\.\d+)?\s?%.{0,40}\b(mean|means|meaning)\b|\bis (this|that|my result) (bad|good|serious)",
+
+def _outcomes() -> str:
+    """What a quoted score is said about: the catalog's labels and task words, and generic result words."""
+    from hub.models.catalog import outcome_pattern
+
+    return f"{outcome_pattern()}|{_RESULT_WORDS}"
+
+
+@cache
+def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
+    """The rules for one catalog (the interpret rule names its labels and task words), compiled once."""
+    return [
+        ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
+                                  r"clinic|organi[sz]ation|node|site|data provider)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
+                                  r"onboard|contribute|participate|take part|help train|become a data provider)|"
+                                  r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
+                                  r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
+        ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
+                             r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
                              re.I)),
-    ("predict", re.compile(r"\b(predict|classify|run|try|test|analy[sz]e|check|score|assess)\b.{0,60}\b(model|case|"
-                           r"image|x-?ray|ecg|record|file|values?|example|sample|this|photo|scan|fundus|signal)|"
-                           r"\b(on|with) (an|the|a built-in) example\b", re.I)),
-    ("list_models", re.compile(r"\b(which|what|list|show|available)\b.{0,30}\bmodels\b|\ball (the )?models\b|"
-                               r"\bcompare (the )?models\b", re.I)),
-    ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|precision)\b"
-                              r".{0,40}\b(of|for) the\b", re.I)),
-]
+        ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
+                             r"\bpay[- ]?per[- ]?use\b|\bhow much\b.{0,40}\b(cost|costs|pay|charge|charged)\b|"
+                             r"\b(is it|is this|are they|it's) free\b", re.I)),
+        ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
+                                     r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
+        ("report", re.compile(r"\b(make|create|export|generate|give|save|download|print|get|send|want|need|produce|write)\b"
+                              r".{0,40}\b(pdf|report)\b|\b(as|into|in) an? (pdf|report)\b|^\W*(pdf|report)( it| that| please)?\W*$",
+                              re.I)),
+        ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
+                               r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
+        ("interpret", re.compile(_SCORE + r".{0,30}(" + outcomes + r")|(" + outcomes + r").{0,30}" + _SCORE + "|"
+                                 r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
+                                 r"\b\d{1,3}(\.\d+)?\s?%.{0,40}\b(mean|means|meaning)\b|\bis (this|that|my result) (bad|good|serious)",
+                                 re.I)),
+        ("predict", re.compile(r"\b(predict|classify|run|try|test|analy[sz]e|check|score|assess)\b.{0,60}\b(model|case|"
+                               r"image|x-?ray|ecg|record|file|values?|example|sample|this|photo|scan|fundus|signal)|"
+                               r"\b(on|with) (an|the|a built-in) example\b", re.I)),
+        # the models themselves are the object ("which models do you have?"), not something about them
+        # ("which datasets were the models trained on?" is a documentation question)
+        ("list_models", re.compile(r"\b(which|what)( other| kinds? of| diagnostic)? models\b(?!.{0,30}\b(for|trained|work|use|"
+                                   r"need|read)\b)|\b(list|show)( me)?( all)?( the| your)? models\b|\bavailable models\b|"
+                                   r"\bmodels (are|do you have|does medhive have|exist|are there)\b|\ball (the )?models\b|"
+                                   r"\bcompare (the )?models\b", re.I)),
+        ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|specificity|"
+                                  r"precision|recall|f1|performance)\b.{0,40}\b(of|for) the\b", re.I)),
+    ]
 
 
 # "how do I ...", "where can we ...": a question about how to do something is answered from the
@@ -59,15 +78,15 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is
 _PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck)\b",
                       re.I)
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
-_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models"}
+_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report"}
 
 
 def route(text: str, *, has_attachment: bool = False, has_values: bool = False) -> str:
     """The intent of a message: one of the rule names above, or "question"."""
-    for name, pattern in _RULES:
+    for name, pattern in _compiled(_outcomes()):
         if pattern.search(text):
-            if name == "model_info" and not detect_task(text):
-                continue
+            if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
+                continue  # typed field values (numbers beside field names) are a case to predict, not a score
             if name in _DOC_FIRST and not (has_attachment or has_values) and (_HOW_TO.search(text)
                                                                                   or _PROBLEM.search(text)):
                 return "question"

@@ -3,8 +3,8 @@
 Why our own forward pass: sentence-transformers imports torch, which alone takes 3 to 20 s on a loaded
 2-core machine, while answering a question needs one 384-wide embedding of a dozen tokens (a few ms of
 arithmetic). No installed package runs this model without torch (onnxruntime is not a dependency and no
-packaged ONNX export exists), so this module reads the very same `model.safetensors` (memory-mapped
-through `safetensors`' numpy loader) and the `tokenizer.json` (Hugging Face `tokenizers`, Rust, no
+packaged ONNX export exists), so this module reads the very same `model.safetensors` (memory-mapped,
+`_map_safetensors`) and the `tokenizer.json` (Hugging Face `tokenizers`, Rust, no
 torch), and computes the standard BERT encoder: embeddings + LayerNorm, 6 x (self-attention, GELU MLP,
 residual LayerNorms), mean pooling over the attention mask, L2 normalisation, as the model's
 `modules.json` prescribes. tests/assistant/test_minilm.py checks it against sentence-transformers.
@@ -69,19 +69,44 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mean) / np.sqrt(var + eps) * w + b
 
 
+_DTYPES = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
+
+
+def _map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as a read-only memory map, not a copy: a query touches a few
+    rows of the 30522 x 384 token embedding, and the operating system reads only the pages used. The
+    format is an 8-byte little-endian header length, a JSON header (name -> dtype, shape, data offsets)
+    and the raw little-endian data; nothing in it is executed. Other dtypes go through safetensors."""
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    header.pop("__metadata__", None)
+    if any(v["dtype"] not in _DTYPES for v in header.values()):
+        from safetensors.numpy import load_file
+
+        return load_file(str(path))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    out = {}
+    for name, v in header.items():
+        start, end = v["data_offsets"]
+        out[name] = data[start:end].view(_DTYPES[v["dtype"]]).reshape(v["shape"])
+    return out
+
+
 class _Weights:
     def __init__(self, path: Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         self.config = json.loads((path / "config.json").read_text())
         st = json.loads((path / "sentence_bert_config.json").read_text()) if (
             path / "sentence_bert_config.json").is_file() else {}
         self.max_len = int(st.get("max_seq_length", 256))
-        self.t = {k: v.astype(np.float32, copy=False) for k, v in load_file(str(path / "model.safetensors")).items()}
-        # weights are stored (out, in); keep the transposes so every matmul is x @ W
+        self.t = {k: v if v.dtype == np.float32 else v.astype(np.float32)
+                  for k, v in _map_safetensors(path / "model.safetensors").items()}
+        # weights are stored (out, in); the transposed views make every matmul x @ W (BLAS reads the
+        # transpose in place: no copy)
         for k in [k for k in self.t if k.endswith(".weight") and self.t[k].ndim == 2 and "embeddings" not in k]:
-            self.t[k] = np.ascontiguousarray(self.t[k].T)
+            self.t[k] = self.t[k].T
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=self.max_len)
         self.tokenizer.no_padding()

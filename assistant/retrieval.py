@@ -1,14 +1,23 @@
-"""Search over the knowledge base: a FAISS inner-product index over normalised embeddings, persisted.
+"""Search over the knowledge base: exact inner-product search over normalised embeddings, memory-mapped.
 
-The index lives in `index_dir` (under MEDHIVE_HOME): `index.faiss` (written by faiss, not pickle),
-`chunks.json` and `manifest.json` holding the corpus hash and the embedding model's id. Opening the
-index reuses it when both match and rebuilds it otherwise, writing into a temporary folder that replaces
-the old one in one rename, so a reader never sees half an index.
+The index lives in `index_dir` (under MEDHIVE_HOME): three float32 matrices written with `np.save`
+(`chunks.npy`, one row per chunk; `headings.npy`, one per chunk's "title: heading"; `sentences.npy`, one
+per sentence, bullet or table row of a chunk, with `sentence_chunk.npy` naming each one's chunk),
+`chunks.json`, and `manifest.json` holding the corpus hash and the embedding model's id. No pickle and no
+faiss: opening maps the matrices read-only (`np.load(mmap_mode="r")`), so a new process pays neither a
+library import nor a copy, and the corpus is a few hundred sections, for which an exact matrix-vector
+product takes well under a millisecond. Opening reuses the files when the hash and the model match and
+rebuilds them otherwise, writing into a temporary folder that replaces the old one in one rename, so a
+reader never sees half an index.
 
-Scores: the cosine similarity of the query to each chunk (exact search, `IndexFlatIP`; the corpus is a
-few hundred chunks), plus a small lexical term (BM25 over the chunk's words, scaled to [0, 1] per query,
-weight `lexical_weight`) that rescues rare exact terms such as "epsilon", "429" or "WFDB" which a small
-embedding model blurs. Results are distinct sections (document and heading), best first.
+Scores (weights in `Weights`; chosen on tests/assistant/eval/dev.json, never on test.json): the cosine
+similarity of the query to the whole chunk, plus the best cosine over the chunk's sentences (a question
+answered by one sentence of a long section is not drowned by the rest of it), plus the cosine to the
+section's heading, plus a lexical term (BM25 over the chunk's words, scaled to [0, 1] per query) that
+rescues rare exact terms such as "epsilon", "429" or "WFDB" which a small embedding model blurs. The
+lexical query is expanded with the documentation's words for the user's words (`assistant.vocabulary`).
+Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
+`Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question).
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ def tokens(text: str) -> list[str]:
 class Hit:
     chunk: Chunk
     score: float
-    dense: float
+    dense: float  # cosine of the query to the whole chunk
+    relevance: float = 1.0  # the best cosine of the query to the chunk or one of its sentences
 
     @property
     def source(self) -> str:
@@ -64,75 +74,126 @@ class _BM25:
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self.k1, self.b = k1, b
 
-    def scores(self, query: list[str]) -> np.ndarray:
+    def scores(self, query: list[str], extra: list[str] = (), extra_weight: float = 1.0) -> np.ndarray:
+        """BM25 of every document for the query's terms, plus `extra` terms (an expansion) at `extra_weight`."""
         out = np.zeros(len(self.tf))
-        for term in set(query):
+        weights = {t: extra_weight for t in extra} | {t: 1.0 for t in query}
+        for term, weight in weights.items():
             idf = self.idf.get(term)
             if idf is None:
                 continue
             for i, tf in enumerate(self.tf):
                 f = tf.get(term)
                 if f:
-                    out[i] += idf * f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * self.len[i] / self.avg))
+                    out[i] += weight * idf * f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * self.len[i] / self.avg))
         return out
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the parts of a score add up (see the module docstring)."""
+
+    chunk: float = 0.6
+    sentence: float = 0.7
+    heading: float = 0.2
+    lexical: float = 0.25
+    expansion: float = 0.5  # a term added by `assistant.vocabulary` counts this much of a typed one
+
+
+FILES = ("chunks.npy", "headings.npy", "sentences.npy", "sentence_chunk.npy", "chunks.json", "manifest.json")
+_TABLE_RULE = re.compile(r"\|[\s|:-]+\|?")
+
+
+def heading_text(chunk: Chunk) -> str:
+    return chunk.title if chunk.heading in ("", chunk.title) else f"{chunk.title}: {chunk.heading}"
+
+
+def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[int]]:
+    """Every sentence, bullet and table row of every chunk, prefixed by its heading, and its chunk's number."""
+    from assistant.compose import units
+
+    texts, owner = [], []
+    for i, chunk in enumerate(chunks):
+        for unit in units(chunk.text):
+            if not _TABLE_RULE.fullmatch(unit):
+                texts.append(f"{chunk.heading or chunk.title}: {unit}"[:600])
+                owner.append(i)
+    return texts, owner
 
 
 class KnowledgeIndex:
     """The searchable knowledge base. Use `KnowledgeIndex.open(...)`."""
 
-    def __init__(self, chunks: list[Chunk], index, *, embedder: Embedder, corpus_hash: str, rebuilt: bool,
-                 lexical_weight: float = 0.35) -> None:
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray, *, embedder: Embedder, corpus_hash: str,
+                 rebuilt: bool, headings: np.ndarray, sentences: np.ndarray, sentence_chunk: np.ndarray,
+                 weights: Weights | None = None) -> None:
         self.chunks = chunks
-        self.index = index
+        self.vectors = vectors
+        self.headings = headings
+        self.sentences = sentences
+        self.sentence_chunk = np.asarray(sentence_chunk, dtype=np.int64)
         self.embedder = embedder
         self.corpus_hash = corpus_hash
         self.rebuilt = rebuilt
-        self.lexical_weight = lexical_weight
+        self.weights = weights or Weights()
         self._bm25 = _BM25([tokens(c.embedding_text()) for c in chunks])
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
-    def open(cls, knowledge_dir: Path, index_dir: Path, *, embedder: Embedder, lexical_weight: float = 0.35
+    def open(cls, knowledge_dir: Path, index_dir: Path, *, embedder: Embedder, weights: Weights | None = None
              ) -> KnowledgeIndex:
-        """The index for `knowledge_dir`: loaded from `index_dir` when current, else built and saved."""
-        import faiss
-
+        """The index for `knowledge_dir`: mapped from `index_dir` when current, else built and saved."""
         chunks, corpus_hash = load_corpus(Path(knowledge_dir))
         index_dir = Path(index_dir)
         manifest = _read_json(index_dir / "manifest.json")
-        if (manifest.get("corpus_hash") == corpus_hash and manifest.get("model_id") == embedder.model_id
-                and (index_dir / "index.faiss").is_file()):
-            index = faiss.read_index(str(index_dir / "index.faiss"))
-            if index.ntotal == len(chunks):
-                return cls(chunks, index, embedder=embedder, corpus_hash=corpus_hash, rebuilt=False,
-                           lexical_weight=lexical_weight)
-        vectors = embedder.encode([c.embedding_text() for c in chunks])
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        _save(index_dir, index, chunks, {"corpus_hash": corpus_hash, "model_id": embedder.model_id,
-                                         "dim": int(vectors.shape[1]), "chunks": len(chunks),
-                                         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        return cls(chunks, index, embedder=embedder, corpus_hash=corpus_hash, rebuilt=True,
-                   lexical_weight=lexical_weight)
+        if manifest.get("corpus_hash") == corpus_hash and manifest.get("model_id") == embedder.model_id:
+            try:
+                arrays = {n: np.load(index_dir / f"{n}.npy", mmap_mode="r", allow_pickle=False)
+                          for n in ("chunks", "headings", "sentences", "sentence_chunk")}
+            except (OSError, ValueError):
+                arrays = None
+            if arrays is not None and len(arrays["chunks"]) == len(chunks) == len(arrays["headings"]) \
+                    and len(arrays["sentences"]) == len(arrays["sentence_chunk"]):
+                return cls(chunks, arrays["chunks"], embedder=embedder, corpus_hash=corpus_hash, rebuilt=False,
+                           headings=arrays["headings"], sentences=arrays["sentences"],
+                           sentence_chunk=arrays["sentence_chunk"], weights=weights)
+        texts, owner = sentence_texts(chunks)
+        vectors = embedder.encode([c.embedding_text() for c in chunks] + [heading_text(c) for c in chunks] + texts)
+        n = len(chunks)
+        arrays = {"chunks": vectors[:n], "headings": vectors[n:2 * n], "sentences": vectors[2 * n:],
+                  "sentence_chunk": np.asarray(owner, dtype=np.int32)}
+        _save(index_dir, arrays, chunks, {"corpus_hash": corpus_hash, "model_id": embedder.model_id,
+                                          "dim": int(vectors.shape[1]), "chunks": n, "sentences": len(texts),
+                                          "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        return cls(chunks, arrays["chunks"], embedder=embedder, corpus_hash=corpus_hash, rebuilt=True,
+                   headings=arrays["headings"], sentences=arrays["sentences"], sentence_chunk=owner,
+                   weights=weights)
 
     # ----- search ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The `k` best distinct sections (document and heading) for `query`, best first."""
         if not query.strip() or not self.chunks:
             return []
-        q = self.embedder.encode([query])
-        dense, ids = self.index.search(q, len(self.chunks))
-        cosine = np.empty(len(self.chunks), dtype=np.float64)
-        cosine[ids[0]] = dense[0]
-        lexical = self._bm25.scores(tokens(query))
+        from assistant.vocabulary import expand
+
+        w = self.weights
+        q = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
+        cosine = np.asarray(self.vectors @ q, dtype=np.float64)
+        best_sentence = np.full(len(self.chunks), -1.0)
+        if len(self.sentences):
+            np.maximum.at(best_sentence, self.sentence_chunk, np.asarray(self.sentences @ q, dtype=np.float64))
+        best_sentence = np.where(best_sentence < -0.5, cosine, best_sentence)  # a chunk with no sentence
+        lexical = self._bm25.scores(tokens(query), tokens(expand(query)), w.expansion)
         top = lexical.max()
-        score = cosine + (self.lexical_weight * lexical / top if top > 0 else 0.0)
+        score = (w.chunk * cosine + w.sentence * best_sentence + w.heading * np.asarray(self.headings @ q)
+                 + (w.lexical * lexical / top if top > 0 else 0.0))
         best: dict[tuple[str, str], Hit] = {}
         for i in np.argsort(-score, kind="stable"):
             chunk = self.chunks[int(i)]
             key = (chunk.doc, chunk.heading)
             if key not in best:
-                best[key] = Hit(chunk, float(score[i]), float(cosine[i]))
+                best[key] = Hit(chunk, float(score[i]), float(cosine[i]),
+                                float(max(cosine[i], best_sentence[i])))
                 if len(best) == k:
                     break
         return list(best.values())
@@ -145,13 +206,12 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _save(index_dir: Path, index, chunks: list[Chunk], manifest: dict) -> None:
-    import faiss
-
+def _save(index_dir: Path, arrays: dict[str, np.ndarray], chunks: list[Chunk], manifest: dict) -> None:
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=index_dir.parent))
     try:
-        faiss.write_index(index, str(tmp / "index.faiss"))
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
         (tmp / "chunks.json").write_text(json.dumps([c.to_dict() for c in chunks], indent=1), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         old = None

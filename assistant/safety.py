@@ -47,7 +47,8 @@ _EMERGENCY = [
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos|\bpoison|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping)|\btook too many\b"),
-    ("self-harm", r"\b(suicid|kill (myself|himself|herself)|end (my|his|her) life|end it all|self[- ]harm|"
+    ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
+                  r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
                   r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
                   r"(don'?t|do not) want to (live|be alive|be here|go on)|no reason to live)"),
 ]
@@ -57,7 +58,9 @@ _SYMPTOM = re.compile(
     r"\b(i('ve| have| had)|i'm having|i am having|i feel|i've been|my (child|son|daughter|husband|wife|mother|father|"
     r"baby)( has|'s)?|symptoms?)\b.*\b(pain|cough|fever|lump|breath|dizz|palpitat|vision|headache|tired|ache|"
     r"rash|swelling|bleed|skipped|racing|flutter|sore|nause|vomit|short)|\b(do|could|might|can) (i|he|she|they) have\b|"
-    r"\bam i (sick|ill|okay|ok)\b|\bis it (cancer|pneumonia|glaucoma|serious)\b", re.I)
+    r"\bam i (sick|ill|okay|ok)\b|\bis it (cancer|pneumonia|glaucoma|serious)\b|"
+    r"\bmy (heart|chest|eyes?|eyesight|vision|breasts?|lungs?|breathing|cough|skin|kidneys?|blood sugar|voice)\b.{0,40}"
+    r"\b(keeps?|feels?|hurts?|getting|racing|skipp|pound|flutter|blurr|worse|weird|strange|wrong|sore)", re.I)
 
 _CONDITIONS = r"(pneumonia|glaucoma|(?:breast )?cancer|malignan\w*|arrhythmia|a tumou?r|the disease)"
 # "you have X" style verdicts the assistant must never state about a user

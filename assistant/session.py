@@ -76,7 +76,9 @@ class ChatSession:
     def snapshot(self) -> dict[str, Any]:
         """What a saved session keeps (see `assistant.sessions`): no value typed in chat for a prediction."""
         last = self.tools.last_input
-        keep_last = last if last and not last.get("inputs") else None
+        # typed values stay in this process; what remains says only which task they were for
+        keep_last = last if last and not last.get("inputs") else (
+            {"task": last["task"], "inputs": None, "file": None, "example": None} if last else None)
         return {"history": self.history, "state": self.state, "last_input": keep_last,
                 "attachments": {name: str(path) for name, path in self.tools.attachments.items()}}
 
@@ -147,8 +149,8 @@ class ChatSession:
         return f"({getattr(exc, 'message', exc)}; the offline backend answered instead.)"
 
     def _finish(self, turn: Turn, answer: Answer, note: str, started: float) -> Answer:
-        about = answer.intent in ("symptom", "interpret", "explain", "predict") or any(
-            c.name in ("predict", "explain", "interpret") for c in answer.tool_calls)
+        about = answer.intent in ("symptom", "interpret", "explain", "predict", "report") or any(
+            c.name in ("predict", "explain", "interpret", "report") for c in answer.tool_calls)
         body = guard(answer.text, about_prediction=about)
         if turn.emergency and answer.intent != "emergency":
             # whatever the backend said (a language model may shorten it), the whole guidance goes first

@@ -1,9 +1,10 @@
 """Conversations that outlive one process: `medhive ask --session ID` and `medhive chat --session ID`.
 
 A saved session is a small JSON file under `home/assistant/sessions/` (mode 0600): the redacted history,
-the onboarding record, the files attached by name and path, and what was last predicted when it came from
-a file or a built-in example. Values typed in chat for a prediction are never written: they stay in the
-process that received them (a later `explain` in another process asks for them again). A session belongs
+the onboarding record, the files attached by name and path, the last prediction's output (task, label,
+score: for "what does that mean?") and its input when that was a file or a built-in example (for "explain
+that", "make a PDF"). Values typed in chat for a prediction are never written: they stay in the process
+that received them (a later `explain` in another process says so and asks for them again). A session belongs
 to the caller that started it (its actor, hashed) and expires `ttl_s` after its last turn; expired files
 are removed whenever the store is used. Writing goes through a temporary file and one rename, so a
 reader never sees half a session.

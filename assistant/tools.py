@@ -9,8 +9,10 @@ Results are JSON-safe dicts; nothing a tool receives is logged or written to dis
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,9 @@ class ToolContext:
     hub_url: str = DEFAULT_HUB_URL
     #: the last input predicted in this session (kept in memory only, for "explain it")
     last_input: dict[str, Any] | None = None
+    #: where "make a PDF" writes the report (the command line: the current folder); None where this surface
+    #: cannot hand a file over (the report tool then says where to get one)
+    reports_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ def _cases(ctx: ToolContext, spec: Any, *, inputs: dict[str, Any] | None, file: 
     """Cases from exactly one source, and a description of the source that holds no input values."""
     try:
         if inputs:
-            if spec.input_kind != "tabular":
+            if not spec.input_fields:  # typed values need named fields; images and signals come as files
                 raise ToolError(f"the {spec.name} model reads a file ({spec.input_kind}); attach one")
             missing = [f.name for f in spec.input_fields if f.name not in inputs and not f.optional]
             if missing:
@@ -173,13 +178,20 @@ def predict(ctx: ToolContext, task: str, inputs: dict[str, Any] | None = None, f
             "validation_cases": metrics.get("n"), "disclaimer": NOT_A_DIAGNOSIS}
 
 
+def _last(ctx: ToolContext, task: str | None, what: str) -> tuple[str, dict[str, Any] | None, str | None, int | None]:
+    """The input of this conversation's last prediction (for "explain that", "make a PDF")."""
+    last = ctx.last_input
+    if last is None or (task and last["task"] != task):
+        raise ToolError(f"nothing to {what} yet: predict a case first (values, a file or an example)")
+    if not (last.get("inputs") or last.get("file") or last.get("example") is not None):
+        raise ToolError(f"the values of the last prediction are not kept between commands; give them again to {what} it")
+    return last["task"], last.get("inputs"), last.get("file"), last.get("example")
+
+
 def explain(ctx: ToolContext, task: str | None = None, inputs: dict[str, Any] | None = None,
             file: str | None = None, example: int | None = None, index: int = 0) -> dict[str, Any]:
     if task is None or not (inputs or file or example is not None):
-        last = ctx.last_input
-        if last is None or (task and last["task"] != task):
-            raise ToolError("nothing to explain yet: predict a case first (values, a file or an example)")
-        task, inputs, file, example = last["task"], last["inputs"], last["file"], last["example"]
+        task, inputs, file, example = _last(ctx, task, "explain")
     spec = _task(task)
     cases, source = _cases(ctx, spec, inputs=inputs, file=file, example=example)
     try:
@@ -193,6 +205,41 @@ def explain(ctx: ToolContext, task: str | None = None, inputs: dict[str, Any] | 
     keep = ("task", "method", "case_id", "label", "probability", "explained_label", "explained_probability",
             "base_value", "top_factors", "text")
     return {**{k: _jsonable(d.get(k)) for k in keep}, "model_version": loaded.version, "source": source,
+            "disclaimer": NOT_A_DIAGNOSIS}
+
+
+def report(ctx: ToolContext, task: str | None = None, notes: str = "") -> dict[str, Any]:
+    """The PDF report of this conversation's last prediction (`hub.reports`, as the Spaces make it): the
+    model version, what the model read (no file name), the probabilities, the key factors and the model
+    card's facts. Written to `ctx.reports_dir` under a name without identifiers, readable by its owner only."""
+    task, inputs, file, example = _last(ctx, task, "report")
+    if ctx.reports_dir is None:
+        raise ToolError("this chat cannot hand over a file; the model's Space and the portal's prediction page "
+                        "give the same PDF report")
+    spec = _task(task)
+    cases, _ = _cases(ctx, spec, inputs=inputs, file=file, example=example)
+    try:
+        from hub.explain import explain as explain_case
+        from hub.reports import build_report
+
+        batch = ctx.predictor.predict_cases(spec.name, cases)
+        loaded = ctx.predictor.model(spec.name, batch.version)
+        pred = batch.predictions[0]
+        if pred.out_of_distribution:
+            raise ToolError(f"the model cannot judge this input ({pred.ood_reason}), so there is nothing to report")
+        e = explain_case(spec.name, loaded.network, cases, index=0)
+        pdf = build_report(spec, loaded.info, pred, cases, 0, explanation=e, batch_summary=batch.summary,
+                           notes=str(notes or ""))
+    except HubError as exc:
+        raise ToolError(exc.message) from None
+    folder = Path(ctx.reports_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"medhive-report-{spec.name}-{batch.version}-{time.strftime('%Y%m%d-%H%M%S')}.pdf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pdf)
+    return {"task": spec.name, "model_version": batch.version, "label": pred.label,
+            "confidence": round(float(pred.confidence), 4), "path": str(path), "bytes": len(pdf),
             "disclaimer": NOT_A_DIAGNOSIS}
 
 
@@ -304,6 +351,14 @@ def _task_param() -> dict[str, Any]:
     return {"type": "string", "description": f"task name: {task_names_text()}"}
 
 
+def _predict_description() -> str:
+    """Which tasks take typed values and which a file, from the task catalog."""
+    from hub.models.catalog import tabular_tasks
+
+    return (f"Predict with a model's production version: typed field values for {', '.join(tabular_tasks())}; "
+            "an attached file for any task; or a built-in example.")
+
+
 _TASK = _task_param()
 _INPUT = {
     "task": _TASK,
@@ -317,11 +372,15 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {}}, list_models),
     Tool("model_info", "One model's inputs (fields, units, ranges), labels, metrics, training data and lineage.",
          {"type": "object", "properties": {"task": _TASK}, "required": ["task"]}, model_info),
-    Tool("predict", "Predict with a model's production version from typed values, an attached file or an example.",
-         {"type": "object", "properties": _INPUT, "required": ["task"]}, predict),
+    Tool("predict", _predict_description(), {"type": "object", "properties": _INPUT, "required": ["task"]}, predict),
     Tool("explain", "Explain a prediction (SHAP key factors); without inputs, the last prediction of this chat.",
          {"type": "object", "properties": {**_INPUT, "index": {"type": "integer", "description": "case index"}}},
          explain),
+    Tool("report", "Make the PDF report of this chat's last prediction (model version, what the model read, "
+                   "probabilities, key factors, model card facts) and save it for the user.",
+         {"type": "object", "properties": {"task": _TASK, "notes": {"type": "string", "description":
+                                                                     "optional free text printed on the report"}}},
+         report),
     Tool("interpret", "What a label and probability from a model mean, with the model's reliability for it.",
          {"type": "object", "properties": {"task": _TASK, "label": {"type": "string"},
                                            "probability": {"type": "number"}}, "required": ["task", "label"]},
@@ -344,8 +403,8 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
          {"type": "object", "properties": {"task": _TASK}}, contributions),
     Tool("usage", "The caller's organization usage this month, tier, quota and rate limit.",
          {"type": "object", "properties": {}}, usage),
-    Tool("tiers", "Every usage tier (free, pay-per-use, enterprise) with its monthly quota, rate limit and price, "
-                  "as enforced now.", {"type": "object", "properties": {}}, tiers),
+    Tool("tiers", "Every usage tier with its monthly quota, rate limit and price, as enforced now.",
+         {"type": "object", "properties": {}}, tiers),
 ]}
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 _GOAL = re.compile(r"goal|\b(?:NOT )?met\b", re.I)
-BENCHMARKS = ["aggregation", "federated_quality", "privacy_cost", "serving", "retrieval", "hostile_input", "cli_latency",
+BENCHMARKS = ["aggregation", "federated_quality", "parkinsons_heads", "privacy_cost", "serving", "retrieval", "hostile_input", "cli_latency",
               "assistant", "ecg_interpatient"]
 
 

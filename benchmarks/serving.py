@@ -19,8 +19,6 @@ from the request, with the server's torch thread count; the median over repeats.
 from __future__ import annotations
 
 import asyncio
-import base64
-import csv
 import json
 import os
 import shutil
@@ -148,19 +146,7 @@ def example(task: str) -> tuple[dict[str, Any], Any]:
     from hub.models import get_task
 
     spec = get_task(task)
-    path = spec.example_inputs()[0]
-    if spec.input_kind == "tabular":
-        with path.open(newline="") as fh:
-            row = {k: float(v) for k, v in next(csv.DictReader(fh)).items()}
-        return {"inputs": row}, spec.prepare(row)
-    if spec.input_kind == "signal":
-        from hub.models import _ecg_signal as sig
-
-        x, fs, _ = sig.read_wfdb(path) if path.suffix == ".hea" else sig.read_csv_signal(path)
-        values = [round(float(v), 5) for v in np.asarray(x, dtype=np.float32)]
-        return {"inputs": values, "options": {"fs": fs}}, spec.prepare(np.asarray(values, dtype=np.float32), fs=fs)
-    content = base64.b64encode(path.read_bytes()).decode()
-    return {"file": {"filename": path.name, "content_base64": content}}, spec.read_input(path)
+    return spec.request_example(spec.example_inputs()[0])
 
 
 def server_threads(env: dict[str, str]) -> int:

@@ -128,16 +128,8 @@ def split_records(source: Path, out: Path, n: int, *, records: list[str] | None 
 def split_task(task: Task, out: Path, n: int | None, *, data_root: Path | None, alpha: float = 1.0, seed: int = 0,
                per_hospital: int | None = None) -> list[Path]:
     """Hospital folders for `task` under `out` (the data of each lies where its node would read it);
-    `n` None: the task's natural split where it has one, else 3 hospitals."""
-    if task.input_kind == "tabular":
-        return split_tabular(task, out, n, alpha=alpha, seed=seed, data_root=data_root)
-    n = n or 3
-    source = task.data_path(data_root)
-    if task.input_kind == "image":
-        if all((source / label).is_dir() for label in task.labels):
-            return split_image_folders(task, source, out, n, alpha=alpha, seed=seed, per_hospital=per_hospital)
-        splits = task.load_training_data(data_root, seed=seed)  # array formats (.npz)
-        return split_arrays_to_images(task, np.concatenate([splits.x_train, splits.x_val]),
-                                      np.concatenate([splits.y_train, splits.y_val]), out, n, alpha=alpha, seed=seed,
-                                      per_hospital=per_hospital)
-    return split_records(source, out, n, seed=seed)
+    `n` None: the task's natural split where it has one, else 3 hospitals. The split in the task's own
+    on-disk format is chosen by `federation.formats`."""
+    from federation.formats import split_task as split  # formats imports this module's splitters
+
+    return split(task, out, n, data_root=data_root, alpha=alpha, seed=seed, per_hospital=per_hospital)

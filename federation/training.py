@@ -113,13 +113,7 @@ def local_fit(task: Task, network: nn.Module, x: np.ndarray, y: np.ndarray, conf
         out = dp_train(network, x, y, epochs=config.epochs, lr=config.lr, config=config.dp, seed=config.seed,
                        proximal_mu=config.proximal_mu, global_params=global_params, weight_decay=config.weight_decay)
         return LocalResult(get_arrays(network), n=len(y), loss=out.loss, steps=out.steps, q=out.q)
-    augment = None
-    if task.input_kind == "image":
-        from hub.models._image_net import make_augment
-
-        augment = make_augment(task.augment_config)  # type: ignore[attr-defined]
-        if len(y) % config.batch_size == 1:  # BatchNorm cannot train on a last batch of one image
-            x, y = x[:-1], y[:-1]
+    x, y, augment = task.local_training(x, y, batch_size=config.batch_size)
     fit_cfg = FitConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                         weight_decay=config.weight_decay, proximal_mu=config.proximal_mu, seed=config.seed)
     loss = train_epochs(network, x, y, config=fit_cfg, n_classes=len(task.labels), augment=augment,

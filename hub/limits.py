@@ -2,7 +2,9 @@
 
 A hostile or careless input (a million-row CSV, a 24-hour ECG, a 100-megapixel image) must be refused
 from what can be learnt cheaply (the file size, a line count streamed in fixed-size chunks, an image
-header, a WFDB header) before a parser builds it in memory. `check_file` and `check_inline` raise
+header, a WFDB header) before a parser builds it in memory. Each kind of input has its checks here
+(`check_table_file`, `check_image_file`, `check_signal_file`, `check_image_inline`, ...); a task's
+`check_file` / `check_inline` (`hub.models.base.Task`) picks its own, so nothing switches on a kind. They raise
 `InputTooLarge` with a one-line message that names the limit, never a value of the input; they return
 the number of cases the input holds where that is known up front (rows of a table), which the API
 bills and holds against the caller's file limit before any model work.
@@ -103,53 +105,73 @@ def _check_pixels(width: int, height: int, limits: InputLimits) -> None:
         raise InputTooLarge(f"image is too large: {width} x {height} pixels; at most {limits.max_pixels:,} pixels")
 
 
-def check_file(kind: str, path: Path, *, limits: InputLimits = DEFAULT, **options: Any) -> int | None:
-    """Refuse a file over the limits from its size and headers; the rows it holds (tables) or None."""
+def check_file_size(path: Path, limits: InputLimits = DEFAULT) -> bool:
+    """Refuse a file over `max_file_bytes`; False where there is no plain file to check (missing: the task's
+    reader says "file not found" in its own words; a folder: the kind's own check counts what it holds)."""
     path = Path(path)
-    if not path.exists():
-        return None  # the task's reader says "file not found" in its own words
-    if path.is_dir():
-        if kind == "image":
-            n = sum(1 for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            if n > limits.max_images:
-                raise InputTooLarge(f"folder holds {n} images; at most {limits.max_images} per batch")
-        return None
+    if not path.is_file():
+        return False
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise InputTooLarge(f"{path.name} is {size / 2**20:.1f} MiB; at most {limits.max_file_bytes / 2**20:g} MiB "
                             "per input file")
-    suffix = path.suffix.lower()
-    if kind == "tabular" and suffix in TABLE_SUFFIXES:
-        lines = count_lines(path, stop_after=limits.max_rows + 1)
-        rows = max(lines - 1, 0)  # the header line names the fields
-        if rows > limits.max_rows:
-            raise InputTooLarge(f"{path.name} holds more than {limits.max_rows:,} rows; at most {limits.max_rows:,} "
-                                "cases per file")
-        return rows
-    if kind == "signal":
-        if suffix in TABLE_SUFFIXES:
-            fs = _signal_fs(path, options)
-            if fs and fs > 0:
-                # one sample per line: the line count bounds the duration before any number is parsed
-                stop = int(limits.max_signal_seconds * fs) + 2
-                lines = count_lines(path, stop_after=stop)
-                _check_seconds((lines - 1) / fs, limits, counted_to_limit=lines > stop)
-        elif suffix in (".hea", ".dat", "") or path.with_suffix(".hea").is_file():
-            header = path.with_suffix(".hea")
-            if header.is_file():
-                _check_seconds(_wfdb_seconds(header), limits)
-        return None
-    if kind == "image":
-        if suffix == ".npz":
-            _check_npz(path, limits)
-        elif suffix in IMAGE_SUFFIXES:
-            from PIL import Image, UnidentifiedImageError
+    return True
 
-            try:
-                with Image.open(path) as img:  # lazy: reads the header, decodes nothing
-                    _check_pixels(*img.size, limits)
-            except (UnidentifiedImageError, OSError):
-                return None  # not an image: the task's reader refuses it in its own words
+
+def check_table_file(path: Path, *, limits: InputLimits = DEFAULT, **options: Any) -> int | None:
+    """A table (one case per row): the size, then the rows counted in chunks; the rows it holds or None."""
+    path = Path(path)
+    if not check_file_size(path, limits) or path.suffix.lower() not in TABLE_SUFFIXES:
+        return None
+    lines = count_lines(path, stop_after=limits.max_rows + 1)
+    rows = max(lines - 1, 0)  # the header line names the fields
+    if rows > limits.max_rows:
+        raise InputTooLarge(f"{path.name} holds more than {limits.max_rows:,} rows; at most {limits.max_rows:,} "
+                            "cases per file")
+    return rows
+
+
+def check_signal_file(path: Path, *, limits: InputLimits = DEFAULT, **options: Any) -> None:
+    """A signal (CSV of samples or WFDB record): the size, then the duration from line count or header."""
+    path = Path(path)
+    if not check_file_size(path, limits):
+        return None
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        fs = _signal_fs(path, options)
+        if fs and fs > 0:
+            # one sample per line: the line count bounds the duration before any number is parsed
+            stop = int(limits.max_signal_seconds * fs) + 2
+            lines = count_lines(path, stop_after=stop)
+            _check_seconds((lines - 1) / fs, limits, counted_to_limit=lines > stop)
+    elif suffix in (".hea", ".dat", "") or path.with_suffix(".hea").is_file():
+        header = path.with_suffix(".hea")
+        if header.is_file():
+            _check_seconds(_wfdb_seconds(header), limits)
+    return None
+
+
+def check_image_file(path: Path, *, limits: InputLimits = DEFAULT, **options: Any) -> None:
+    """An image, an .npz of images or a folder of images: the count, size and pixels from headers."""
+    path = Path(path)
+    if path.is_dir():
+        n = sum(1 for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if n > limits.max_images:
+            raise InputTooLarge(f"folder holds {n} images; at most {limits.max_images} per batch")
+        return None
+    if not check_file_size(path, limits):
+        return None
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        _check_npz(path, limits)
+    elif suffix in IMAGE_SUFFIXES:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as img:  # lazy: reads the header, decodes nothing
+                _check_pixels(*img.size, limits)
+        except (UnidentifiedImageError, OSError):
+            return None  # not an image: the task's reader refuses it in its own words
     return None
 
 
@@ -183,20 +205,26 @@ def _length(value: Any) -> int:
     return len(value) if isinstance(value, (list, tuple)) else 0
 
 
-def check_inline(kind: str, raw: Any, *, limits: InputLimits = DEFAULT, **options: Any) -> None:
-    """Refuse an in-memory input (already bounded by the request body limit) before it becomes an array."""
-    if kind == "signal" and isinstance(raw, (list, tuple)):
-        fs = options.get("fs")
-        try:
-            fs = float(fs) if fs is not None else None
-        except (TypeError, ValueError):
-            fs = None
-        if fs and fs > 0:
-            _check_seconds(_length(raw) / fs, limits)
-    elif kind == "image" and isinstance(raw, (list, tuple)) and raw:
-        first = raw[0]
-        height = _length(raw)
-        width = _length(first)
-        if width and isinstance(first[0], (list, tuple)) and _length(first[0]) > 4:
-            height, width = width, _length(first[0])  # a batch of images: check the first one's size
-        _check_pixels(width, height, limits)
+def check_signal_inline(raw: Any, *, limits: InputLimits = DEFAULT, **options: Any) -> None:
+    """An inline signal (a list of samples): its duration from the length and `fs`."""
+    if not isinstance(raw, (list, tuple)):
+        return
+    fs = options.get("fs")
+    try:
+        fs = float(fs) if fs is not None else None
+    except (TypeError, ValueError):
+        fs = None
+    if fs and fs > 0:
+        _check_seconds(_length(raw) / fs, limits)
+
+
+def check_image_inline(raw: Any, *, limits: InputLimits = DEFAULT, **options: Any) -> None:
+    """An inline image (nested lists) or a batch of them: the first image's pixels."""
+    if not isinstance(raw, (list, tuple)) or not raw:
+        return
+    first = raw[0]
+    height = _length(raw)
+    width = _length(first)
+    if width and isinstance(first[0], (list, tuple)) and _length(first[0]) > 4:
+        height, width = width, _length(first[0])  # a batch of images: check the first one's size
+    _check_pixels(width, height, limits)

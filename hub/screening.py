@@ -57,6 +57,11 @@ class FormField:
         return len(self.feeds) > 1
 
 
+#: form labels of shared concepts whose field names are less specific than the concept ("blood pressure"
+#: beside the heart model's own resting systolic pressure)
+_CONCEPT_LABELS = {"diastolic_bp": "diastolic blood pressure", "systolic_bp": "systolic blood pressure"}
+
+
 def _compatible(a: InputField, b: InputField) -> bool:
     # a concept is shared only where the tasks measure it the same way (same unit, same categories)
     return a.unit == b.unit and [w for w, _ in a.choices] == [w for w, _ in b.choices]
@@ -81,7 +86,7 @@ def screening_form(tasks: Mapping[str, Task] | None = None) -> list[FormField]:
             continue
         first = members[0][1]
         out.append(FormField(
-            key=concept, label=first.name, unit=first.unit, feeds=tuple((t, f.name) for t, f in members),
+            key=concept, label=_CONCEPT_LABELS.get(concept, first.name), unit=first.unit, feeds=tuple((t, f.name) for t, f in members),
             choices=tuple(w for w, _ in first.choices),
             minimum=max(f.minimum for _, f in members), maximum=min(f.maximum for _, f in members),
         ))

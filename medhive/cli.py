@@ -280,9 +280,7 @@ def predict(
 
     spec = get_task(task)
     options = {k: v for k, v in {"fs": fs, "lead": lead, "key": key}.items() if v is not None}
-    from hub.limits import check_file
-
-    check_file(spec.input_kind, input, **options)  # size, rows, pixels, minutes: refused before reading
+    spec.check_file(input, **options)  # size, rows, pixels, minutes: refused before reading
     cases = spec.read_input(input, **options)
     batch = Predictor(open_registry()).predict_cases(task, cases, ref=version)
     if as_json:

@@ -19,21 +19,33 @@ from assistant.errors import BackendError, ToolError
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
 from assistant.tools import TOOLS, run_tool
 
-SYSTEM = """You are the MedHive assistant. MedHive is a federated model hub for healthcare: hospitals train
-diagnostic models together without patient data leaving their premises; others use the models.
-Rules:
+_RULES = """Rules:
 - Answer from the numbered documentation passages and tool results only; cite passages as [n]. If they do
-  not answer the question, say so.
+  not answer the question, say so and point to the documentation's overview.
 - A model output is never a diagnosis. Never tell anyone they have or do not have a disease; say what the
-  model's output is, how reliable the model is, and to talk to a clinician.
+  model's output is, what its score means (how closely the case resembles the training cases of that label,
+  not a chance of having it), how reliable the model is, and to talk to a clinician.
 - For emergency symptoms, the first sentence tells the user to call their local emergency number.
 - For symptom questions give guidance and the relevant model, never a verdict.
-- Use the tools to act: list models, predict, explain, interpret, onboard a hospital (collect the
-  organization's name, whether it is a hospital or clinic, the task and the data folder, then call
-  onboard_hospital and give the exact node command it returns), contributions, usage. Tools act with the
-  user's own permissions and only on the user's own organization.
-- Do not ask for names, dates of birth or record numbers; never repeat identifiers.
-The user is signed in as: {role}."""
+- Use the tools to act, with the user's own permissions and only on the user's own organization:
+{tools}
+- To onboard a hospital, collect the organization's name, whether it is a hospital or clinic, the model it
+  will train and the data folder, then call onboard_hospital (an administrator) or request_onboarding
+  (anyone else) and give the exact commands it returns.
+- Do not ask for names, dates of birth or record numbers; never repeat identifiers."""
+
+
+def system_prompt(role: str) -> str:
+    """The system message, written from the task catalog (the models, what each reads and outputs) and the
+    tool table (what each tool does): a new task module or tool appears here with no other change."""
+    from hub.models import all_tasks
+
+    models = "\n".join(f"- `{name}`: {task.title}; reads {task.input_words or task.input_kind}; outputs "
+                       f"{' / '.join(task.labels)}. {task.summary}" for name, task in all_tasks().items())
+    tools = "\n".join(f"  - {t.name}: {t.description}" for t in TOOLS.values())
+    return ("You are the MedHive assistant. MedHive is a federated model hub for healthcare: hospitals train "
+            "diagnostic models together without patient data leaving their premises; others use the models.\n"
+            f"The models:\n{models}\n{_RULES.format(tools=tools)}\nThe user is signed in as: {role}.")
 
 
 def _passages(turn: Turn) -> str:
@@ -57,7 +69,7 @@ class GroqBackend:
         self.name = f"groq:{model}"
 
     def _messages(self, turn: Turn) -> list[dict[str, Any]]:
-        system = SYSTEM.format(role=turn.tools.caller.role)
+        system = system_prompt(turn.tools.caller.role)
         if turn.emergency:
             system += "\nThe user's message describes a possible emergency: start with the emergency advice."
         if turn.attached:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from assistant import compose, onboarding
@@ -24,13 +25,23 @@ from hub.models.catalog import knowledge_doc, label_words, tabular_tasks, task_c
 NAME = "offline"
 ONBOARDING_HEADING = "Step 1: register the organization and get an enrollment token"
 READING_DOC = "reading-predictions.md"
+TIERS_DOC = "tiers-quotas-pricing.md"
 _DOING = {"usage": "show your usage", "contributions": "show your contributions", "explain": "explain it",
           "predict": "run the prediction", "list_models": "list the models", "model_info": "look up that model",
-          "interpret": "interpret that result"}
+          "interpret": "interpret that result", "report": "make the report"}
+#: account answers that a follow-up ("and the rate limit?", "what about last round?") continues when it
+#: starts like one and speaks of what that answer shows
+_CONTINUE = re.compile(r"^\W*(and|also|what about|how about|then|same for)\b", re.I)
+_CONTINUED = {
+    "usage": re.compile(r"\b(limits?|quota|remaining|left|month|predictions?|calls?|requests?|price|tier|reset|renew)", re.I),
+    "tiers": re.compile(r"\b(free|pay|enterprise|price|cost|quota|limits?|per minute|month)", re.I),
+    "contributions": re.compile(r"\b(rounds?|samples?|epsilon|budget|versions?|jobs?|training|contribut)", re.I),
+}
 EMERGENCY_DOC, EMERGENCY_HEADING = "symptoms-and-emergencies.md", "When to call emergency services first"
-#: below this cosine similarity of the best passage, the documentation does not address the question and the
-#: answer says so (chosen on tests/assistant/eval/dev.json: off-topic questions scored 0.13 and below, on-topic 0.25 and above)
-MIN_RELEVANCE = 0.2
+#: below this similarity of the best passage or sentence (`Hit.relevance`), the documentation does not address the
+#: question and the answer says so (chosen on tests/assistant/eval/dev.json: its off-topic questions reach 0.21 at
+#: most, its documentation questions 0.29 at least)
+MIN_RELEVANCE = 0.25
 WHERE_TO_LOOK = [("medhive-overview.md", "what MedHive is, who it is for, where things are"),
                  ("reading-predictions.md", "reading a result and its explanation"),
                  ("hospital-onboarding.md", "connecting a hospital"),
@@ -44,6 +55,7 @@ class OfflineBackend:
     def answer(self, turn: Turn) -> Answer:
         answer = self._answer(turn)
         answer.backend = NAME
+        turn.state["last_intent"] = answer.intent
         return answer
 
     def stream(self, turn: Turn) -> Iterator[str | Answer]:
@@ -57,10 +69,16 @@ class OfflineBackend:
         if turn.emergency:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
+        last = _CONTINUED.get(turn.state.get("last_intent") or "")
+        if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
+            # "and the rate limit?" after the usage answer: the same account question, about this account
+            intent = turn.state["last_intent"]
         if state.get("awaiting") or intent == "onboarding":
             return self._onboarding(turn, state)
         if intent == "predict" or (turn.attached and intent == "question"):
             return self._predict(turn)
+        if intent == "report":
+            return self._tool(turn, "report", {"task": detect_task(turn.text)}, _render_report, intent)
         if intent == "explain":
             return self._tool(turn, "explain", {"task": None} if not detect_task(turn.text) else
                               {"task": detect_task(turn.text)}, compose.render_explanation, intent)
@@ -72,10 +90,11 @@ class OfflineBackend:
             answer = self._tool(turn, "tiers", {}, _render_tiers, intent)
             if answer.tool_calls[0].result is None:  # no accounts database here: the knowledge page answers
                 return self._question(turn, intent="question")
-            return answer
+            # the table is the database's; what the tiers mean, and how to change one, is the pricing page's
+            return self._with_passages(answer, turn, docs=(TIERS_DOC,), tables=False)
         if intent == "contributions":
             return self._tool(turn, "contributions", {"task": detect_task(turn.text)}, _render_contributions, intent)
-        if intent == "list_models":
+        if intent == "list_models" and not symptom_question(turn.text):
             return self._tool(turn, "list_models", {}, compose.render_models, intent)
         if intent == "model_info" and not symptom_question(turn.text):
             answer = self._tool(turn, "model_info", {"task": detect_task(turn.text)}, compose.render_model_info, intent)
@@ -231,7 +250,7 @@ class OfflineBackend:
         hits = turn.hits
         if intent in ("emergency", "symptom"):
             hits = sorted(hits, key=lambda h: h.chunk.doc != EMERGENCY_DOC)
-        if not hits or (intent == "question" and max(h.dense for h in hits) < MIN_RELEVANCE):
+        if not hits or (intent == "question" and max(h.relevance for h in hits) < MIN_RELEVANCE):
             return self._unknown()
         text = compose.passage_answer(turn.text, hits, max_units=12 if intent == "emergency" else 6)
         if intent == "symptom":
@@ -245,14 +264,28 @@ class OfflineBackend:
                                                     [h for h in hits[:2] if h.score >= hits[0].score - 0.04]),
                       intent=intent)
 
-    def _with_passages(self, answer: Answer, turn: Turn, force_task: str | None = None) -> Answer:
+    def _with_passages(self, answer: Answer, turn: Turn, force_task: str | None = None,
+                       docs: tuple[str, ...] = (), tables: bool = True) -> Answer:
+        """The tool's answer followed by the best passage of the related pages (the task's page and the guide
+        to reading a result, or `docs`), which it cites."""
         task = force_task or detect_task(turn.text)
-        page = knowledge_doc(task) if task else None
-        hits = [h for h in turn.hits if h.chunk.doc in (page, "reading-predictions.md")] or turn.hits
+        pages = docs or (knowledge_doc(task) if task else None, READING_DOC)
+        hits = [h for h in turn.hits if h.chunk.doc in pages] or turn.hits
         if hits:
-            answer.text += "\n\n" + compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600)
+            extract = compose.passage_answer(turn.text, hits[:1], max_units=3, max_chars=600, tables=tables)
+            answer.text += f"\n\n{extract}" if extract else ""
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _render_report(r: dict[str, Any]) -> str:
+    path = Path(r["path"])
+    where = " in the current folder" if path.parent == Path.cwd() else ""
+    return (f"Saved the PDF report of the last **{r['task']}** prediction (model {r['model_version']}, output "
+            f"**{r['label']}**, score {compose.pct(r['confidence'])}) as `{path.name}`{where}.\n\nIt states the model "
+            "version, what the model read, every probability, the key factors and the model card's facts, for a "
+            "clinician to review with the examination and other tests. The file is readable by you only; nothing "
+            "else of the prediction is kept.")
 
 
 def _render_tiers(r: dict[str, Any]) -> str:

@@ -16,9 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from federation.data.media import load_images, load_wfdb
 from federation.data.report import Loaded, Problem, ValidationReport
-from federation.data.tabular import load_tabular
 from federation.errors import DataValidationError
 from hub.models.base import Task
 
@@ -26,10 +24,6 @@ __all__ = ["HospitalData", "Problem", "ValidationReport", "load_hospital_data", 
 
 DEFAULT_MIN_ROWS = 200
 DEFAULT_MIN_CLASS_FRACTION = 0.05
-
-
-#: the one place node data loading looks at a task's kind of input
-LOADERS = {"tabular": load_tabular, "image": load_images, "signal": load_wfdb}
 
 
 @dataclass
@@ -46,7 +40,9 @@ class HospitalData:
 def _load(task: Task, path: Path) -> Loaded:
     if not path.exists():
         return Loaded(problems=[Problem("data", "format", f"path not found: {path.name or path}")])
-    return LOADERS[task.input_kind](task, path)
+    from federation.formats import node_format  # the formats table imports this package's loaders
+
+    return node_format(task).load(task, path)
 
 
 def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
@@ -56,12 +52,9 @@ def _summary(task: Task, loaded: Loaded) -> dict[str, Any]:
     counts = np.bincount(loaded.y, minlength=len(task.labels))
     out["rows"] = int(len(loaded.y))
     out["class_counts"] = {lab: int(c) for lab, c in zip(task.labels, counts)}
-    if task.input_kind == "tabular" and loaded.x is not None and len(loaded.x):
-        out["features"] = {
-            f.name: {"min": float(np.nanmin(loaded.x[:, i])), "mean": float(np.nanmean(loaded.x[:, i])),
-                     "max": float(np.nanmax(loaded.x[:, i])), "missing": int(np.isnan(loaded.x[:, i]).sum())}
-            for i, f in enumerate(task.input_fields) if not np.isnan(loaded.x[:, i]).all()
-        }
+    features = task.feature_summary(loaded.x) if loaded.x is not None else None
+    if features is not None:
+        out["features"] = features
     return out
 
 
@@ -82,8 +75,7 @@ def _check(task: Task, loaded: Loaded, *, min_rows: int, min_class_fraction: flo
         present = int((counts > 0).sum())
         if present < 2:
             problems.append(Problem("label", "balance", "only one class present; at least two needed"))
-        elif task.input_kind != "signal":
-            # ECG beat classes are naturally rare (S, F, Q); a hospital need not have all of them
+        elif not task.rare_labels_expected:  # e.g. ECG's S, F, Q beats: a hospital need not have all of them
             scarce = [lab for lab, c in zip(task.labels, counts) if n and c / n < min_class_fraction]
             if scarce:
                 problems.append(Problem("label", "balance",

@@ -350,3 +350,16 @@ class OnboardingRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+
+
+class RevokedToken(Base):
+    """An access token ended before its expiry (sign-out): its `jti`, refused until `expires_at` passes.
+
+    Rows are only needed while the token could still verify, so they are deleted once expired.
+    """
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

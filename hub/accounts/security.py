@@ -121,6 +121,7 @@ class TokenClaims:
     org_id: uuid.UUID
     role: str
     expires_at: datetime
+    jti: str | None = None  # absent only in tokens minted before revocation existed
 
 
 class Tokens:
@@ -154,6 +155,6 @@ class Tokens:
             raise InvalidCredentials("the access token is invalid") from None
         try:
             return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["org"]), str(claims["role"]),
-                               datetime.fromtimestamp(claims["exp"], UTC))
+                               datetime.fromtimestamp(claims["exp"], UTC), claims.get("jti"))
         except (KeyError, ValueError):
             raise NotAuthenticated("the access token lacks its claims") from None

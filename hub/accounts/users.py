@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.accounts import audit
 from hub.accounts.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
-from hub.accounts.models import ROLES, ApiKey, Organization, Tier, User
+from hub.accounts.models import ROLES, ApiKey, Organization, RevokedToken, Tier, User
 from hub.accounts.security import TokenClaims, hash_password, key_prefix, needs_rehash, sha256_hex, verify_password
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
@@ -202,7 +202,18 @@ def principal_from_claims(session: Session, claims: TokenClaims) -> Principal:
     user = session.get(User, claims.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("this account no longer exists or is deactivated")
+    if claims.jti is not None and session.get(RevokedToken, claims.jti) is not None:
+        raise NotAuthenticated("this session has been signed out; sign in again")
     return Principal(user.id, user.org_id, user.role, user.email)
+
+
+def revoke_token(session: Session, claims: TokenClaims, *, now: datetime | None = None) -> None:
+    """End an access token before its expiry (sign-out); expired revocations are pruned on the way."""
+    now = now or datetime.now(UTC)
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
+    if claims.jti is not None and claims.expires_at > now and session.get(RevokedToken, claims.jti) is None:
+        session.add(RevokedToken(jti=claims.jti, user_id=claims.user_id, expires_at=claims.expires_at,
+                                 revoked_at=now))
 
 
 def principal_from_key(session: Session, secret: str, *, now: datetime | None = None) -> Principal:

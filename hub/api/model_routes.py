@@ -118,29 +118,28 @@ def _prepare(spec: Any, body: PredictRequest, *, file_cases: int) -> tuple[Any, 
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(data)
             del data
-            input_limits.check_file(spec.input_kind, path, limits=file_limits, **options)
+            spec.check_file(path, limits=file_limits, **options)
             cases = spec.read_input(path, **options)
-        units = 1 if spec.input_kind == "signal" else len(cases)
+        units = spec.file_units(cases)
         if units > file_cases:
             raise InputTooLarge(f"the file holds {units} cases; at most {file_cases} per file for this tier")
         return cases, max(units, 1)
     raw = body.inputs
-    units = len(raw) if isinstance(raw, list) and (spec.input_kind == "tabular" or _is_batch(raw)) else 1
+    units = spec.inline_units(raw)
     if units == 0 or units > MAX_BATCH:
         raise ValidationFailed(f"a batch holds 1 to {MAX_BATCH} inputs")
-    input_limits.check_inline(spec.input_kind, raw, **options)
-    if spec.input_kind != "tabular":
-        try:
-            raw = np.asarray(raw, dtype=np.float32) if not isinstance(raw, dict) else raw
-        except (ValueError, TypeError):
-            raise ValidationFailed("inputs must be a numeric array for this task") from None
+    spec.check_inline(raw, **options)
+    try:
+        raw = spec.inline_input(raw)
+    except (ValueError, TypeError):
+        raise ValidationFailed("inputs must be a numeric array for this task") from None
     return spec.prepare(raw, **options), units
 
 
 def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
     """A multi-file record (WFDB: the .hea header and its .dat signal, same record name) as one input;
     sizes checked before decoding, like a single file."""
-    if spec.input_kind != "signal":
+    if not spec.reads_records:
         raise ValidationFailed("files: a multi-file record (WFDB .hea + .dat) is for signal tasks such as ecg")
     names = [Path(f.filename).name for f in files]
     headers = [n for n in names if n.lower().endswith(".hea")]
@@ -160,14 +159,6 @@ def _read_record(spec: Any, files: list[Any], options: dict[str, Any]) -> Any:
                 raise ValidationFailed(f"files[{i}].content_base64 is not valid base64") from None
             (Path(tmp) / name).write_bytes(data)
         return spec.read_input(Path(tmp) / headers[0], **options)
-
-
-def _is_batch(raw: list[Any]) -> bool:
-    """A list of 2-D images (or of signals given as objects) is a batch; a plain signal or image is one case."""
-    try:
-        return bool(raw) and all(isinstance(r, (list, dict)) for r in raw) and np.asarray(raw, dtype=object).ndim >= 3
-    except ValueError:  # ragged nesting: the task's own validation reports it
-        return False
 
 
 def rate_headers(r: Reservation) -> dict[str, str]:

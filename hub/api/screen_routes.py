@@ -56,24 +56,25 @@ def screen_form(_: Principal = Depends(require(*ALL_ROLES))) -> list[dict[str, A
     return form_view()
 
 
-@router.post("/screen", summary="Screen one patient with every tabular model whose inputs are present (metered)")
-def screen(request: Request, body: ScreenRequest = Body(openapi_examples={"case": {"summary": "a partial form",
-                                                                                     "value": _example()}}),
-           p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> JSONResponse:
+def screen_case(ctx: ApiContext, p: Principal, values: dict[str, Any], *, explain: bool = True,
+                report: bool = False) -> tuple[dict[str, Any], Any]:
+    """Screen one case for `p` (billed to `p`'s organisation, one prediction per model used); the response
+    body and the reservation (for the rate headers). The API route and the portal's screening page both call
+    this, so a page and the API bill and audit a screening the same way. `AccountsError` (ValidationFailed
+    for a bad form, the metering errors for rate or quota) before any model runs."""
     from hub.screening import plan_screening, run_screening
 
-    request.state.inputs = body.values  # keeps these values out of any error message
     try:
-        plans = plan_screening(body.values)
+        plans = plan_screening(values)
     except InvalidInputError as exc:
-        raise ValidationFailed(redact(exc.message, body.values, known=list(body.values))) from None
+        raise ValidationFailed(redact(exc.message, values, known=list(values))) from None
     if not any(pl.runs for pl in plans):
         needs = "; ".join(f"{pl.task}: {', '.join(pl.needs)}" for pl in plans)
         raise ValidationFailed(f"no model has the inputs it needs ({needs})"[:2000])
     units = sum(pl.runs for pl in plans)
     # reserved before any model runs (refused for rate or quota: no work done), released if the work fails
     with metering.reserved(ctx.store, p.org_id, units) as reservation:
-        result = run_screening(ctx.predictor, plans, explain=body.explain)
+        result = run_screening(ctx.predictor, plans, explain=explain)
         used = result.used
         with ctx.store.transaction() as s:
             for m in used:  # one prediction per model used, under that model's version
@@ -87,9 +88,18 @@ def screen(request: Request, body: ScreenRequest = Body(openapi_examples={"case"
                            "usage": {"units": len(used), "tier": reservation.limits.tier,
                                      "monthly_quota": reservation.limits.monthly_quota,
                                      "remaining": reservation.month_remaining}}
-    if body.report:
+    if report:
         from hub.screening_report import build_screening_report
 
-        pdf = build_screening_report(result, {k: v for k, v in body.values.items() if v not in (None, "")})
+        pdf = build_screening_report(result, {k: v for k, v in values.items() if v not in (None, "")})
         out["report_pdf_base64"] = base64.b64encode(pdf).decode()
+    return out, reservation
+
+
+@router.post("/screen", summary="Screen one patient with every tabular model whose inputs are present (metered)")
+def screen(request: Request, body: ScreenRequest = Body(openapi_examples={"case": {"summary": "a partial form",
+                                                                                     "value": _example()}}),
+           p: Principal = Depends(require(*ALL_ROLES)), ctx: ApiContext = Depends(context)) -> JSONResponse:
+    request.state.inputs = body.values  # keeps these values out of any error message
+    out, reservation = screen_case(ctx, p, body.values, explain=body.explain, report=body.report)
     return JSONResponse(out, headers=rate_headers(reservation))

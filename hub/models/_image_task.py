@@ -58,6 +58,24 @@ class ImageTask(Task):
     def example_inputs(self) -> list[Path]:
         return sorted(p for p in self.examples_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
+    # ----- requests and node training -------------------------------------------------------------
+    def check_file(self, path: Path, *, limits: Any = None, **options: Any) -> int | None:
+        from hub import limits as lim
+
+        return lim.check_image_file(Path(path), limits=limits or lim.DEFAULT)
+
+    def check_inline(self, raw: Any, *, limits: Any = None, **options: Any) -> None:
+        from hub import limits as lim
+
+        lim.check_image_inline(raw, limits=limits or lim.DEFAULT)
+
+    def local_training(self, x: np.ndarray, y: np.ndarray, *, batch_size: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        from hub.models._image_net import make_augment
+
+        if len(y) % batch_size == 1:  # BatchNorm cannot train on a last batch of one image
+            x, y = x[:-1], y[:-1]
+        return x, y, make_augment(self.augment_config)
+
     def train(self, splits: DataSplits, *, seed: int = 0, progress: Progress = _quiet, **overrides: Any) -> TrainResult:
         """Train a fresh network on `splits`; `overrides` replace fields of `fit_config` (e.g. epochs=1)."""
         from hub.models._image_net import fit_image, make_augment

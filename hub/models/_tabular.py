@@ -199,6 +199,31 @@ class TabularMethods:
 
     input_fields: Sequence[InputField]
 
+    # ----- requests ------------------------------------------------------------------------------------
+    def check_file(self, path: Path, *, limits: Any = None, **options: Any) -> int | None:
+        from hub import limits as lim
+
+        return lim.check_table_file(Path(path), limits=limits or lim.DEFAULT)
+
+    def inline_units(self, raw: Any) -> int:
+        return len(raw) if isinstance(raw, list) else 1  # a list of rows is a batch
+
+    def inline_input(self, raw: Any) -> Any:
+        return raw  # rows of named values: `read_rows` validates each cell by its field
+
+    def request_example(self, path: Path) -> tuple[dict[str, Any], Any]:
+        with Path(path).open(newline="") as fh:
+            row = {k: float(v) for k, v in next(csv.DictReader(fh)).items()}
+        return {"inputs": row}, self.prepare(row)  # type: ignore[attr-defined]
+
+    def feature_summary(self, x: np.ndarray) -> dict[str, Any] | None:
+        if not len(x):
+            return None
+        return {f.name: {"min": float(np.nanmin(x[:, i])), "mean": float(np.nanmean(x[:, i])),
+                         "max": float(np.nanmax(x[:, i])), "missing": int(np.isnan(x[:, i]).sum())}
+                for i, f in enumerate(self.input_fields) if not np.isnan(x[:, i]).all()}
+
+    # ----- output -------------------------------------------------------------------------------------
     def explain_case(self, network: Any, cases: Any, index: int = 0, **opts: Any) -> Any:
         from hub.explain.tabular import explain_tabular
 

@@ -59,6 +59,11 @@ class TabularTask(TabularMethods, Task):
     fit_settings: ClassVar[dict[str, Any]] = {"epochs": 150, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-3,
                                               "patience": 40}
     validation_fraction: ClassVar[float] = 0.25
+    #: how the baseline is fitted: "mlp" (each candidate size trained, size and epoch chosen on the validation
+    #: split) or "linear" (an exact L2 logistic head whose penalty is chosen by cross-validation on the
+    #: training split alone, by person where persons repeat: `hub.models._tabular_linear`)
+    baseline_head: ClassVar[str] = "mlp"
+    linear_penalties: ClassVar[tuple[float, ...]] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
     #: the most fields one case may leave blank (None: only `optional` decides); past it the case is refused
     #: rather than judged on imputed values
     max_imputed: ClassVar[int | None] = None
@@ -150,6 +155,8 @@ class TabularTask(TabularMethods, Task):
         from hub.training import FitConfig, fit, predict_proba
 
         splits = self.load_training_data(data_root, seed=seed)
+        if self.baseline_head == "linear":
+            return self._train_linear(splits, seed=seed, progress=progress)
         cfg = FitConfig(seed=seed, **self.fit_settings)
         best: tuple[float, Any, Sequence[int], int] | None = None
         tried = {}
@@ -170,6 +177,22 @@ class TabularTask(TabularMethods, Task):
         hp = {"hidden": list(hidden), "dropout": self.dropout, **cfg.__dict__, "best_epoch": epoch,
               "selection": "network size and epoch with the best validation ROC AUC + accuracy",
               "validation_score_by_size": tried}
+        return TrainResult(network=net, metrics=metrics, data=splits.description, hyperparameters=hp)
+
+    def _train_linear(self, splits: DataSplits, *, seed: int, progress: Progress) -> TrainResult:
+        from hub.models._tabular_linear import fit_linear_head, load_into
+        from hub.training import predict_proba
+
+        net = self.build_network(hidden=())
+        net.set_standardization(splits.x_train)
+        head = fit_linear_head(splits.x_train, splits.y_train, splits.groups_train, mean=net.mean.numpy(),
+                               std=net.std.numpy(), penalties=self.linear_penalties, seed=seed, progress=progress)
+        load_into(net, head)
+        metrics = self.metrics(splits.y_val, predict_proba(net, splits.x_val))
+        by = "grouped by person " if splits.groups_train is not None else ""
+        hp = {"hidden": [], **head.facts(), "seed": seed,
+              "selection": f"C with the best {by}4-fold x5 cross-validated ROC AUC on the training split only; "
+                           "the validation split is not used to fit or choose anything"}
         return TrainResult(network=net, metrics=metrics, data=splits.description, hyperparameters=hp)
 
     def _selection_score(self, y: np.ndarray, proba: np.ndarray) -> float:

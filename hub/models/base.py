@@ -213,6 +213,61 @@ class Task(ABC):
         """The data's real hospitals, {centre: (x, y)}, where it has them (the federation default); else None."""
         return None
 
+    # ----- requests: what the API, CLI and assistant do with a raw input before `read_input` / `prepare`
+    #: a multi-file record (WFDB: .hea header + .dat signal) is one input of this task
+    reads_records: ClassVar[bool] = False
+    #: some labels are naturally rare (ECG's S, F, Q beats): a hospital need not hold a share of each
+    rare_labels_expected: ClassVar[bool] = False
+
+    def check_file(self, path: Path, *, limits: Any = None, **options: Any) -> int | None:
+        """Refuse a file over the limits (`hub.limits.InputLimits`) from its size and headers, before it is
+        read; the cases it holds where that is known up front, else None. Kinds add their own checks."""
+        from hub import limits as lim
+
+        lim.check_file_size(Path(path), limits or lim.DEFAULT)
+        return None
+
+    def check_inline(self, raw: Any, *, limits: Any = None, **options: Any) -> None:
+        """Refuse an in-memory input over the limits before it becomes an array (kinds add their checks)."""
+        return None
+
+    def inline_units(self, raw: Any) -> int:
+        """The cases an in-memory input holds, counted before it is parsed (each one is billed): a list of
+        2-D images (or of signals given as objects) is a batch; a plain signal or image is one case."""
+        if not isinstance(raw, list):
+            return 1
+        try:
+            batch = bool(raw) and all(isinstance(r, (list, dict)) for r in raw) and np.asarray(raw, dtype=object).ndim >= 3
+        except ValueError:  # ragged nesting: the task's own validation reports it
+            batch = False
+        return len(raw) if batch else 1
+
+    def inline_input(self, raw: Any) -> Any:
+        """An in-memory input (JSON values) as `prepare` takes it: a numeric array unless it is an object.
+        `ValueError` / `TypeError` when it is not numeric."""
+        return raw if isinstance(raw, dict) else np.asarray(raw, dtype=np.float32)
+
+    def file_units(self, cases: Cases) -> int:
+        """The billed units of an input file once read: one per case (row, image)."""
+        return len(cases)
+
+    def request_example(self, path: Path) -> tuple[dict[str, Any], Cases]:
+        """The `/v1` predict body for one shipped example file, and the cases the server builds from it."""
+        import base64
+
+        content = base64.b64encode(Path(path).read_bytes()).decode()
+        return {"file": {"filename": Path(path).name, "content_base64": content}}, self.read_input(path)
+
+    def feature_summary(self, x: np.ndarray) -> dict[str, Any] | None:
+        """Per-feature aggregates of a hospital's data for its validation report (tabular: ranges and missing
+        counts); None where features mean nothing to a reader (pixels, beat samples)."""
+        return None
+
+    def local_training(self, x: np.ndarray, y: np.ndarray, *, batch_size: int
+                       ) -> tuple[np.ndarray, np.ndarray, Callable[..., Any] | None]:
+        """The arrays a node trains on and the augmentation of its batches (None: none)."""
+        return x, y, None
+
     # ----- output --------------------------------------------------------------------------------
     def summarize(self, cases: Cases, proba: np.ndarray) -> dict[str, Any] | None:
         """A batch-level summary (for ECG: beats per class, rate); None where it means nothing."""

@@ -57,6 +57,18 @@ def label_words() -> dict[str, str]:
     return {w: names[0] for w, names in seen.items() if len(names) == 1}
 
 
+@cache
+def outcome_pattern() -> str:
+    """A regex alternation (no groups) of what a quoted model result is said about: every task's labels of
+    four or more characters ("malignant", "no chronic kidney disease"), its keywords and its name, so "82%
+    pneumonia" or "the heart model said 70%" are recognised for every task in the catalog."""
+    alternatives: list[str] = []
+    for name, task in all_tasks().items():
+        alternatives += [rf"\b{re.escape(label.lower())}\b" for label in task.labels if len(label) >= 4]
+        alternatives += [_keyword_regex(w) for w in (*task.keywords, name.replace("_", " "))]
+    return "|".join(dict.fromkeys(alternatives))
+
+
 def task_choices_text(*, backticks: bool = True) -> str:
     """Every task with what it reads, as one sentence part: "`a` (what a reads), ... or `z` (...)"."""
     items = [f"`{n}` ({t.input_words or t.title})" if backticks else f"{n} ({t.input_words or t.title})"
@@ -81,3 +93,4 @@ def knowledge_doc(task: str) -> str:
 def clear() -> None:
     """Forget cached patterns (tests that add a task module at run time call this)."""
     _patterns.cache_clear()
+    outcome_pattern.cache_clear()

@@ -142,6 +142,29 @@ class EcgTask(Task):
 
         return EcgNet(n_classes=len(LABELS), **{**self.hyperparameters, **hp})
 
+    # ----- requests ----------------------------------------------------------------------------------
+    reads_records = True
+    rare_labels_expected = True  # S, F and Q beats are a few percent of beats; a hospital may have none
+
+    def check_file(self, path: Path, *, limits: Any = None, **options: Any) -> int | None:
+        from hub import limits as lim
+
+        return lim.check_signal_file(Path(path), limits=limits or lim.DEFAULT, **options)
+
+    def check_inline(self, raw: Any, *, limits: Any = None, **options: Any) -> None:
+        from hub import limits as lim
+
+        lim.check_signal_inline(raw, limits=limits or lim.DEFAULT, **options)
+
+    def file_units(self, cases: Cases) -> int:
+        return 1  # one record is one prediction, however many beats it holds
+
+    def request_example(self, path: Path) -> tuple[dict[str, Any], Cases]:
+        path = Path(path)
+        x, fs, _ = sig.read_wfdb(path) if path.suffix == ".hea" else sig.read_csv_signal(path)
+        values = [round(float(v), 5) for v in np.asarray(x, dtype=np.float32)]
+        return {"inputs": values, "options": {"fs": fs}}, self.prepare(np.asarray(values, dtype=np.float32), fs=fs)
+
     # ----- input ---------------------------------------------------------------------------------
     def read_input(self, path: Path, **options: Any) -> Cases:
         path = Path(path)

@@ -40,7 +40,9 @@ def open_session(settings: Any, api_key: str | None) -> Any:
 
     bot = wiring.build_assistant(settings, registry=Deferred(lambda: wiring.open_registry(settings)),
                                  store=Deferred(lambda: wiring.open_store(settings)))
-    return bot.session(local_caller(settings, bot, api_key))
+    session = bot.session(local_caller(settings, bot, api_key))
+    session.tools.reports_dir = Path.cwd()  # "make a PDF" saves the report where the command runs
+    return session
 
 
 def session_store(settings: Any) -> Any:

@@ -24,15 +24,6 @@ from medhive.wiring import open_registry
 from medhive.wiring import settings as get_settings
 
 
-def _rows(path: Path, kind: str) -> int:
-    if kind == "tabular":
-        files = [path] if path.is_file() else list(path.glob("*.csv"))
-        return sum(max(0, len(f.read_text().splitlines()) - 1) for f in files)
-    if kind == "image":
-        return sum(1 for p in path.rglob("*") if p.is_file())
-    return 2500 * len(list(path.glob("*.hea")))  # beats per half-hour record, roughly
-
-
 def _progress(event: dict[str, Any]) -> None:
     kind, r = event.get("event"), event.get("round")
     if kind == "started":
@@ -78,10 +69,10 @@ def register(app: typer.Typer) -> None:
         from federation.aggregation import STRATEGIES
         from federation.aggregator import Policy
         from federation.config import load_task
+        from federation.formats import node_format, split_task
         from federation.launcher import NodeSpec
         from federation.local_service import LocalService
         from federation.node_state import NodeState
-        from federation.partition import split_task
         from hub.errors import InvalidInputError
 
         settings = get_settings()
@@ -99,7 +90,8 @@ def register(app: typer.Typer) -> None:
                                per_hospital=per_hospital)
             typer.echo(f"split {task} data across {len(paths)} local hospitals: {', '.join((p.parent if p.is_file() else p).name for p in paths)}"
                        + ("" if hospitals is None and len(paths) != 3 else f" (Dirichlet alpha {alpha})"), err=True)
-        smallest = min(_rows(p, spec.input_kind) for p in paths)
+        count = node_format(spec).count
+        smallest = min(count(p) for p in paths)
         if min_rows is None:
             min_rows = 200
             if not nodes and smallest < min_rows:
@@ -119,7 +111,7 @@ def register(app: typer.Typer) -> None:
         policy = Policy(min_hospitals=n_min, rounds=rounds, strategy=strategy, secure_aggregation=secagg,
                         epsilon=epsilon, cooldown_s=0, local_epochs=local_epochs, eligibility_wait_s=0,
                         start_hospitals=len(specs),
-                        secagg_max_weight=float(max(1000, max(_rows(p, spec.input_kind) for p in paths))))
+                        secagg_max_weight=float(max(1000, max(count(p) for p in paths))))
         job_env = {"medhive-home": str(settings.home), "registry": settings.registry,
                    "signing-key": str(settings.signing_key or ""), "tracking-uri": settings.mlflow_tracking_uri,
                    # the hub's public data root: the reference split every version is scored on

@@ -5,15 +5,19 @@ it) starts without loading the embedding model. It shares the server's registry,
 store. A visitor chats anonymously (documentation, models, predictions, explanations) or pastes an API
 key to act as that account (usage, contributions, onboarding for administrators). Conversations live in
 memory only, per browser session, at most `MAX_SESSIONS` at a time; nothing is saved (no chat history in
-the browser, no flagging).
+the browser, no flagging). A PDF report asked for in the chat is handed over as a download and removed
+from the server within the hour.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -47,6 +51,25 @@ def lazy(build: Callable[[], Any]) -> Callable[[], Any]:
     return get
 
 
+def prune(folder: Path, max_age_s: float = 3600.0) -> None:
+    """Remove reports older than `max_age_s` (medhive.ui.common's rule, without importing the model stack)."""
+    cutoff = time.time() - max_age_s
+    for f in folder.glob("*/*.pdf"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:
+            continue
+
+
+def chat_launch_options(demo: gr.Blocks) -> dict[str, Any]:
+    """Launch / mount options of a chat from `build_chat`: the theme, and its reports folder as the one
+    folder of its own Gradio may serve (each conversation writes into a random sub-folder of it)."""
+    from medhive.ui import launch_options
+
+    return {**launch_options(), "allowed_paths": [demo.medhive_reports]}
+
+
 def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assistant",
                session_caller: Callable[[Any], Any] | None = None) -> gr.Blocks:
     """The chat UI as a `gr.Blocks` (not launched): streaming answers with sources and the backend named."""
@@ -56,6 +79,9 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
 
     sessions: OrderedDict[str, Any] = OrderedDict()
     lock = threading.Lock()
+    # "make a PDF": reports go to a private folder of this process and are handed to the browser as a
+    # download; files older than an hour are removed (as the Spaces do), so none outlives its visitor long
+    reports = Path(tempfile.mkdtemp(prefix="medhive-chat-reports-"))
 
     def session_for(request: gr.Request | None, api_key: str) -> tuple[Any, str]:
         bot = get_assistant()
@@ -75,6 +101,7 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
             except AssistantError as exc:
                 note = f"_API key not accepted ({exc.message}); answering as a guest._\n\n"
         session = bot.session(caller)
+        session.tools.reports_dir = Path(tempfile.mkdtemp(dir=reports))  # a folder per conversation
         with lock:
             sessions[key] = session
             while len(sessions) > MAX_SESSIONS:
@@ -92,12 +119,15 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
             return
         session, note = session_for(request, api_key or "")
         shown = note
+        prune(reports)
         for item in session.stream(text, files=tuple(f for f in files if f)):
             if isinstance(item, str):
                 shown += item
                 yield shown
             else:
-                yield note + render(item)
+                pdfs = [c.result["path"] for c in item.tool_calls if c.name == "report" and c.result]
+                yield [note + render(item), *({"role": "assistant", "content": {"path": p}} for p in pdfs)] if pdfs \
+                    else note + render(item)
 
     with gr.Blocks(title=title) as demo:
         gr.Markdown(f"# {title}\n\n{INTRO}")
@@ -109,12 +139,12 @@ def build_chat(get_assistant: Callable[[], Any], *, title: str = "MedHive assist
                          examples=[[{"text": e, "files": []}] for e in EXAMPLES], cache_examples=False,
                          flagging_mode="never", save_history=False, fill_height=True, api_name="ask",
                          delete_cache=(3600, 3600))
+    demo.medhive_reports = str(reports)
     return demo
 
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
     from medhive import wiring
-    from medhive.ui import launch_options
 
     predictor = app.state.predictor  # the server's one predictor, shared with the Spaces
     api = getattr(app.state, "medhive_api", None)
@@ -132,8 +162,9 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:
         return None if p is None else Caller(role=p.role, org_id=str(p.org_id), user_id=str(p.user_id),
                                              actor=f"assistant:{p.actor}")
 
-    gr.mount_gradio_app(app, build_chat(lazy(build), session_caller=session_caller), path=PATH, ssr_mode=False, show_error=True, footer_links=[],
-                        **launch_options())
+    chat = build_chat(lazy(build), session_caller=session_caller)
+    gr.mount_gradio_app(app, chat, path=PATH, ssr_mode=False, show_error=True, footer_links=[],
+                        **chat_launch_options(chat))
     nav = getattr(app.state, "portal_nav", None)
     if nav is None:
         nav = app.state.portal_nav = []

@@ -19,67 +19,14 @@ from hub.accounts.errors import AccountsError
 from hub.accounts.models import Organization, User
 from hub.api import web_session as ws
 from hub.api.auth_routes import sign_in
-from hub.api.deps import ApiContext
 from hub.api.history_routes import report_pdf
+from medhive.mounts import _web as web
 from medhive.ui import account_pages as pages
-
-FORM_LIMITS = {"max_fields": 20, "max_files": 0, "max_part_size": 16 * 1024}
-
-
-def _ctx(request: Request) -> ApiContext:
-    return request.app.state.medhive_api
-
-
-def _nav(request: Request) -> Any:
-    return getattr(request.app.state, "portal_nav", None)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _html(request: Request, text: str, *, status: int = 200, csrf_cookie: str | None = None) -> HTMLResponse:
-    resp = HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
-    if csrf_cookie and request.cookies.get(ws.CSRF_COOKIE) != csrf_cookie:
-        resp.set_cookie(ws.CSRF_COOKIE, csrf_cookie, httponly=True, samesite="strict", path="/",
-                        secure=ws.secure_cookies(request.url.scheme, request.url.hostname))
-    return resp
-
-
-def _csrf_for(request: Request) -> tuple[str, str]:
-    cookie = ws.csrf_cookie(request.cookies.get(ws.CSRF_COOKIE))
-    return cookie, ws.csrf_token(_ctx(request), cookie)
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The posted form, or None when its CSRF field does not match the browser's cookie."""
-    form = await request.form(**FORM_LIMITS)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    if not ws.csrf_ok(_ctx(request), request.cookies.get(ws.CSRF_COOKIE), fields.get(ws.CSRF_FIELD)):
-        return None
-    return fields
-
-
-def _forbidden(request: Request) -> HTMLResponse:
-    return _html(request, pages.message_page(
-        "Form refused", "This form was not sent from a MedHive page (or it expired). Reload the page and try again.",
-        nav=_nav(request)), status=403)
-
-
-def _safe_next(value: str | None) -> str:
-    # only a local path: no open redirect to another site
-    return value if value and value.startswith("/") and not value.startswith("//") else "/account"
-
-
-def _set_session(request: Request, resp: Response, token: str) -> None:
-    resp.set_cookie(ws.SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                    secure=ws.secure_cookies(request.url.scheme, request.url.hostname),
-                    max_age=int(_ctx(request).tokens.ttl.total_seconds()))
 
 
 def _account_page(request: Request, p: Any, **extra: Any) -> HTMLResponse:
-    ctx = _ctx(request)
-    cookie, token = _csrf_for(request)
+    ctx = web.context(request)
+    cookie, token = web.csrf_for(request)
     with ctx.store.transaction() as s:
         user, org = s.get(User, p.user_id), s.get(Organization, p.org_id)
         account = {"email": user.email, "role": user.role, "verified": bool(user.verified), "tier": org.tier,
@@ -92,7 +39,7 @@ def _account_page(request: Request, p: Any, **extra: Any) -> HTMLResponse:
         except AccountsError:  # no keys on this tier: the upgrade section says how to get them
             key_list = None
         kept = history.list_for(s, p, limit=50)
-    return _html(request, pages.account_page(csrf=token, nav=_nav(request), principal=p, account=account,
+    return web.html(request, pages.account_page(csrf=token, nav=web.nav(request), principal=p, account=account,
                                              limits=limits, usage=usage, keys=key_list, history=kept, **extra),
                  csrf_cookie=cookie)
 
@@ -104,42 +51,42 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
     nav.append({"label": "My account", "href": "/account"})
 
     def signed_in(request: Request) -> Any:
-        return ws.principal_from_session(_ctx(request), request.cookies.get(ws.SESSION_COOKIE))
+        return ws.principal_from_session(web.context(request), request.cookies.get(ws.SESSION_COOKIE))
 
     @app.get("/signin", response_class=HTMLResponse, include_in_schema=False)
     def signin_form(request: Request, next: str = "/account") -> HTMLResponse:  # noqa: A002 - the query name
-        cookie, token = _csrf_for(request)
-        return _html(request, pages.sign_in_page(token, nav=_nav(request), next_url=_safe_next(next)),
+        cookie, token = web.csrf_for(request)
+        return web.html(request, pages.sign_in_page(token, nav=web.nav(request), next_url=web.safe_next(next)),
                      csrf_cookie=cookie)
 
     @app.post("/signin", include_in_schema=False)
     async def signin(request: Request) -> Response:
-        form = await _form(request)
+        form = await web.read_form(request)
         if form is None:
-            return _forbidden(request)
-        email, target = form.get("email", "").strip().lower()[:320], _safe_next(form.get("next"))
+            return web.forbidden(request)
+        email, target = form.get("email", "").strip().lower()[:320], web.safe_next(form.get("next"))
         try:
-            out = sign_in(_ctx(request), email, form.get("password", "")[:200], _client(request))
+            out = sign_in(web.context(request), email, form.get("password", "")[:200], web.client_host(request))
         except AccountsError as exc:
-            cookie, token = _csrf_for(request)
+            cookie, token = web.csrf_for(request)
             status = 429 if exc.status == 429 else 401 if exc.status == 401 else 400
-            return _html(request, pages.sign_in_page(token, nav=_nav(request), error=exc.message, email=email,
+            return web.html(request, pages.sign_in_page(token, nav=web.nav(request), error=exc.message, email=email,
                                                      next_url=target), status=status, csrf_cookie=cookie)
         resp = RedirectResponse(target, status_code=303)
-        _set_session(request, resp, out.access_token)
+        web.set_session(request, resp, out.access_token)
         return resp
 
     @app.get("/signup", response_class=HTMLResponse, include_in_schema=False)
     def signup_form(request: Request) -> HTMLResponse:
-        cookie, token = _csrf_for(request)
-        return _html(request, pages.sign_up_page(token, nav=_nav(request)), csrf_cookie=cookie)
+        cookie, token = web.csrf_for(request)
+        return web.html(request, pages.sign_up_page(token, nav=web.nav(request)), csrf_cookie=cookie)
 
     @app.post("/signup", include_in_schema=False)
     async def signup(request: Request) -> Response:
-        form = await _form(request)
+        form = await web.read_form(request)
         if form is None:
-            return _forbidden(request)
-        ctx = _ctx(request)
+            return web.forbidden(request)
+        ctx = web.context(request)
         email, kind = form.get("email", "").strip().lower()[:320], form.get("account_type", "user")
         organization, password = form.get("organization", "").strip()[:200], form.get("password", "")[:200]
         try:
@@ -149,25 +96,33 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
             with ctx.store.transaction() as s:
                 users.sign_up(s, email=email, password=None if external else password, account_type=kind,
                               organization=organization or None, user_id=external)
-            out = sign_in(ctx, email, password, _client(request))
+            out = sign_in(ctx, email, password, web.client_host(request))
         except AccountsError as exc:
-            cookie, token = _csrf_for(request)
-            return _html(request, pages.sign_up_page(token, nav=_nav(request), error=exc.message, email=email,
+            cookie, token = web.csrf_for(request)
+            return web.html(request, pages.sign_up_page(token, nav=web.nav(request), error=exc.message, email=email,
                                                      account_type=kind, organization=organization),
                          status=exc.status if exc.status in (409, 422, 429) else 400, csrf_cookie=cookie)
         resp = RedirectResponse("/account", status_code=303)
-        _set_session(request, resp, out.access_token)
+        web.set_session(request, resp, out.access_token)
         return resp
 
     @app.post("/signout", include_in_schema=False)
     async def signout(request: Request) -> Response:
-        if await _form(request) is None:
-            return _forbidden(request)
+        if await web.read_form(request) is None:
+            return web.forbidden(request)
         p = signed_in(request)
         if p is not None:
             from hub.accounts import audit
+            from hub.accounts.users import revoke_token
 
-            with _ctx(request).store.transaction() as s:
+            ctx = web.context(request)
+            try:
+                claims = ctx.tokens.verify(request.cookies[ws.SESSION_COOKIE])
+            except AccountsError:  # expired since signed_in() looked: nothing left to revoke
+                claims = None
+            with ctx.store.transaction() as s:
+                if claims is not None:
+                    revoke_token(s, claims)  # a copied cookie stops working now, not at its expiry
                 audit.append(s, actor=p.actor, action="auth.signout", target=f"user:{p.user_id}")
         resp = RedirectResponse("/signin", status_code=303)
         resp.delete_cookie(ws.SESSION_COOKIE, path="/")
@@ -181,14 +136,14 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
         return _account_page(request, p)
 
     async def account_action(request: Request, action: Any, ok: str) -> Response:
-        form = await _form(request)
+        form = await web.read_form(request)
         if form is None:
-            return _forbidden(request)
+            return web.forbidden(request)
         p = signed_in(request)
         if p is None:
             return RedirectResponse("/signin?next=/account", status_code=303)
         try:
-            with _ctx(request).store.transaction() as s:
+            with web.context(request).store.transaction() as s:
                 extra = action(s, p, form) or {}
         except AccountsError as exc:
             return _account_page(request, p, error=exc.message)
@@ -231,12 +186,12 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
         p = signed_in(request)
         if p is None:
             return RedirectResponse("/signin?next=/account", status_code=303)
-        ctx = _ctx(request)
+        ctx = web.context(request)
         try:
             with ctx.store.transaction() as s:
                 row = history.get(s, p, prediction_id)
         except AccountsError as exc:
-            return _html(request, pages.message_page("Not found", exc.message, nav=_nav(request),
+            return web.html(request, pages.message_page("Not found", exc.message, nav=web.nav(request),
                                                      status_link="/account"), status=404)
         name = f"medhive-report-{row.task}-{row.model_version}-{row.created_at:%Y%m%d-%H%M%S}.pdf"
         return Response(report_pdf(ctx.registry, row), media_type="application/pdf",

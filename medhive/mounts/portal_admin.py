@@ -18,18 +18,18 @@ from hub.accounts.errors import AccountsError, ValidationFailed
 from hub.api import web_session as ws
 from hub.errors import HubError
 from hub.models import all_tasks
-from medhive.mounts.portal_accounts import _csrf_for, _ctx, _forbidden, _form, _html, _nav
+from medhive.mounts import _web as web
 from medhive.ui import admin_pages as pages
 from medhive.ui.account_pages import message_page
 
 
 def _admin(request: Request) -> tuple[Any, Response | None]:
-    p = ws.principal_from_session(_ctx(request), request.cookies.get(ws.SESSION_COOKIE))
+    p = ws.principal_from_session(web.context(request), request.cookies.get(ws.SESSION_COOKIE))
     if p is None:
         return None, RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
     if p.role != "admin":
-        return None, _html(request, message_page("Admins only", "This page is for MedHive administrators.",
-                                                 nav=_nav(request)), status=403)
+        return None, web.html(request, message_page("Admins only", "This page is for MedHive administrators.",
+                                                 nav=web.nav(request)), status=403)
     return p, None
 
 
@@ -46,18 +46,18 @@ def _models(registry: Any) -> list[dict[str, Any]]:
 
 def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 - one route per page
     def page(request: Request, which: str, p: Any, **extra: Any) -> HTMLResponse:
-        cookie, token = _csrf_for(request)
-        ctx = _ctx(request)
+        cookie, token = web.csrf_for(request)
+        ctx = web.context(request)
         with ctx.store.transaction() as s:
             if which == "people":
                 q = request.query_params.get("q", "")[:320]
                 rows = people.search(s, q, unverified=request.query_params.get("unverified") == "1")
-                html = pages.people_page(rows, q=q, csrf=token, nav=_nav(request), user=p, **extra)
+                html = pages.people_page(rows, q=q, csrf=token, nav=web.nav(request), user=p, **extra)
             elif which == "models":
-                html = pages.models_page(_models(ctx.registry), csrf=token, nav=_nav(request), user=p, **extra)
+                html = pages.models_page(_models(ctx.registry), csrf=token, nav=web.nav(request), user=p, **extra)
             else:
-                html = pages.tokens_page(users.list_accounts(s), csrf=token, nav=_nav(request), user=p, **extra)
-        return _html(request, html, csrf_cookie=cookie)
+                html = pages.tokens_page(users.list_accounts(s), csrf=token, nav=web.nav(request), user=p, **extra)
+        return web.html(request, html, csrf_cookie=cookie)
 
     @app.get("/admin/people", response_class=HTMLResponse, include_in_schema=False)
     def people_view(request: Request) -> Response:
@@ -80,21 +80,21 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
         if refused:
             return refused
         who, action = request.query_params.get("who", "")[:320], request.query_params.get("action", "")[:64]
-        with _ctx(request).store.transaction() as s:
+        with web.context(request).store.transaction() as s:
             rows = people.audit_view(s, who=who or None, action=action or None, limit=200)
             html = pages.audit_page(rows, actions=people.actions(s), who=who, action=action,
-                                    verified=audit.verify(s).to_dict(), nav=_nav(request), user=p)
-        return _html(request, html)
+                                    verified=audit.verify(s).to_dict(), nav=web.nav(request), user=p)
+        return web.html(request, html)
 
     async def act(request: Request, which: str, change: Any, ok: str) -> Response:
-        form = await _form(request)
+        form = await web.read_form(request)
         if form is None:
-            return _forbidden(request)
+            return web.forbidden(request)
         p, refused = _admin(request)
         if refused:
             return refused
         try:
-            with _ctx(request).store.transaction() as s:
+            with web.context(request).store.transaction() as s:
                 extra = change(s, p, form) or {}
         except (AccountsError, HubError) as exc:
             return page(request, which, p, error=exc.message)
@@ -122,7 +122,7 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
     @app.post("/admin/models/{task}/promote", include_in_schema=False)
     async def promote(task: str, request: Request) -> Response:
         def change(s: Any, p: Any, f: dict[str, str]) -> None:
-            event = _ctx(request).registry.promote(task, f.get("version", "")[:32], actor=p.actor)
+            event = web.context(request).registry.promote(task, f.get("version", "")[:32], actor=p.actor)
             audit.append(s, actor=p.actor, action="model.promote", target=f"{task}@{event.version}",
                          details={"alias": "production", "previous": event.previous})
 
@@ -131,7 +131,7 @@ def mount(app: FastAPI, *, settings: Any, registry: Any) -> None:  # noqa: C901 
     @app.post("/admin/models/{task}/rollback", include_in_schema=False)
     async def rollback(task: str, request: Request) -> Response:
         def change(s: Any, p: Any, f: dict[str, str]) -> None:
-            event = _ctx(request).registry.rollback(task, actor=p.actor)
+            event = web.context(request).registry.rollback(task, actor=p.actor)
             audit.append(s, actor=p.actor, action="model.rollback", target=f"{task}@{event.version}",
                          details={"previous": event.previous})
 

@@ -36,7 +36,7 @@ def test_passage_answer_never_cuts_a_block(kindex):
 
     for chunk in kindex.chunks:
         text = compose.passage_answer("limits quota node data model", [Hit(chunk, 1.0, 1.0)], max_chars=300)
-        for block in compose._blocks(compose._units(chunk.text)):
+        for block in compose._blocks(compose.units(chunk.text)):
             shown = [u for u in block if u in text]
             assert not shown or len(shown) == len(block), (chunk.source, block)
         assert "..." not in text.replace(chunk.text, "") or "..." in chunk.text

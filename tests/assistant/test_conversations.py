@@ -107,7 +107,8 @@ def test_saved_sessions_hold_no_typed_values_and_belong_to_one_caller(bot, tmp_p
     saved = (tmp_path / "sessions" / "a.json").read_text()
     assert "17.99" not in saved and "secure aggregation" in saved
     again = bot.session(alice)
-    assert store.load("a", again) and again.history == chat.history and again.tools.last_input is None
+    assert store.load("a", again) and again.history == chat.history
+    assert again.tools.last_input == {"task": "breast_cancer", "inputs": None, "file": None, "example": None}
     with pytest.raises(SessionError, match="another account"):
         store.load("a", bot.session(Caller(role="hospital", actor="user:mallory")))
     assert store.end("a") and not store.load("a", bot.session(alice))
@@ -121,3 +122,52 @@ def test_sessions_expire(bot, tmp_path):
     path = tmp_path / "sessions" / "old.json"
     os.utime(path, (path.stat().st_atime - 3600, path.stat().st_mtime - 3600))
     assert not store.load("old", bot.session()) and not path.exists()
+
+
+def test_make_a_pdf_after_a_prediction_writes_its_report(bot, tmp_path):
+    chat = bot.session()
+    chat.tools.reports_dir = tmp_path / "out"
+    early = chat.ask("make a PDF")
+    assert early.tool_calls[0].name == "report" and "predict a case first" in early.tool_calls[0].error
+    assert not (tmp_path / "out").exists()
+
+    chat.ask("try the pneumonia model on an example")
+    for request in ("make a PDF", "export that as a report"):
+        answer = chat.ask(request)
+        call = answer.tool_calls[0]
+        assert answer.intent == "report" and call.name == "report" and call.error is None, (request, call.error)
+        path = tmp_path / "out" / call.result["path"].rsplit("/", 1)[-1]
+        assert path.read_bytes().startswith(b"%PDF") and path.name in answer.text
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert "example" not in path.name  # named by task, version and time, never by the input file
+        assert "Not a diagnosis" in answer.text
+
+    # a surface that cannot hand over a file says where the same report is
+    web = bot.session()
+    web.ask("try the pneumonia model on an example")
+    refused = web.ask("make a PDF")
+    assert "Space" in refused.tool_calls[0].error and not refused.tool_calls[0].result
+
+
+def test_explain_that_across_processes_asks_again_for_typed_values(bot, tmp_path):
+    store = SessionStore(tmp_path / "sessions")
+    chat = bot.session()
+    chat.tools.last_input = {"task": "breast_cancer", "inputs": {"mean radius": 17.99}, "file": None, "example": None}
+    store.save("typed", chat)
+    later = bot.session()
+    store.load("typed", later)
+    answer = later.ask("explain that")
+    assert answer.tool_calls[0].name == "explain" and "give them again" in answer.tool_calls[0].error
+
+
+def test_an_account_question_continues_across_turns(bot, store):
+    from tests.assistant.conftest import make_org
+
+    chat = bot.session(make_org(store, name="Acme Health", role="enterprise", kind="enterprise"))
+    first = chat.ask("how much of my quota is left?")
+    assert first.tool_calls[0].name == "usage" and first.tool_calls[0].error is None
+    follow = chat.ask("and the rate limit?")
+    assert follow.intent == "usage" and follow.tool_calls[0].name == "usage"
+    assert "Rate limit" in follow.text
+    # a new question is not swallowed by the previous one
+    assert chat.ask("and what is secure aggregation, in the federation?").intent == "question"

@@ -42,8 +42,9 @@ def test_held_apart_test_set_is_answered_on_topic(bot, sets):
     assert s["emergencies_handled"] == s["emergencies"], [m for m in misses if "emergency" in m[2] or "notice" in m[2]]
     # the goal (>= 0.9, NOT met) is tracked in benchmarks/results/assistant*.md; this guards the measured
     # level against regressions: 0.568 before issue 15, 0.770 after it, 0.716 once main added the heart
-    # disease and diabetes documents (their sections now compete for heart and data questions)
-    assert s["on_topic"] >= 0.70, misses
+    # disease and diabetes documents, 0.878 (65 of 74) with sentence and heading vectors, BM25 over everyday
+    # words mapped to the documentation's, and the routing fixes (all chosen on dev.json)
+    assert s["on_topic"] >= 0.86, misses
 
 
 def test_scorer_can_fail(bot):

@@ -135,3 +135,16 @@ def test_groq_answers_are_guarded_and_emergencies_come_first(fake, groq_bot):
     assert "only a clinician" in answer.text and "Not a diagnosis" in answer.text
     system = " ".join(m["content"] for m in fake.requests[0]["messages"] if m["role"] == "system")
     assert "possible emergency" in system
+
+
+def test_the_system_prompt_is_written_from_the_catalog_and_the_tools():
+    from assistant.llm.groq_backend import system_prompt
+    from assistant.tools import TOOLS
+    from hub.models import all_tasks
+
+    prompt = system_prompt("clinician")
+    for name, task in all_tasks().items():
+        assert f"`{name}`" in prompt and " / ".join(task.labels) in prompt
+    assert all(f"- {name}: " in prompt for name in TOOLS)
+    assert prompt.endswith("signed in as: clinician.")
+    assert "never a diagnosis" in prompt and "emergency number" in prompt

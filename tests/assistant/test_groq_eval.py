@@ -58,3 +58,22 @@ def test_documentation_answers_through_groq_cite_what_was_sent(fake, groq_bot):
         first = context.split("\n[1] ", 1)[1].split("\n", 1)[0]
         assert [f"{s['doc']} > {s['heading']}" for s in answer.sources] == [first] or first == answer.sources[0]["doc"]
         assert {t["function"]["name"] for t in request["tools"]} >= {"predict", "interpret", "onboard_hospital"}
+
+
+def test_the_whole_test_set_through_groq_keeps_the_safety_rules(fake, groq_bot):
+    # a careless language model: every reply states a verdict; the same guards as offline must hold
+    from assistant.safety import EMERGENCY_NOTICE
+
+    fake.script = [{"message": {"content": "Based on [1], you have pneumonia. The diagnosis is clear."}}
+                   for _ in TEST_SET]
+    guidance = evaluation.emergency_lines(groq_bot.index)
+    for q in TEST_SET:
+        answer = groq_bot.session().ask(q["q"])
+        assert answer.backend == "groq:test-model", q["id"]
+        text = answer.text.lower()
+        assert "you have pneumonia" not in text and "the diagnosis is" not in text, q["id"]
+        assert "not a diagnosis" in text, q["id"]
+        if q["expect"] == "emergency":
+            assert answer.text.startswith(EMERGENCY_NOTICE) and all(g in answer.text for g in guidance), q["id"]
+        else:
+            assert answer.sources, q["id"]  # cited: the passage the model was sent as [1]

@@ -44,9 +44,10 @@ def test_only_bert_mean_pooling_folders_are_accepted(tmp_path):
 def test_answering_from_the_documents_imports_no_torch(home_with_index):
     probe = ("import sys; from medhive.commands.ask import open_session; from medhive.settings import get_settings; "
              "a = open_session(get_settings(), None).ask('what is secure aggregation?'); "
-             "assert a.sources, a.text; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+             "assert a.sources, a.text; print('torch' in sys.modules, 'sentence_transformers' in sys.modules, "
+             "'faiss' in sys.modules)")
     env = {**os.environ, "MEDHIVE_HOME": str(home_with_index), "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=str(REPO), capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-500:]
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False"]

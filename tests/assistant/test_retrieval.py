@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.retrieval import KnowledgeIndex
+from assistant.retrieval import FILES, KnowledgeIndex
 from tests.assistant.conftest import KNOWLEDGE
 
 EVAL = Path(__file__).with_name("eval_questions.json")
@@ -78,19 +78,22 @@ def test_index_is_persisted_and_rebuilt_only_when_the_corpus_changes(tmp_path, e
     where = tmp_path / "index"
     counting = CountingEmbedder(embedder)
     first = KnowledgeIndex.open(docs, where, embedder=counting)
-    assert first.rebuilt and counting.texts == len(first.chunks)
-    assert {p.name for p in where.iterdir()} == {"index.faiss", "chunks.json", "manifest.json"}
+    # each chunk, its heading and each of its sentences is embedded once
+    assert first.rebuilt and counting.texts == 2 * len(first.chunks) + len(first.sentences)
+    assert {p.name for p in where.iterdir()} == set(FILES)
 
     counting.texts = 0
     again = KnowledgeIndex.open(docs, where, embedder=counting)
     assert not again.rebuilt and counting.texts == 0
+    # reopened as read-only maps of the files, not copies
+    assert all(isinstance(a, np.memmap) and not a.flags.writeable for a in (again.vectors, again.sentences))
     assert again.search("ECG sampling rate", 1)[0].chunk.doc == "model-ecg.md"
 
     with (docs / "model-ecg.md").open("a") as fh:
         fh.write("\n## Added section\n\nA brand-new paragraph about sampling at 500 Hz.\n")
     counting.texts = 0
     changed = KnowledgeIndex.open(docs, where, embedder=counting)
-    assert changed.rebuilt and counting.texts == len(changed.chunks)
+    assert changed.rebuilt and counting.texts == 2 * len(changed.chunks) + len(changed.sentences)
     assert any(c["heading"] == "Added section" for c in json.loads((where / "chunks.json").read_text()))
 
     class OtherModel(CountingEmbedder):
@@ -103,5 +106,5 @@ def test_index_is_persisted_and_rebuilt_only_when_the_corpus_changes(tmp_path, e
 
 def test_no_pickle_in_the_persisted_index(index_dir, kindex):
     for path in index_dir.iterdir():
-        assert path.suffix in (".faiss", ".json")
+        assert path.suffix in (".npy", ".json")
         assert not path.read_bytes().startswith(b"\x80")  # pickle protocol header

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
 import threading
@@ -115,3 +116,23 @@ def test_space_app_builds_without_loading_anything(medhive_home, monkeypatch):
     assert called == []  # the assistant (embedding model, index) is built on the first message
     readme = (REPO / "spaces" / "assistant" / "README.md").read_text()
     assert readme.startswith("---\n") and "sdk: gradio" in readme and "app_file: app.py" in readme
+
+
+@pytest.mark.integration
+def test_the_portal_chat_hands_over_the_pdf_report(bot):
+    from gradio_client import Client
+
+    from medhive.mounts.assistant import build_chat, chat_launch_options
+
+    demo = build_chat(lambda: bot)
+    demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **chat_launch_options(demo))
+    try:
+        chat = Client(demo.local_url, verbose=False)  # one client: one browser session, one conversation
+        chat.predict({"text": "try the pneumonia model on an example", "files": []}, "", api_name="/ask")
+        reply = json.dumps(chat.predict({"text": "make a PDF", "files": []}, "", api_name="/ask"))
+    finally:
+        demo.close()
+    assert "Saved the PDF report" in reply, reply[:500]
+    # the text names the file; the download is a file the client received, a real PDF
+    received = [p for p in re.findall(r'"([^"]+\.pdf)"', reply) if os.path.isfile(p)]
+    assert received and open(received[0], "rb").read(4) == b"%PDF", reply[:800]

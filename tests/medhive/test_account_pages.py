@@ -59,6 +59,24 @@ def test_patient_signs_up_sees_meter_and_signs_out(portal):
     assert c.get("/account").url.path == "/signin"
 
 
+def test_a_copied_session_cookie_stops_working_at_sign_out(portal):
+    """Sign-out revokes the token itself: a copy of the cookie (another tab, a stolen copy) is refused too."""
+    c = _client(portal)
+    r = sign_up(c, "copy@example.org")
+    copied = c.cookies.get("medhive_session")
+    other = _client(portal)
+    other.cookies.set("medhive_session", copied)
+    assert other.get("/account").url.path == "/account"  # the copy works while the session lasts
+    c.post("/signout", data={"csrf": CSRF.search(r.text).group(1)})
+    assert other.get("/account").url.path == "/signin"
+    bearer = other.get("/v1/me", headers={"Authorization": f"Bearer {copied}"})
+    assert bearer.status_code == 401 and "signed out" in bearer.json()["detail"]
+    c2 = _client(portal)  # signing in again gives a new, working session
+    token = _csrf(c2, "/signin")
+    back = c2.post("/signin", data={"csrf": token, "email": "copy@example.org", "password": PW})
+    assert back.url.path == "/account"
+
+
 def test_every_form_refuses_a_post_without_its_csrf_token(portal):
     c = _client(portal)
     sign_up(c, "csrf@example.org")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -140,3 +141,31 @@ def test_a_dropped_in_module_reaches_every_surface(fifth, registry, tmp_path):
     paths = split_task(fifth, tmp_path / "hospitals", 3, data_root=None)
     assert len(paths) == 3 and all(validate(fifth, p, min_rows=30).ok for p in paths)
 
+    # ... counted, loaded and trained on by a node the way every tabular task is (no kind switch anywhere)
+    from federation.data import load_hospital_data
+    from federation.formats import node_format
+    from federation.training import LocalConfig, local_fit
+
+    assert sum(node_format(fifth).count(p) for p in paths) == 300
+    data = load_hospital_data(fifth, paths[0], min_rows=30)
+    assert set(data.summary["features"]) == {"alt", "ast"}
+    net = fifth.build_network(hidden=())
+    net.set_standardization(data.x_train)
+    result = local_fit(fifth, net, data.x_train, data.y_train, LocalConfig(epochs=1))
+    assert result.n == len(data.y_train) and np.isfinite(result.loss)
+
+    # the CLI's and the API's size checks before reading a file: a CSV's rows counted from its lines
+    csv_path = tmp_path / "cases.csv"
+    csv_path.write_text("alt,ast\n150,\n20,30\n")
+    assert fifth.check_file(csv_path) == 2 and len(fifth.read_input(csv_path)) == 2
+
+
+def test_the_assistant_speaks_of_a_dropped_in_task(fifth):
+    # the Groq system prompt, the predict tool's wording and the offline router all read the catalog
+    from assistant.intents import detect_task, route
+    from assistant.llm.groq_backend import system_prompt
+
+    prompt = system_prompt("user")
+    assert "`liver_toy`" in prompt and "two liver enzymes" in prompt and "low / high" in prompt
+    assert detect_task("is the hepatology model any good?") == "liver_toy"
+    assert route("the liverish model said 80% high, what does it mean") == "interpret"
