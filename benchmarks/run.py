@@ -17,7 +17,7 @@ from pathlib import Path
 
 _GOAL = re.compile(r"goal|\b(?:NOT )?met\b", re.I)
 BENCHMARKS = ["aggregation", "federated_quality", "parkinsons_heads", "privacy_cost", "serving", "retrieval", "hostile_input", "cli_latency",
-              "assistant"]
+              "assistant", "ecg_interpatient"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,9 @@ SHAP values (`shap.GradientExplainer`, background: the task's "perfectly typical
 explained class probability are summed over the two window channels, so each window position gets one
 attribution, drawn in colour along the trace at its time; the scalar features are named in words.
 Waveform attributions are also pooled into P-wave, QRS and ST-T segments for the top factors.
+
+The shipped network is a mix of a CNN and boosted trees on the scalar features (`_ecg_trees`); the
+trees pass a softened-split gradient, so their features get attributions like the CNN's inputs.
 """
 
 from __future__ import annotations
@@ -37,8 +40,18 @@ SCALAR_WORDS = {
     "local_rr/median": "local rhythm, last 10 RR (x record median)",
     "pre_rr/local_rr": "prematurity: RR before / local RR",
     "post_rr/pre_rr": "pause: RR after / RR before",
+    "post_rr/local_rr": "RR interval after the beat / local RR",
+    "prev_rr/local_rr": "RR interval of the beat before / local RR",
+    "pre_rr/centred_rr": "prematurity: RR before / median of the 21 RR around",
+    "1+rr_irregularity": "irregularity of the rhythm around the beat (1 = regular)",
     "template_corr": "similarity to the patient's usual beat",
     "ptp/template_ptp": "amplitude vs the patient's usual beat",
+    "p_corr": "P-wave similarity to the patient's usual beat",
+    "p_energy/template": "P-wave segment energy vs the patient's usual beat",
+    "qrs_corr": "QRS similarity to the patient's usual beat",
+    "qrs_width/template": "QRS width vs the patient's usual beat",
+    "t_corr": "ST-T similarity to the patient's usual beat",
+    "1+diff_rms/template_rms": "difference from the patient's usual beat (1 = none)",
 }
 #: waveform segments, in ms relative to the R peak
 SEGMENTS = (("P wave / PR segment", -250.0, -60.0), ("QRS complex", -60.0, 80.0), ("ST segment / T wave", 80.0, 400.0))

@@ -16,16 +16,20 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from hub.models import _ecg_signal as sig
+from hub.models._ecg_trees import TreeEnsemble
 
 
 class EcgNet(nn.Module, PyTorchModelHubMixin, library_name="medhive",
              tags=["medhive", "ecg", "arrhythmia", "time-series-classification"]):
-    """1-D CNN on the beat window, concatenated with standardised RR features, then a dense head."""
+    """1-D CNN on the beat window, concatenated with standardised RR features, then a dense head; with
+    `n_trees`, an ensemble with boosted trees on the scalar features `tree_columns` (`_ecg_trees`): the
+    output is the log of `tree_weight` x the trees' probabilities + the rest x the CNN's."""
 
     def __init__(self, window: int = sig.WINDOW, n_channels: int = sig.N_CHANNELS, n_rr: int = sig.N_SCALARS,
                  n_classes: int = 5,
                  channels: list[int] | tuple[int, ...] = (16, 32, 32), pooled: int = 8, hidden: int = 32,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, tree_columns: list[int] | tuple[int, ...] = (), n_trees: int = 0,
+                 n_nodes: int = 1, tree_depth: int = 1, tree_weight: float = 0.5):
         super().__init__()
         self.window, self.n_channels, self.n_rr = window, n_channels, n_rr
         self.n_wave = window * n_channels
@@ -44,6 +48,15 @@ class EcgNet(nn.Module, PyTorchModelHubMixin, library_name="medhive",
         self.head = nn.Sequential(
             nn.Linear(width * pooled + n_rr, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes)
         )
+        self.tree_columns, self.tree_weight = [int(c) for c in tree_columns], float(tree_weight)
+        self.trees = (TreeEnsemble(n_trees, n_nodes, len(self.tree_columns), n_classes, tree_depth)
+                      if n_trees else None)
+
+    def set_trees(self, arrays: dict[str, np.ndarray], x: np.ndarray) -> None:
+        """Load exported trees (`_ecg_trees.fit_trees` on the scalar columns `tree_columns`)."""
+        assert self.trees is not None, "built without trees (n_trees=0)"
+        cols = self.n_wave + np.asarray(self.tree_columns)
+        self.trees.load_arrays(arrays, x[:, cols].std(axis=0))
 
     def set_standardization(self, x: np.ndarray) -> None:
         rr = x[:, self.n_wave :]
@@ -53,7 +66,12 @@ class EcgNet(nn.Module, PyTorchModelHubMixin, library_name="medhive",
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         wave = x[:, : self.n_wave].reshape(len(x), self.n_channels, self.window)
         rr = (x[:, self.n_wave :] - self.rr_mean) / self.rr_std
-        return self.head(torch.cat([self.cnn(wave).flatten(1), rr], dim=1))
+        logits = self.head(torch.cat([self.cnn(wave).flatten(1), rr], dim=1))
+        if self.trees is None:
+            return logits
+        trees = torch.softmax(self.trees(x[:, [self.n_wave + c for c in self.tree_columns]]), dim=1)
+        mixed = self.tree_weight * trees + (1.0 - self.tree_weight) * torch.softmax(logits, dim=1)
+        return torch.log(mixed.clamp_min(1e-12))
 
 
 def augment(xb: torch.Tensor, gen: torch.Generator, window: int) -> torch.Tensor:

@@ -33,9 +33,12 @@ FS_RANGE = (50.0, 2000.0)
 # leaves nothing above 90 Hz, so taking every second sample loses no information)
 BEFORE, AFTER, STEP = 90, 144, 2
 WINDOW = (BEFORE + AFTER) // STEP
-RR_FEATURES = ("pre_rr/median", "post_rr/median", "local_rr/median", "pre_rr/local_rr", "post_rr/pre_rr")
-# how a beat compares with the record's typical (median) beat: correlation and relative amplitude
-TEMPLATE_FEATURES = ("template_corr", "ptp/template_ptp")
+RR_FEATURES = ("pre_rr/median", "post_rr/median", "local_rr/median", "pre_rr/local_rr", "post_rr/pre_rr",
+               "post_rr/local_rr", "prev_rr/local_rr", "pre_rr/centred_rr", "1+rr_irregularity")
+# how a beat compares with the record's typical (median) beat: correlation and relative amplitude of the
+# whole window, then of its P-wave, QRS and ST-T segments, the QRS width and the overall difference
+TEMPLATE_FEATURES = ("template_corr", "ptp/template_ptp", "p_corr", "p_energy/template", "qrs_corr",
+                     "qrs_width/template", "t_corr", "1+diff_rms/template_rms")
 SCALARS = RR_FEATURES + TEMPLATE_FEATURES
 N_SCALARS = len(SCALARS)
 # the window enters twice: the beat itself and its difference from the record's median beat
@@ -287,21 +290,44 @@ def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int = 54
 
 
 # ----- beat features -------------------------------------------------------------------------------
+def _running_mean(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Mean of values[i - before : i + after + 1] (truncated at the edges) for every i."""
+    n = len(values)
+    c = np.concatenate([[0.0], np.cumsum(values)])
+    lo, hi = np.maximum(np.arange(n) - before, 0), np.minimum(np.arange(n) + after + 1, n)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def _running_median(values: np.ndarray, half: int) -> np.ndarray:
+    """Median of the 2 * half + 1 values centred on each one (edges padded with the edge value)."""
+    padded = np.pad(values, half, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+
+
 def rr_features(peaks: np.ndarray, fs: int = FS) -> np.ndarray:
-    """(n, N_RR) RR-interval features, each relative to the record's median RR (see `RR_FEATURES`)."""
+    """(n, N_RR) RR-interval features, each relative to the record's own rhythm (see `RR_FEATURES`).
+
+    A supraventricular beat is premature against *this* patient's rhythm: its RR is compared with the
+    record median, with the mean of the last 10 intervals (local rhythm) and with the median of the 21
+    around it; the median jump between successive intervals around the beat tells an irregular rhythm
+    (atrial fibrillation: every RR differs) from one premature beat in a regular one.
+    """
     r = np.asarray(peaks, dtype=np.float64) / fs
     n = len(r)
     if n < 2:
-        return np.ones((n, len(RR_FEATURES)), dtype=np.float32)
+        feats = np.ones((n, len(RR_FEATURES)), dtype=np.float32)
+        return feats
     rr = np.diff(r)
     pre = np.concatenate([[rr[0]], rr])
     post = np.concatenate([rr, [rr[-1]]])
-    # local rhythm: mean of the last 10 pre-RR intervals (this beat included)
-    c = np.concatenate([[0.0], np.cumsum(pre)])
-    lo = np.maximum(np.arange(n) - 9, 0)
-    local = (c[np.arange(n) + 1] - c[lo]) / (np.arange(n) + 1 - lo)
+    prev = np.concatenate([[pre[0]], pre[:-1]])
+    local = _running_mean(pre, 9, 0)  # the last 10 pre-RR intervals, this beat's included
+    # medians over the 21 intervals around the beat: one ectopic beat and its pause barely move them
+    centred = _running_median(pre, 10)
+    irregular = _running_median(np.abs(np.diff(pre, prepend=pre[0])), 10) / centred
     med = float(np.median(rr))
-    feats = np.stack([pre / med, post / med, local / med, pre / local, post / pre], axis=1)
+    feats = np.stack([pre / med, post / med, local / med, pre / local, post / pre,
+                      post / local, prev / local, pre / centred, 1.0 + irregular], axis=1)
     return np.clip(feats, 0.0, 5.0).astype(np.float32)
 
 
@@ -317,19 +343,46 @@ def beat_windows(filtered: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return (w / max(amp, 1e-6)).astype(np.float32)
 
 
+# window segments (indices into the 180 Hz window) for the segment features: P wave / PR segment
+# -250..-60 ms, QRS -60..+80 ms, ST-T +80..+400 ms around the R peak
+_MS = (np.arange(WINDOW) * STEP - BEFORE) / FS * 1000.0
+_SEGMENTS = {"p": (_MS >= -250) & (_MS < -60), "qrs": (_MS >= -60) & (_MS < 80), "t": _MS >= 80}
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of `a` with the vector `b`."""
+    ac, bc = a - a.mean(axis=1, keepdims=True), b - b.mean()
+    return (ac @ bc) / np.maximum(np.linalg.norm(ac, axis=1) * np.linalg.norm(bc), 1e-6)
+
+
+def _width(w: np.ndarray) -> np.ndarray:
+    """Effective QRS width of each row: area of |QRS - its median| over its peak (in samples)."""
+    q = w[:, _SEGMENTS["qrs"]]
+    q = np.abs(q - np.median(q, axis=1, keepdims=True))
+    return q.sum(axis=1) / np.maximum(q.max(axis=1), 1e-6)
+
+
 def template_features(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(difference from the record's median beat, (n, 2) template features) for beat windows.
+    """(difference from the record's median beat, (n, len(TEMPLATE_FEATURES)) features) for beat windows.
 
     Inter-patient, "unlike this patient's usual beat" generalises far better than any absolute shape:
-    the median beat of a record is its dominant (nearly always normal) morphology.
+    the median beat of a record is its dominant (nearly always normal) morphology. Every feature is 1
+    for a beat identical to it.
     """
-    template = np.median(windows, axis=0)
-    diff = windows - template
-    wc = windows - windows.mean(axis=1, keepdims=True)
-    tc = template - template.mean()
-    corr = (wc @ tc) / np.maximum(np.linalg.norm(wc, axis=1) * np.linalg.norm(tc), 1e-6)
-    ptp = np.ptp(windows, axis=1) / max(float(np.ptp(template)), 1e-6)
-    return diff.astype(np.float32), np.stack([corr, np.clip(ptp, 0, 5)], axis=1).astype(np.float32)
+    w = np.asarray(windows, dtype=np.float64)
+    if len(w) == 0:
+        return np.zeros_like(w, dtype=np.float32), np.ones((0, len(TEMPLATE_FEATURES)), dtype=np.float32)
+    template = np.median(w, axis=0)
+    diff = w - template
+    p, qrs, t = _SEGMENTS["p"], _SEGMENTS["qrs"], _SEGMENTS["t"]
+    ptp = np.ptp(w, axis=1) / max(float(np.ptp(template)), 1e-6)
+    p_energy = w[:, p].std(axis=1) / max(float(template[p].std()), 1e-6)
+    width = _width(w) / max(float(_width(template[None])[0]), 1e-6)
+    rms = np.sqrt((diff**2).mean(axis=1)) / max(float(np.sqrt((template**2).mean())), 1e-6)
+    feats = np.stack([_corr(w, template), np.clip(ptp, 0, 5), _corr(w[:, p], template[p]), np.clip(p_energy, 0, 5),
+                      _corr(w[:, qrs], template[qrs]), np.clip(width, 0, 5), _corr(w[:, t], template[t]),
+                      1.0 + np.clip(rms, 0, 5)], axis=1)
+    return diff.astype(np.float32), feats.astype(np.float32)
 
 
 def beat_features(signal: np.ndarray, peaks: np.ndarray) -> np.ndarray:

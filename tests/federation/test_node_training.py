@@ -149,3 +149,30 @@ def test_a_diverged_node_sits_the_round_out_instead_of_sending_it(tmp_path, wdbc
     with pytest.raises(FederationError, match="diverged"):
         node.fit(get_arrays(parent), config)
     assert state.contributions() == []
+
+
+def test_shipped_ecg_network_trains_on_a_node_and_keeps_its_trees():
+    """The ECG baseline mixes a CNN with boosted trees held as buffers: a hospital rebuilds it from the
+    parent's config and frozen buffers, trains the CNN half (plain and DP-SGD) and never changes the trees."""
+    from pathlib import Path
+
+    from hub.registry.base import load_network
+
+    ecg = get_task("ecg")
+    folder = Path(__file__).resolve().parents[2] / "hub" / "models" / "weights" / "ecg"
+    parent = load_network(ecg.network_class, folder, label="shipped ecg")
+    assert parent.trees is not None and not any(k.startswith("trees.") for k in exchange_keys(parent))
+    cases = ecg.read_input(next(p for p in ecg.example_inputs() if p.suffix == ".hea"))
+    x = np.asarray(cases.x, dtype=np.float32)
+    with torch.no_grad():
+        y = parent(torch.as_tensor(x)).argmax(dim=1).numpy()
+    for dp in (None, DpConfig(clip=1.0, noise_multiplier=0.5, batch_size=16)):
+        clone = build_network(ecg, network_config(parent), frozen_state(parent))
+        set_arrays(clone, get_arrays(parent))
+        clone.eval()
+        with torch.no_grad():
+            assert torch.allclose(clone(torch.as_tensor(x)), parent(torch.as_tensor(x)), atol=1e-5)
+        trees = {k: v.clone() for k, v in clone.trees.state_dict().items()}
+        out = local_fit(ecg, clone, x, (y + 1) % 3, LocalConfig(epochs=2, batch_size=16, lr=0.01, dp=dp))
+        assert _drift(out.arrays, get_arrays(parent)) > 0
+        assert all(torch.equal(v, clone.trees.state_dict()[k]) for k, v in trees.items())
