@@ -59,14 +59,26 @@ def store(tmp_path):
     s.dispose()
 
 
-@pytest.fixture
-def bot(kindex, registry, predictor, store, medhive_home):
-    """An assistant on the offline backend with real accounts (SQLite) and the seeded registry."""
+def make_bot(kindex, registry, predictor, store, home, *, backend="offline"):
+    """An assistant with real accounts (SQLite) and the seeded registry, on `backend` ("offline" or an
+    instance, e.g. a GroqBackend pointed at the local fake)."""
     from assistant import build_assistant
     from assistant.ports import HubAccounts
 
-    return build_assistant(knowledge_dir=KNOWLEDGE, home=medhive_home, registry=registry, predictor=predictor,
-                           accounts=HubAccounts(store), index=kindex, backend="offline")
+    return build_assistant(knowledge_dir=KNOWLEDGE, home=home, registry=registry, predictor=predictor,
+                           accounts=HubAccounts(store), index=kindex, backend=backend)
+
+
+def groq_backend(fake, *, max_retries: int):
+    from assistant.llm.groq_backend import GroqBackend
+
+    return GroqBackend(api_key="gsk_test", model="test-model", base_url=fake.url, max_retries=max_retries, timeout=20)
+
+
+@pytest.fixture
+def bot(kindex, registry, predictor, store, medhive_home):
+    """An assistant on the offline backend with real accounts (SQLite) and the seeded registry."""
+    return make_bot(kindex, registry, predictor, store, medhive_home)
 
 
 @pytest.fixture

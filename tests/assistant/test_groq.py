@@ -8,7 +8,7 @@ import json
 import pytest
 
 from assistant.llm.groq_backend import GroqBackend
-from tests.assistant.conftest import KNOWLEDGE, REPO
+from tests.assistant.conftest import REPO, groq_backend, make_bot
 from tests.assistant.fake_openai import FakeOpenAI
 
 
@@ -20,12 +20,7 @@ def fake():
 
 @pytest.fixture
 def groq_bot(fake, kindex, registry, predictor, store, medhive_home):
-    from assistant import build_assistant
-    from assistant.ports import HubAccounts
-
-    backend = GroqBackend(api_key="gsk_test", model="test-model", base_url=fake.url, max_retries=2, timeout=20)
-    return build_assistant(knowledge_dir=KNOWLEDGE, home=medhive_home, registry=registry, predictor=predictor,
-                           accounts=HubAccounts(store), index=kindex, backend=backend)
+    return make_bot(kindex, registry, predictor, store, medhive_home, backend=groq_backend(fake, max_retries=2))
 
 
 def _tool_call(name: str, arguments: dict, call_id: str = "call_1") -> dict:

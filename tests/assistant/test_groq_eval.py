@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import evaluation
-from assistant.llm.groq_backend import GroqBackend
-from tests.assistant.conftest import KNOWLEDGE
+from tests.assistant.conftest import groq_backend, make_bot
 from tests.assistant.fake_openai import FakeOpenAI
 
 TEST_SET = evaluation.load(Path(__file__).with_name("eval") / "test.json")
@@ -24,12 +23,7 @@ def fake():
 
 @pytest.fixture
 def groq_bot(fake, kindex, registry, predictor, store, medhive_home):
-    from assistant import build_assistant
-    from assistant.ports import HubAccounts
-
-    backend = GroqBackend(api_key="gsk_test", model="test-model", base_url=fake.url, max_retries=1, timeout=20)
-    return build_assistant(knowledge_dir=KNOWLEDGE, home=medhive_home, registry=registry, predictor=predictor,
-                           accounts=HubAccounts(store), index=kindex, backend=backend)
+    return make_bot(kindex, registry, predictor, store, medhive_home, backend=groq_backend(fake, max_retries=1))
 
 
 def test_every_emergency_question_gets_the_whole_guidance_through_groq(fake, groq_bot):
