@@ -85,6 +85,16 @@ def _table() -> dict[str, tuple[str, ...]]:
 _TABLE = _table()
 
 
+def user_words() -> set[str]:
+    """Every word this table and the task catalog know (not misspellings to put right)."""
+    from hub.models import all_tasks
+
+    words = set(_TABLE) | {d for v in _TABLE.values() for d in v}
+    for spec in all_tasks().values():
+        words |= set(_WORDS.findall(" ".join(getattr(spec, "keywords", ()) or ()).lower()))
+    return words
+
+
 def expand(query: str) -> str:
     """The query followed by the documentation's words for the user's words, and the task it names."""
     words = _WORDS.findall(query.lower())
