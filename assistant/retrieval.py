@@ -46,7 +46,15 @@ not no yes i'm it's""".split())
 
 
 def tokens(text: str) -> list[str]:
-    return [t for t in _WORD.findall(text.lower()) if t not in _STOP]
+    """Words that count, in order; a hyphenated word also gives its parts ("whole-retina" is "whole" and
+    "retina" for someone who typed them apart)."""
+    out = []
+    for t in _WORD.findall(text.lower()):
+        if t not in _STOP:
+            out.append(t)
+            if "-" in t:
+                out += [p for p in t.split("-") if len(p) > 1 and p not in _STOP]
+    return out
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ _FAMILIES: list[tuple[str, str]] = [
     ("hf huggingface hugging", "hugging face"),
     ("kick ban block remove revoke revoked compromised stolen", "revoke"),
     ("version versions release releases rollback roll-back revert downgrade", "version rollback"),
+    ("promote promoted promotion publish published deploy deployed go-live live", "promote production candidate version"),
     ("audit trail history logbook", "audit log"),
     # reading results
     ("sick ill disease diseased condition", "diagnosis"),
