@@ -87,7 +87,7 @@ _DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "re
 # a question about something ("can I run this without internet?", "will it work with ...?", "why does our node
 # decline rounds?", "what happens when our budget runs out?"): asked to know, not to have it done; "how many" and
 # "how much" ask for the caller's own figures and stay with the account tools
-_ASKING = re.compile(r"^\W*(why|what happens|what if|what (is|are|does) (a|an|the)\b|can (i|we|my|our|this|it|the|a|an)\b|"
+_ASKING = re.compile(r"^\W*(why|what happens|what if|can (i|we|my|our|this|it|the|a|an)\b|"
                      r"could (i|we|my|our|this|it)\b|will (it|this|that|the|my|our|a|an|i|we)\b|would (it|this|that|the|my|"
                      r"our|i|we)\b|does (it|this|that|the|my|our|medhive)\b|do (i|we|you) (need|have to|get)\b|"
                      r"is (it|this|that|there)\b|are (there|they|you)\b|should (i|we)\b|when (do|does|is|are|will)\b)|"

@@ -108,3 +108,15 @@ def test_off_topic_gets_an_honest_i_dont_know(bot):
     answer = bot.session().ask("what is the capital of Mongolia?")
     assert answer.intent == "unknown" and "I don't know" in answer.text
     assert "medhive-overview.md" in answer.text and not answer.tool_calls
+
+
+def test_an_account_question_runs_the_usage_tool_only_for_a_signed_in_caller(bot, store):
+    from tests.assistant.conftest import make_org
+
+    question = "how many calls have we made this month"
+    signed_in = bot.session(make_org(store, name="Usage Clinic", role="enterprise", kind="enterprise")).ask(question)
+    assert signed_in.tool_calls[0].name == "usage" and signed_in.tool_calls[0].error is None
+    assert "predictions on the" in signed_in.text
+    anonymous = bot.session().ask(question)  # no account: the documentation says where usage is shown
+    assert not any(c.error is None for c in anonymous.tool_calls) and anonymous.sources
+    assert evaluation.derailed(anonymous) == ""
