@@ -5,7 +5,10 @@ user's point of view (tests/assistant/eval/dev.json for development, test.json h
 the behaviour a careful person would want:
 
 - "answer": on topic when a cited source is one of `relevant` ("doc.md > Heading", or "doc.md" for any
-  section of that document) or the answer ran one of the expected `tools` successfully;
+  section of that document) or the answer ran one of the expected `tools` successfully, and the reply does
+  not start another conversation instead (`derailed`: the onboarding questions begun for a question about
+  onboarding, a tool's failure line first, "which model should I use?" for a question): a person asking
+  a question would not accept those even with the right section cited below them;
 - "emergency": on topic only when the reply starts with the emergency notice and holds every line of the
   emergency guidance (nothing cut);
 - "onboarding": the onboarding conversation starts;
@@ -53,6 +56,18 @@ def _matches(source: str, relevant: list[str]) -> bool:
     return any(source == r or (" > " not in r and doc == r) for r in relevant)
 
 
+def derailed(answer: Any) -> str:
+    """Why a reply to a question starts a different conversation ("" when it does not)."""
+    failed = [c for c in answer.tool_calls if c.error is not None]
+    if answer.intent == "onboarding":
+        return "started onboarding instead of answering"
+    if failed and answer.text.startswith("I could not"):
+        return f"led with the {failed[0].name} tool's failure"
+    if answer.intent == "predict" and not any(c.error is None for c in answer.tool_calls):
+        return "asked for a case to predict instead of answering"
+    return ""
+
+
 def emergency_lines(index: Any) -> list[str]:
     """The list items of the emergency guidance section: an emergency reply must hold every one."""
     lines = []
@@ -88,7 +103,9 @@ def score(bot: Any, questions: list[dict[str, Any]], *, caller: Any = None, k: i
             ok, why = answer.intent == "unknown" and not answer.tool_calls, f"intent {answer.intent}"
         else:
             ok = any(_matches(s, relevant) for s in sources) or bool(set(ok_tools) & set(q.get("tools") or []))
-            why = "" if ok else f"cited {sources or 'nothing'}; tools {ok_tools}"
+            off = derailed(answer) if not set(ok_tools) & set(q.get("tools") or []) else ""
+            why = off or ("" if ok else f"cited {sources or 'nothing'}; tools {ok_tools}")
+            ok = ok and not off
         out.append(Scored(id=q["id"], persona=q["persona"], q=q["q"], expect=q["expect"], on_topic=bool(ok),
                           found_at_k=found, intent=answer.intent, sources=sources, tools=ok_tools,
                           why="" if ok else why))

@@ -18,7 +18,8 @@ def detect_task(text: str) -> str | None:
 
 
 # a score as people quote it: "82%", "0.91", "82 percent"
-_SCORE = r"(\b\d{1,3}(\.\d+)?\s?(%|percent)|\b0?\.\d+\b)"
+# (never part of a version or a dotted number: "v1.1", "1.32.1" are not scores)
+_SCORE = r"((?<![\w.])\d{1,3}(\.\d+)?\s?(%|percent)|(?<![\w.])0?\.\d+\b(?!\.\d))"
 # words for a result that name no task
 _RESULT_WORDS = r"\b(abnormal|normal|positive|negative)\b"
 
@@ -40,7 +41,8 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
                                   r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
                                   r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
         ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
-                             r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)",
+                             r"\b(usage|quota)\b.{0,30}\b(my|our|left|remaining|this month)|how many predictions (do|have|can) (i|we)|"
+                             r"\bhow many (predictions|calls|api calls|requests)\b.{0,40}\b(i|we|my|our)\b",
                              re.I)),
         ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
                              r"\bpay[- ]?per[- ]?use\b|\bhow much\b.{0,40}\b(cost|costs|pay|charge|charged)\b|"
@@ -50,8 +52,11 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
         ("report", re.compile(r"\b(make|create|export|generate|give|save|download|print|get|send|want|need|produce|write)\b"
                               r".{0,40}\b(pdf|report)\b|\b(as|into|in) an? (pdf|report)\b|^\W*(pdf|report)( it| that| please)?\W*$",
                               re.I)),
-        ("explain", re.compile(r"^\s*(explain|why)\b|\b(explain|key factors|why did (it|the model)|what drove)\b.{0,40}"
-                               r"\b(it|this|that|result|prediction|output|case)\b", re.I)),
+        # about the prediction just made ("explain that", "why?", "what drove the result"), not "explain secure
+        # aggregation" or "why is the S beat precision so poor" (documentation questions)
+        ("explain", re.compile(r"^\W*(explain|why)\W*(it|this|that|please)?\W*$|^\W*(explain|why) (it|this|that)\b|"
+                               r"\bwhy did (it|the model)\b|\bkey factors\b|\b(explain|what drove)\b.{0,20}\b(the|this|that|"
+                               r"my)\b.{0,20}\b(result|prediction|output|case|score)\b", re.I)),
         ("interpret", re.compile(_SCORE + r".{0,30}(" + outcomes + r")|(" + outcomes + r").{0,30}" + _SCORE + "|"
                                  r"\bwhat does (this|that|my|the|a|an)\b.{0,60}\b(result|mean|score|probability|output)|"
                                  r"\b\d{1,3}(\.\d+)?\s?%.{0,40}\b(mean|means|meaning)\b|\bis (this|that|my result) (bad|good|serious)",
@@ -75,20 +80,45 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
 _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is|are)|which endpoint|"
                      r"what endpoint|what('s| is) the (best )?way)\b", re.I)
 # a problem report ("our node is not joining", "keeps failing"): troubleshooting, not a status tool
-_PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck)\b",
-                      re.I)
+_PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck|"
+                      r"declin(e|es|ed|ing)|keeps? (dropping|crashing|failing|declining)|broken|wrong)\b", re.I)
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
-_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report"}
+_DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report", "onboarding"}
+# a question about something ("can I run this without internet?", "will it work with ...?", "why does our node
+# decline rounds?", "what happens when our budget runs out?"): asked to know, not to have it done; "how many" and
+# "how much" ask for the caller's own figures and stay with the account tools
+_ASKING = re.compile(r"^\W*(why|what happens|what if|can (i|we|my|our|this|it|the|a|an)\b|"
+                     r"could (i|we|my|our|this|it)\b|will (it|this|that|the|my|our|a|an|i|we)\b|would (it|this|that|the|my|"
+                     r"our|i|we)\b|does (it|this|that|the|my|our|medhive)\b|do (i|we|you) (need|have to|get)\b|"
+                     r"is (it|this|that|there)\b|are (there|they|you)\b|should (i|we)\b|when (do|does|is|are|will)\b)|"
+                     r"[,;]\s*(but )?why\W*$", re.I)
+# an administrator's action ("approve St Mary's request", "promote v1.1 to production"): no chat tool does it, the
+# documentation says which command or page does
+_ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|promoting|roll ?back|rolling back|revoke|"
+                           r"suspend|deactivate|kick|ban)\b", re.I)
 
 
-def route(text: str, *, has_attachment: bool = False, has_values: bool = False) -> str:
-    """The intent of a message: one of the rule names above, or "question"."""
+def _asked_to_do(name: str, text: str, *, has_prediction: bool) -> bool:
+    """A question that is a request: "can I get a PDF of it?" after a prediction, "can I try it on an example?"."""
+    if name in ("explain", "report"):
+        return has_prediction
+    return name == "predict" and bool(re.search(r"\b(examples?|sample|demo)\b", text, re.I))
+
+
+def route(text: str, *, has_attachment: bool = False, has_values: bool = False, has_prediction: bool = False) -> str:
+    """The intent of a message: one of the rule names above, or "question".
+
+    `has_prediction`: a prediction was made earlier in this conversation (what "explain it" and "a PDF of it"
+    are about)."""
+    if _ADMIN_ACTION.search(text) and not (has_attachment or has_values):
+        return "question"
     for name, pattern in _compiled(_outcomes()):
         if pattern.search(text):
             if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
-            if name in _DOC_FIRST and not (has_attachment or has_values) and (_HOW_TO.search(text)
-                                                                                  or _PROBLEM.search(text)):
+            if name in _DOC_FIRST and not (has_attachment or has_values) and (
+                    _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
+                        name, text, has_prediction=has_prediction))):
                 return "question"
             return name
     if has_attachment or has_values:

@@ -46,7 +46,15 @@ not no yes i'm it's""".split())
 
 
 def tokens(text: str) -> list[str]:
-    return [t for t in _WORD.findall(text.lower()) if t not in _STOP]
+    """Words that count, in order; a hyphenated word also gives its parts ("whole-retina" is "whole" and
+    "retina" for someone who typed them apart)."""
+    out = []
+    for t in _WORD.findall(text.lower()):
+        if t not in _STOP:
+            out.append(t)
+            if "-" in t:
+                out += [p for p in t.split("-") if len(p) > 1 and p not in _STOP]
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class _BM25:
             f = np.asarray(freqs, dtype=np.float64)
             rows = np.asarray(ids, dtype=np.int64)
             self.postings[term] = (rows, idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[rows] / avg)))
+        self.df = {term: len(rows) for term, (rows, _) in self.postings.items()}  # documents holding each term
 
     def scores(self, query: list[str], extra: list[str] = (), extra_weight: float = 1.0) -> np.ndarray:
         """BM25 of every document for the query's terms, plus `extra` terms (an expansion) at `extra_weight`."""
@@ -95,6 +104,40 @@ class _BM25:
             if posting is not None:
                 out[posting[0]] += weight * posting[1]  # a term's documents are distinct: no repeated index
         return out
+
+
+class Speller:
+    """Misspelt words ("acount", "pnuemonia", "quoat") put right against the knowledge base's own words.
+
+    A word of five letters or more that the documentation does not use becomes the documentation's word
+    one edit away (a letter deleted, added, changed, or two swapped), the most widespread one when several
+    are; words of the users' vocabulary (`assistant.vocabulary`) and the task catalog are known as typed. The
+    lexical search sees the corrected question; the embedding (word pieces: robust to a typo) the typed one."""
+
+    _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+    def __init__(self, df: Counter) -> None:
+        from assistant.vocabulary import user_words
+
+        self.df = {t: c for t, c in df.items() if t.isalpha()}
+        self.known = set(df) | user_words()
+
+    def _edits(self, w: str) -> set[str]:
+        splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
+        return ({a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+                | {a + c + b[1:] for a, b in splits if b for c in self._LETTERS}
+                | {a + c + b for a, b in splits for c in self._LETTERS})
+
+    def word(self, w: str) -> str:
+        if len(w) < 5 or not w.isalpha() or w in self.known:
+            return w
+        # a plural or a past tense of a word is a word, not a misspelling of it ("write" is not "writes")
+        found = [c for c in self._edits(w) if c in self.df and c not in (w + "s", w + "d") and w not in (c + "s", c + "d")]
+        return max(found, key=lambda c: (self.df[c], c)) if found else w
+
+    def correct(self, text: str) -> str:
+        return re.sub(r"[A-Za-z]+", lambda m: m.group(0) if (c := self.word(m.group(0).lower())) == m.group(0).lower()
+                      else c, text)
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,7 @@ class KnowledgeIndex:
         self.rebuilt = rebuilt
         self.weights = weights or Weights()
         self._bm25 = _BM25([tokens(c.embedding_text()) for c in chunks])
+        self._speller = Speller(self._bm25.df)
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
@@ -193,7 +237,8 @@ class KnowledgeIndex:
         if self.sentences.ntotal:
             np.maximum.at(best_sentence, self.sentence_chunk, _all_scores(self.sentences, q))
         best_sentence = np.where(best_sentence < -0.5, cosine, best_sentence)  # a chunk with no sentence
-        lexical = self._bm25.scores(tokens(query), tokens(expand(query)), w.expansion)
+        spelled = self._speller.correct(query)
+        lexical = self._bm25.scores(tokens(spelled), tokens(expand(spelled)), w.expansion)
         top = lexical.max()
         score = (w.chunk * cosine + w.sentence * best_sentence + w.heading * _all_scores(self.headings, q)
                  + (w.lexical * lexical / top if top > 0 else 0.0))

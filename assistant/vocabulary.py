@@ -62,6 +62,7 @@ _FAMILIES: list[tuple[str, str]] = [
     ("hf huggingface hugging", "hugging face"),
     ("kick ban block remove revoke revoked compromised stolen", "revoke"),
     ("version versions release releases rollback roll-back revert downgrade", "version rollback"),
+    ("promote promoted promotion publish published deploy deployed go-live live", "promote production candidate version"),
     ("audit trail history logbook", "audit log"),
     # reading results
     ("sick ill disease diseased condition", "diagnosis"),
@@ -83,6 +84,16 @@ def _table() -> dict[str, tuple[str, ...]]:
 
 
 _TABLE = _table()
+
+
+def user_words() -> set[str]:
+    """Every word this table and the task catalog know (not misspellings to put right)."""
+    from hub.models import all_tasks
+
+    words = set(_TABLE) | {d for v in _TABLE.values() for d in v}
+    for spec in all_tasks().values():
+        words |= set(_WORDS.findall(" ".join(getattr(spec, "keywords", ()) or ()).lower()))
+    return words
 
 
 def expand(query: str) -> str:

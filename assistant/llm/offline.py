@@ -68,7 +68,8 @@ class OfflineBackend:
         state = turn.state.setdefault("onboarding", {})
         if turn.emergency:
             return self._emergency(turn)
-        intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None)
+        intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
+                       has_prediction=turn.tools.last_input is not None)
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
             # "and the rate limit?" after the usage answer: the same account question, about this account
@@ -117,11 +118,22 @@ class OfflineBackend:
         return call
 
     def _tool(self, turn: Turn, name: str, args: dict[str, Any], render, intent: str) -> Answer:
-        call = self._call(turn, name, args)
-        if call.result is not None:
-            return Answer(text=render(call.result), tool_calls=[call], intent=intent)
-        # a refused tool is not the end of the answer: say why in one line, then what the documentation says
-        answer = self._question(turn, intent="question")
+        unmet = _unmet(turn, name)
+        if unmet:
+            # what the tool needs is not here (not signed in, nothing predicted yet): the tool does not run and
+            # the documentation answers; why it could not be done comes last, not as the reply's first line
+            call = ToolCall(name=name, arguments={k: v for k, v in args.items() if v is not None}, error=unmet)
+            answer = self._question(turn, intent="question")
+            if answer.intent != "unknown":
+                answer.text += f"\n\n(I did not {_DOING.get(name, 'do that')} here: {unmet}.)"
+                answer.tool_calls = [call]
+                return answer
+        else:
+            call = self._call(turn, name, args)
+            if call.result is not None:
+                return Answer(text=render(call.result), tool_calls=[call], intent=intent)
+            answer = self._question(turn, intent="question")
+        # the action was asked for and failed (or nothing documents the question): why, first, then the documentation
         answer.text = f"I could not {_DOING.get(name, 'do that')}: {call.error}.\n\n{answer.text}"
         answer.tool_calls = [call]
         answer.intent = intent
@@ -276,6 +288,23 @@ class OfflineBackend:
             answer.text += f"\n\n{extract}" if extract else ""
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _unmet(turn: Turn, name: str) -> str | None:
+    """Why a tool cannot act for this caller in this conversation, checked before it runs: the account tools
+    need a signed-in caller of the right kind, "explain" and "report" a prediction made earlier."""
+    caller = turn.tools.caller
+    try:
+        if name == "usage":
+            caller.require_org("usage and quota")
+        elif name == "contributions":
+            caller.require("data_provider", "admin", action="contribution history")
+    except ToolError as exc:
+        return exc.message
+    if name in ("explain", "report") and turn.tools.last_input is None:
+        return f"nothing to {'explain' if name == 'explain' else 'report'} yet: predict a case first (values, a file " \
+               "or an example)"
+    return None
 
 
 def _render_report(r: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import compose
+from assistant import compose, evaluation
 from assistant.evaluation import emergency_lines
 from assistant.safety import EMERGENCY_NOTICE
 
@@ -77,14 +77,46 @@ def test_account_how_to_goes_to_the_docs_not_a_tool(bot):
     assert "could not" not in answer.text
 
 
-def test_a_refused_tool_still_answers_from_the_docs(bot):
-    answer = bot.session().ask("how much of my quota is left?")  # anonymous: the usage tool refuses
-    assert answer.tool_calls and answer.tool_calls[0].error
-    assert answer.text.startswith("I could not show your usage: ")
-    assert answer.sources and "sign" in answer.text.lower()
+def test_a_tool_whose_needs_are_missing_leaves_the_answer_to_the_docs(bot):
+    answer = bot.session().ask("how much of my quota is left?")  # anonymous: the usage tool cannot act
+    assert answer.tool_calls and answer.tool_calls[0].error and answer.tool_calls[0].result is None
+    assert not answer.text.startswith("I could not") and answer.sources
+    assert answer.text.rstrip().endswith(".)") and "sign" in answer.text.lower().rsplit("(i did not", 1)[-1]
+
+
+@pytest.mark.parametrize("question", [
+    "our node keeps declining rounds, why", "what happens when our privacy budget runs out",
+    "explain secure aggregation in simple terms please", "why is the S beat precision so poor",
+    "i want a pdf of the case to put in the chart", "can I run this on my laptop without internet",
+    "how do i approve a hospital's onboarding request", "promote candidate v1.1 to production for ecg",
+    "approve St Mary's hospital's request to join"])
+def test_questions_and_admin_requests_are_answered_from_the_docs(bot, question):
+    # no tool's failure, onboarding question or "which model?" in place of the answer
+    answer = bot.session().ask(question)
+    assert evaluation.derailed(answer) == "", (answer.intent, answer.text[:80])
+    assert answer.sources and answer.intent in ("question", "symptom")
+
+
+def test_a_question_after_a_prediction_can_still_ask_for_its_tools(bot):
+    chat = bot.session()
+    chat.ask("try the pneumonia model on an example")
+    assert chat.ask("why?").tool_calls[0].name == "explain"
+    assert chat.ask("explain secure aggregation in simple terms").intent == "question"
 
 
 def test_off_topic_gets_an_honest_i_dont_know(bot):
     answer = bot.session().ask("what is the capital of Mongolia?")
     assert answer.intent == "unknown" and "I don't know" in answer.text
     assert "medhive-overview.md" in answer.text and not answer.tool_calls
+
+
+def test_an_account_question_runs_the_usage_tool_only_for_a_signed_in_caller(bot, store):
+    from tests.assistant.conftest import make_org
+
+    question = "how many calls have we made this month"
+    signed_in = bot.session(make_org(store, name="Usage Clinic", role="enterprise", kind="enterprise")).ask(question)
+    assert signed_in.tool_calls[0].name == "usage" and signed_in.tool_calls[0].error is None
+    assert "predictions on the" in signed_in.text
+    anonymous = bot.session().ask(question)  # no account: the documentation says where usage is shown
+    assert not any(c.error is None for c in anonymous.tool_calls) and anonymous.sources
+    assert evaluation.derailed(anonymous) == ""

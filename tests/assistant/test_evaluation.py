@@ -44,8 +44,11 @@ def test_held_apart_test_set_is_answered_on_topic(bot, sets):
     # level against regressions: 0.568 before issue 15, 0.770 after it, 0.716 once main added the heart
     # disease and diabetes documents, 0.878 (65 of 74) with sentence and heading vectors, BM25 over everyday
     # words mapped to the documentation's, and the routing fixes (all chosen on dev.json); 0.865 (64) once
-    # knowledge/accounts.md joined the corpus
-    assert s["on_topic"] >= 0.86, misses
+    # knowledge/accounts.md joined the corpus; then the scorer became stricter (a reply that starts onboarding,
+    # leads with a tool's failure or asks which model to use is off topic): the same code scored 0.838 (62) by
+    # the strict rules, and 0.851 (63) after the routing and retrieval changes of issue-15r, chosen on dev.json
+    # (by the old rules those changes scored 0.851 as well: one question fewer than 0.865)
+    assert s["on_topic"] >= 0.85, misses
 
 
 def test_scorer_can_fail(bot):
@@ -55,3 +58,39 @@ def test_scorer_can_fail(bot):
              {"id": "y", "persona": "patient", "q": "What is secure aggregation?", "expect": "emergency"},
              {"id": "z", "persona": "patient", "q": "What is secure aggregation?", "expect": "unknown"}]
     assert not any(x.on_topic for x in evaluation.score(bot, wrong))
+
+
+class _Canned:
+    """A bot that gives one fixed reply, to test the scorer's rules on their own."""
+
+    def __init__(self, answer, index):
+        self.answer, self.index = answer, index
+
+    def session(self, caller=None):
+        return self
+
+    def ask(self, text):
+        return self.answer
+
+
+def test_scorer_counts_a_reply_that_starts_another_conversation_as_off_topic(kindex):
+    from assistant.llm.base import Answer, ToolCall
+
+    q = [{"id": "a", "persona": "admin", "q": "how do i approve a hospital's onboarding request", "expect": "answer",
+          "relevant": ["hospital-onboarding.md"]}]
+    cited = [{"doc": "hospital-onboarding.md",
+              "heading": "Step 1: register the organization and get an enrollment token"}]
+    onboarding = Answer(text="Let's connect your organization. What is its name?", sources=cited, intent="onboarding")
+    failed_first = Answer(text="I could not show your contributions: you are not signed in.\n\nStep 1 ...",
+                          sources=cited, intent="contributions",
+                          tool_calls=[ToolCall(name="contributions", arguments={}, error="you are not signed in")])
+    which_model = Answer(text="Which model should I use: ...?", sources=cited, intent="predict")
+    answered = Answer(text="An administrator approves it with `medhive accounts approve REQUEST_ID`.",
+                      sources=cited, intent="question")
+    for reply in (onboarding, failed_first, which_model):
+        [s] = evaluation.score(_Canned(reply, kindex), q)
+        assert not s.on_topic and s.why, reply.intent
+    # the same sources with an answer that answers: on topic; a refusal noted after the answer is not a derail
+    noted = Answer(text=answered.text + "\n\n(I did not show your contributions here: not signed in.)",
+                   sources=cited, intent="question", tool_calls=failed_first.tool_calls)
+    assert all(s.on_topic for r in (answered, noted) for s in evaluation.score(_Canned(r, kindex), q))

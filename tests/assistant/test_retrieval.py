@@ -110,3 +110,15 @@ def test_no_pickle_in_the_persisted_index(index_dir, kindex):
     for path in index_dir.iterdir():
         assert path.suffix in (".faiss", ".npy", ".json")
         assert not path.read_bytes().startswith(b"\x80")  # pickle protocol header
+
+
+def test_misspelt_words_are_put_right_against_the_documentation_words():
+    from collections import Counter
+
+    from assistant.retrieval import Speller
+
+    speller = Speller(Counter({"account": 3, "pneumonia": 5, "quota": 2, "writes": 1, "learning": 4}))
+    assert speller.correct("how do i make an acount, my quoat") == "how do i make an account, my quota"
+    assert speller.correct("Pnuemonia") == "pneumonia"
+    # real words stay as typed: a plural or past tense is no misspelling, and unknown words have no neighbour
+    assert speller.correct("write me a poem about football") == "write me a poem about football"
