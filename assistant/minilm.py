@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -236,9 +237,13 @@ def _encode(w: _Weights, texts: list[str], batch_size: int) -> np.ndarray:
 
 
 class NumpyMiniLMEmbedder:
-    """The packaged all-MiniLM-L6-v2 through `encode` above: loaded once per process, on first use."""
+    """The packaged all-MiniLM-L6-v2 through `encode` above: loaded once per process, on first use.
 
-    def __init__(self, model_path: Path | str | None = None) -> None:
+    One-text calls (a question) are remembered for the last `cache_size` texts: a portal sees the same
+    questions again and again, and a repeat then costs a dictionary look-up instead of ~10 ms of CPU.
+    `cache_clear()` empties it (the retrieval benchmark times uncached queries)."""
+
+    def __init__(self, model_path: Path | str | None = None, *, cache_size: int = 256) -> None:
         from assistant.embeddings import _fingerprint, default_model_path
 
         self.path = Path(model_path).expanduser() if model_path else default_model_path()
@@ -247,10 +252,30 @@ class NumpyMiniLMEmbedder:
         # the same fingerprint as SentenceTransformerEmbedder: the vectors are the same, so is the index
         self.model_id = _fingerprint(self.path)
         self.dim = int(json.loads((self.path / "config.json").read_text())["hidden_size"])
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def cache_clear(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1 and self.cache_size > 0:
+            text = texts[0]
+            with self._cache_lock:
+                hit = self._cache.get(text)
+                if hit is not None:
+                    self._cache.move_to_end(text)
+                    return hit[None].copy()  # a copy: a caller may write into what it gets
+            vector = encode(self.path, [text])
+            with self._cache_lock:
+                self._cache[text] = vector[0].copy()
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            return vector
         if sum(len(t) for t in texts) > _BULK_CHARS and _torch_available():
             # building the index (hundreds of long passages): torch's fused kernels are ~20x faster than this
             # numpy pass (83 s of CPU against ~4 s measured), and a build is rare, so the one-off torch import
