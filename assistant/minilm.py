@@ -15,6 +15,7 @@ sentence-transformers model goes through `SentenceTransformerEmbedder`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -241,7 +242,8 @@ class NumpyMiniLMEmbedder:
 
     One-text calls (a question) are remembered for the last `cache_size` texts: a portal sees the same
     questions again and again, and a repeat then costs a dictionary look-up instead of ~10 ms of CPU.
-    `cache_clear()` empties it (the retrieval benchmark times uncached queries)."""
+    `cache_clear()` empties it (the retrieval benchmark times uncached queries). It is keyed by a digest of
+    the text, so no question a user typed stays in the process's memory after its session."""
 
     def __init__(self, model_path: Path | str | None = None, *, cache_size: int = 256) -> None:
         from assistant.embeddings import _fingerprint, default_model_path
@@ -253,7 +255,7 @@ class NumpyMiniLMEmbedder:
         self.model_id = _fingerprint(self.path)
         self.dim = int(json.loads((self.path / "config.json").read_text())["hidden_size"])
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def cache_clear(self) -> None:
@@ -264,15 +266,15 @@ class NumpyMiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) == 1 and self.cache_size > 0:
-            text = texts[0]
+            key = hashlib.blake2b(texts[0].encode("utf-8", "surrogatepass"), digest_size=16).digest()
             with self._cache_lock:
-                hit = self._cache.get(text)
+                hit = self._cache.get(key)
                 if hit is not None:
-                    self._cache.move_to_end(text)
+                    self._cache.move_to_end(key)
                     return hit[None].copy()  # a copy: a caller may write into what it gets
-            vector = encode(self.path, [text])
+            vector = encode(self.path, list(texts))
             with self._cache_lock:
-                self._cache[text] = vector[0].copy()
+                self._cache[key] = vector[0].copy()
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
             return vector
