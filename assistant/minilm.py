@@ -166,17 +166,21 @@ def _blas_limit(threads: int | None):
 
 
 def _query_threads() -> int:
-    """BLAS threads for a query: two when the machine has a core to spare (1-minute load average below the
-    core count - 0.5), else one. Two halve a query on an idle 2-core machine (embedding p95 18.5 -> 12.1 ms
-    measured at load 0.7), but OpenBLAS's spinning threads on a busy one made a query up to 10 times slower
-    than one thread (28 ms against 2 ms per layer matmul): the load average says which case this is (it
-    lags a burst of load by some seconds, during which a query can be slow)."""
+    """BLAS threads for a query: two when the machine has a core to spare, else one. Two halve a query on
+    an idle 2-core machine (retrieval p95 ~20 -> ~13 ms measured at load 1.0-1.5), but with one other busy
+    process OpenBLAS's spinning threads made it 5 times slower than one thread (p95 136 against 26 ms). A
+    core is spare when no other task is running right now (/proc/loadavg's running count, which includes
+    this one) and the 1-minute load average is below the core count - 0.5 (the average alone lags a new
+    busy process by tens of seconds). Elsewhere than Linux: one."""
     cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available on this platform: the safe choice
+    if cpus < 2:
         return 1
-    return 2 if cpus >= 2 and load < cpus - 0.5 else 1
+    try:
+        fields = Path("/proc/loadavg").read_text().split()
+        load, running = float(fields[0]), int(fields[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1
+    return 2 if running - 1 < cpus - 1 and load < cpus - 0.5 else 1
 
 
 def encode(path: Path, texts: list[str], *, batch_size: int = 16) -> np.ndarray:
