@@ -153,3 +153,30 @@ def test_eligibility_is_checked_only_on_the_setup_message(tmp_path, stage):
     with pytest.raises(Exception, match="declines: no training consent"):
         eligibility_mod(setup, context, lambda m, c: passed.append(m) or m)
     assert passed == [msg]
+
+
+def test_secagg_key_messages_import_nothing_heavy(tmp_path):
+    """Every SecAgg+ stage message starts a fresh app process: the ClientApp module and the set-up's
+    eligibility check (consent, budget from the cached row count) load no torch, pandas, scipy or MedHive's
+    training and data modules (those are for the masked-training message only)."""
+    import subprocess
+    import sys
+
+    NodeState(tmp_path / "s").grant(TASK, by="test")
+    code = f"""
+import sys
+from flwr.app import ConfigRecord, Context, Message, RecordDict
+import federation.client_app as ca
+state = RecordDict()
+state.config_records["medhive-node"] = ConfigRecord({{"train-rows": 100}})
+context = Context(run_id=1, node_id=7, state=state, run_config={{"task": "{TASK}"}},
+                  node_config={{"data-path": "{tmp_path / 'data.csv'}", "state-dir": "{tmp_path / 's'}"}})
+setup = Message(content=RecordDict({{"secaggplus_configs": ConfigRecord({{"stage": "setup"}})}}), dst_node_id=7,
+                message_type="train")
+ca.eligibility_mod(setup, context, lambda m, c: m)
+heavy = [m for m in ("torch", "pandas", "scipy", "sklearn", "federation.training", "federation.data", "hub.models")
+         if m in sys.modules]
+print("HEAVY", heavy)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
