@@ -369,7 +369,7 @@ def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str,
                                   "split": [], "kinds": {}} for name in settings}
             summary[n] = {name: _summarize(res, rounds) for name, res in results.items()}
     body = report(summary, grid, settings, quick=quick, wall=time.monotonic() - wall0,
-                  loads=(load_before, os.getloadavg()), name=name)
+                  loads=(load_before, os.getloadavg()), result_name=name)
     write_result(name, "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
     return body
 
@@ -391,7 +391,7 @@ def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int
 
 def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
            quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]],
-           name: str = "privacy_cost") -> str:
+           result_name: str = "privacy_cost") -> str:
     import flwr
 
     rows = []
@@ -414,10 +414,10 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
 
     goals = []
     for n in (3, 10):
-        if n in summary:
+        if n in summary and {"plain", "peer"} <= set(settings):
             goals.append(_goal_line(summary, "MedHive plain round vs the bare Flower peer", n, "plain", "peer",
                                     PEER_GOAL))
-    if 10 in summary:
+    if 10 in summary and {"plain", "secagg"} <= set(settings):
         goals.append(_goal_line(summary, "SecAgg+ round vs MedHive's plain round", 10, "secagg", "plain", SECAGG_GOAL))
     others = [f"N={n}: {r:.2f}x" for n in sorted(summary) if n != 10 and (r := _ratio(summary, n, "secagg", "plain"))]
     dp = [f"N={n}: {r:.2f}x" for n in sorted(summary) if (r := _ratio(summary, n, "dp", "plain")) is not None]
@@ -425,7 +425,7 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
     polls = poll_intervals()
     grid_poll = f"every {polls['grid']} s" if polls["grid"] else "at a fixed interval"
     node_poll = f"every {polls['supernode']} s" if polls["supernode"] else "at a fixed interval"
-    png = RESULTS / (f"{name}-quick.png" if quick else f"{name}.png")
+    png = RESULTS / (f"{result_name}-quick.png" if quick else f"{result_name}.png")
     kinds = [[n, setting, kind, f"{k['nodes']:.0f}", f"{k['seconds']:.1f}", f"{k['poll_in']:.1f}",
               f"{k['startup']:.1f}", f"{k['work']:.1f}", f"{k['reply']:.1f}"]
              for n in sorted(summary) for setting in settings
