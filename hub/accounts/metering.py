@@ -170,8 +170,11 @@ def reserve(session: Session, org_id: uuid.UUID, units: int, *, now: datetime | 
     month = _bump(session, org_id, month_bucket, units, limits.monthly_quota)
     if month is None:
         used = _used(session, org_id, month_bucket)
-        exc = QuotaExceeded(f"the monthly quota of {limits.monthly_quota} predictions of the {limits.tier} tier is "
-                            f"used up ({used} used, {units} requested); it renews at the start of next month",
+        left = max(limits.monthly_quota - used, 0)
+        state = (f"is used up ({used} used)" if left == 0 else
+                 f"has {left} left and this request needs {units}")  # "used up" with units left misleads
+        exc = QuotaExceeded(f"the monthly quota of {limits.monthly_quota} predictions of the {limits.tier} tier "
+                            f"{state}; it renews at the start of next month",
                             retry_after=month_reset,
                             extra={"quota": limits.monthly_quota, "used": used, "tier": limits.tier})
         # the rollback gives the rate units back: report the bucket as it will be
