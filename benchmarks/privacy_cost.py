@@ -140,8 +140,8 @@ def _wait_online(fed: Any, n: int, timeout: float) -> float:
 
 # ----- timing from the job's events ---------------------------------------------------------------------
 def round_times(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per training round: seconds (whole round), fit seconds (`round` -> `fitted`: the fit exchanges and
-    aggregation, without the eligibility exchange), exchanges in the round, attempts."""
+    """Per training round: seconds (whole round), fit seconds (`round` -> `fitted`; with SecAgg+ the `round`
+    event comes after key set-up), exchanges in the round, attempts."""
     started = next((e["time"] for e in events if e["event"] == "started"), None)
     if started is None:
         return []
@@ -204,6 +204,31 @@ def exchange_split(events: list[dict[str, Any]], timing: list[dict[str, Any]]) -
     return [out[r] for r in sorted(out)]
 
 
+def exchange_kinds(events: list[dict[str, Any]], timing: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per kind of exchange (`train:setup`, `train:share_keys`, ...; rounds >= 2), the median over rounds of:
+    the exchange's seconds (sent -> last reply in), and for its median node the wait for the SuperNode's poll
+    (sent -> app process created), process start-up, work and the reply's way back (handler done -> exchange
+    done). Where the per-exchange floor of this runtime is read from."""
+    round_end = {t["round"]: t["end"] for t in round_times(events)}
+    rows: dict[str, list[dict[str, float]]] = {}
+    for e in events:
+        if e["event"] != "exchange" or e["round"] < 2 or e.get("began") is None or \
+                e["time"] > round_end.get(e["round"], float("-inf")) + 1e-6:
+            continue
+        began, end = e["began"], e["ended"]
+        msgs = [m for m in timing if began <= m["created"] and m["ended"] <= end + 0.5]
+        if not msgs:
+            continue
+        kind = statistics.mode(m["kind"] for m in msgs)
+        rows.setdefault(kind, []).append({
+            "seconds": end - began, "nodes": float(len(msgs)),
+            "poll_in": statistics.median(m["created"] - began for m in msgs),
+            "startup": statistics.median(m["started"] - m["created"] for m in msgs),
+            "work": statistics.median(m["ended"] - m["started"] for m in msgs),
+            "reply": statistics.median(end - m["ended"] for m in msgs)})
+    return {k: {f: statistics.median(r[f] for r in v) for f in v[0]} for k, v in rows.items()}
+
+
 class _Progress:
     def __init__(self, label: str) -> None:
         self.label, self.events = label, []
@@ -261,7 +286,8 @@ def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, 
             times = round_times(progress.events)
             results[name] = {"outcome": outcome.get("status"), "reason": outcome.get("reason"), "rounds": times,
                              "run_s": time.monotonic() - started,
-                             "split": exchange_split(progress.events, read_timing(timing_dir))}
+                             "split": exchange_split(progress.events, read_timing(timing_dir)),
+                             "kinds": exchange_kinds(progress.events, read_timing(timing_dir))}
             ok = outcome.get("status") == "published"
             _say(f"{label}: {'published' if ok else 'FAILED: ' + str(outcome.get('reason'))}; round times "
                  f"{[round(t['seconds'], 1) for t in times]} s; whole run {results[name]['run_s']:.0f} s")
@@ -318,10 +344,12 @@ def _summarize(res: dict[str, Any], rounds: int) -> dict[str, Any]:
             (None if ok else "a round was retried or not recorded"),
             "median": _median(secs), "later": _median(secs[1:] or secs), "secs": secs,
             "fit": _median([t["fit"] for t in res["rounds"]]),
-            "exchanges": sorted({t["exchanges"] for t in res["rounds"]}), "run_s": res["run_s"], "split": split}
+            "exchanges": sorted({t["exchanges"] for t in res["rounds"]}), "run_s": res["run_s"], "split": split,
+            "kinds": res.get("kinds", {})}
 
 
-def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None) -> str:
+def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None,
+        name: str = "privacy_cost") -> str:
     from federation.errors import RunFailedError
 
     grid = grid or (QUICK if quick else FULL)
@@ -338,11 +366,11 @@ def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str,
             except RunFailedError as exc:  # the runtime did not come up at this N: say so, go on
                 _say(f"N={n}: {exc.message}")
                 results = {name: {"outcome": "failed", "reason": exc.message, "rounds": [], "run_s": 0.0,
-                                  "split": []} for name in settings}
+                                  "split": [], "kinds": {}} for name in settings}
             summary[n] = {name: _summarize(res, rounds) for name, res in results.items()}
     body = report(summary, grid, settings, quick=quick, wall=time.monotonic() - wall0,
-                  loads=(load_before, os.getloadavg()))
-    write_result("privacy_cost", "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
+                  loads=(load_before, os.getloadavg()), result_name=name)
+    write_result(name, "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
     return body
 
 
@@ -362,7 +390,8 @@ def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int
 
 
 def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
-           quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
+           quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]],
+           result_name: str = "privacy_cost") -> str:
     import flwr
 
     rows = []
@@ -385,10 +414,10 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
 
     goals = []
     for n in (3, 10):
-        if n in summary:
+        if n in summary and {"plain", "peer"} <= set(settings):
             goals.append(_goal_line(summary, "MedHive plain round vs the bare Flower peer", n, "plain", "peer",
                                     PEER_GOAL))
-    if 10 in summary:
+    if 10 in summary and {"plain", "secagg"} <= set(settings):
         goals.append(_goal_line(summary, "SecAgg+ round vs MedHive's plain round", 10, "secagg", "plain", SECAGG_GOAL))
     others = [f"N={n}: {r:.2f}x" for n in sorted(summary) if n != 10 and (r := _ratio(summary, n, "secagg", "plain"))]
     dp = [f"N={n}: {r:.2f}x" for n in sorted(summary) if (r := _ratio(summary, n, "dp", "plain")) is not None]
@@ -396,7 +425,12 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
     polls = poll_intervals()
     grid_poll = f"every {polls['grid']} s" if polls["grid"] else "at a fixed interval"
     node_poll = f"every {polls['supernode']} s" if polls["supernode"] else "at a fixed interval"
-    png = RESULTS / ("privacy_cost-quick.png" if quick else "privacy_cost.png")
+    png = RESULTS / (f"{result_name}-quick.png" if quick else f"{result_name}.png")
+    kinds = [[n, setting, kind, f"{k['nodes']:.0f}", f"{k['seconds']:.1f}", f"{k['poll_in']:.1f}",
+              f"{k['startup']:.1f}", f"{k['work']:.1f}", f"{k['reply']:.1f}"]
+             for n in sorted(summary) for setting in settings
+             for kind, k in sorted(summary[n].get(setting, {}).get("kinds", {}).items())
+             if summary[n][setting]["ok"]]
     RESULTS.mkdir(parents=True, exist_ok=True)
     _plot(summary, png)
     load_before, load_after = loads
@@ -423,8 +457,9 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "**What is timed** (timestamps the ServerApps write in `events.jsonl`): a training round, from the end of the "
         "previous one to the end of its fit exchange(s) and aggregation; \"s/round\" is the median of the second "
         "and later rounds (round 1 also loads the data, the parent and warms caches), and every ratio compares "
-        "those; MedHive's final evaluation exchange, after its last round, is in no round. MedHive's plain round is one exchange (a node that must decline fails its fit message); SecAgg+ is "
-        "an eligibility exchange plus its four (key set-up, key sharing, masked training, unmasking). **Split per "
+        "those; MedHive's final evaluation exchange, after its last round, is in no round. MedHive's plain round is one exchange and its SecAgg+ round "
+        "Flower's four (key set-up, key sharing, masked training, unmasking): a node that must decline fails the "
+        "round's first message (the fit message, or SecAgg+'s key set-up), with no exchange of its own. **Split per "
         "round** (rounds >= 2, summed over the round's exchanges, median node; from `federation.timing`, which each "
         "app process writes when the run config names a `timing-dir`): *poll wait* is message sent -> app process "
         f"created (an idle SuperNode asks for work {node_poll}) plus handler done -> exchange done (the peer's "
@@ -433,6 +468,12 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "torch import counts as work); *work* is the handler itself.\n\n"
         + md_table(["N", "setting", "rounds", "s/round (rounds >= 2)", "each round s", "ratio", "exchanges/round",
                     "poll wait s", "start-up s", "work s", "run s", "note"], rows)
+        + ("\n## Per exchange (rounds >= 2, median over rounds; the node columns are the median node)\n\n"
+           "*exchange s*: sent -> last reply in (the slowest node sets it); *poll in*: sent -> the node's app "
+           "process created; *start-up*: process created -> handler entered; *work*: the handler (with SecAgg+'s "
+           "mod); *reply*: handler done -> exchange done.\n\n"
+           + md_table(["N", "setting", "exchange", "nodes", "exchange s", "poll in s", "start-up s", "work s",
+                       "reply s"], kinds) if kinds else "")
         + "\n## Goals\n\n" + "\n".join(goals) + "\n"
         + (f"- For information: SecAgg+ / plain at {', '.join(others)}\n" if others else "")
         + (f"- For information: DP-SGD / plain at {', '.join(dp)}\n" if dp else "")
@@ -453,12 +494,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", help="comma-separated node counts (default: 3,10; quick: 3)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--settings", help=f"comma-separated, of {', '.join(SETTINGS)}")
+    parser.add_argument("--name", default="privacy_cost",
+                        help="results file name: benchmarks/results/<name>[-quick].md (default: privacy_cost)")
     args = parser.parse_args(argv)
     grid = {int(n): args.rounds for n in args.nodes.split(",")} if args.nodes else None
     settings = tuple(x for x in args.settings.split(",") if x) if args.settings else None
     if settings and not set(settings) <= set(SETTINGS):
         parser.error(f"settings are {', '.join(SETTINGS)}")
-    print(run(args.quick, grid=grid, settings=settings))
+    print(run(args.quick, grid=grid, settings=settings, name=args.name))
 
 
 if __name__ == "__main__":

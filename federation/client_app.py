@@ -1,16 +1,18 @@
 """Flower ClientApp: what runs inside each hospital's SuperNode (thin glue over `federation.node`).
 
-Before each round the server asks every node whether it takes part (`get_properties`): the node checks
-consent, validates its data and its privacy budget and answers yes, or no with a one-line reason, so a
-node that must decline leaves before SecAgg+ starts. Training and evaluation check consent and budget
-again (a node that then raises is a dropout to SecAgg+). The only mod is SecAgg+ (`secaggplus_mod`),
-applied when the run has secure aggregation on (the mod raises on messages without its configuration).
+A node takes part in a round or declines with a one-line reason (consent, refused data, privacy budget)
+on the round's first message, so taking part costs no exchange of its own: with SecAgg+ that is the key
+set-up (`eligibility_mod`, ahead of `secaggplus_mod`, fails it; `federation.secagg` then leaves the node
+out of the round), without it the fit message. Training and evaluation check consent and budget again (a
+node that then raises is a dropout to SecAgg+). `get_properties` answers the same question for a job
+that waits for enough hospitals before round 1. SecAgg+ (`secaggplus_mod`) is applied when the run has
+secure aggregation on (the mod raises on messages without its configuration).
 
 Every message starts a fresh app process, so imports are kept light: torch is loaded only by the
 messages that train or evaluate, scoring is numpy (`hub.metrics`), and the node's data is loaded and
 validated once and then read from the node's cache in its state folder (`federation.data.cache`). The
-number of training rows is also kept in the node's `context.state` for the budget check of later rounds.
-Without SecAgg+ there is no eligibility exchange: a node that must decline fails its fit message.
+number of training rows is also kept in the node's `context.state`, so the SecAgg+ set-up's budget check
+of later rounds reads no data at all.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from __future__ import annotations
 import time
 
 from flwr.app import ConfigRecord, Context, Message
+from flwr.app.message_type import MessageType
 from flwr.client import NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import ClientAppCallable
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 
 from federation.config import JobConfig
 from federation.errors import DataValidationError
@@ -45,21 +49,32 @@ def _train_rows(node: HospitalNode, context: Context) -> int:
     return rows
 
 
+def check_eligible(node: HospitalNode, context: Context) -> None:
+    """Raise, with a one-line reason naming the node's pseudonym, if the node must sit out the round:
+    no training consent, data refused by validation, or a privacy budget the round would exceed."""
+    try:
+        node.check_consent("training")
+        node.check_budget(_train_rows(node, context))
+    except HubError as exc:
+        if isinstance(exc, DataValidationError):
+            say(f"declining: {exc.message}: " + "; ".join(exc.problems))
+        if "declines" not in exc.message:
+            exc.message = f"hospital {node.pseudonym} declines: {exc.message}"  # what the server records
+        raise
+
+
 class HospitalClient(NumPyClient):
     def __init__(self, node: HospitalNode, context: Context) -> None:
         self.node = node
         self.context = context
 
     def get_properties(self, config):  # type: ignore[override]
-        """Whether this node takes part in the coming round, and if not, why (asked before each round)."""
+        """Whether this node takes part in the coming round, and if not, why (asked while a job waits
+        for enough hospitals before round 1)."""
         try:
-            self.node.check_consent("training")
-            self.node.check_budget(_train_rows(self.node, self.context))
+            check_eligible(self.node, self.context)
         except HubError as exc:  # declining: consent, refused data, privacy budget
-            if isinstance(exc, DataValidationError):
-                say(f"declining: {exc.message}: " + "; ".join(exc.problems))
-            return {"eligible": False, "reason": f"hospital {self.node.pseudonym} declines: {exc.message}"
-                    if "declines" not in exc.message else exc.message}
+            return {"eligible": False, "reason": exc.message}
         return {"eligible": True, "hospital": self.node.pseudonym}
 
     def fit(self, parameters, config):  # type: ignore[override]
@@ -75,18 +90,33 @@ def client_fn(context: Context):
     return HospitalClient(_node(context), context).to_client()
 
 
-def optional_secaggplus_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    started, kind = time.time(), _kind(msg)  # before the mod: it pops the SecAgg+ stage from the message
+def timing_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    """Benchmarks: start-up vs work per message (`federation.timing`), when the run names a timing-dir."""
+    started, kind = time.time(), _kind(msg)  # before secaggplus_mod pops the SecAgg+ stage from the message
     try:
-        if bool(context.run_config.get("secure-aggregation", True)):
-            return secaggplus_mod(msg, context, call_next)
         return call_next(msg, context)
     finally:
         timing_dir = str(context.run_config.get("timing-dir", ""))
-        if timing_dir:  # benchmarks: start-up vs work per message (federation.timing)
+        if timing_dir:
             from federation.timing import record
 
             record(timing_dir, kind=kind, started=started, ended=time.time())
+
+
+def optional_secaggplus_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    if bool(context.run_config.get("secure-aggregation", True)):
+        return secaggplus_mod(msg, context, call_next)
+    return call_next(msg, context)
+
+
+def eligibility_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    """On SecAgg+'s key set-up, take part or decline: a raised reason fails the set-up message, and the
+    server's workflow (`federation.secagg`) leaves this node out of the round (no extra exchange)."""
+    if msg.metadata.message_type == MessageType.TRAIN:
+        configs = msg.content.config_records.get(RECORD_KEY_CONFIGS)
+        if configs is not None and configs.get(Key.STAGE) == Stage.SETUP:
+            check_eligible(_node(context), context)
+    return call_next(msg, context)
 
 
 def _kind(msg: Message) -> str:
@@ -98,4 +128,4 @@ def _kind(msg: Message) -> str:
     return f"{msg.metadata.message_type}{':' + stage if stage else ''}"
 
 
-app = ClientApp(client_fn=client_fn, mods=[optional_secaggplus_mod])
+app = ClientApp(client_fn=client_fn, mods=[timing_mod, eligibility_mod, optional_secaggplus_mod])

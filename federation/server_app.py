@@ -1,12 +1,14 @@
 """Flower ServerApp: the aggregation service's side of a federation job (thin glue over `federation.job`).
 
-Rounds 1..R fit (through SecAgg+'s four exchanges after an eligibility exchange, or one plain exchange in
-which a node that must decline fails with its reason); in each, every hospital
-first scores the model it receives on its own held-out split (round 1: the parent, production version),
-so only the final model needs a separate evaluation exchange. The legacy path
-(`LegacyContext` + `FedAvg`-based strategy + `SecAggPlusWorkflow`) is the one SecAgg+ supports in
-flwr 1.32.1. Any round below the minimum, a halted SecAgg+ protocol or a crash ends the job as failed,
-and nothing is published.
+Rounds 1..R fit (through SecAgg+'s four exchanges, or one plain exchange); a node that must decline
+(consent, data, privacy budget) fails the round's first message with its reason: SecAgg+'s key set-up
+(`federation.secagg`) or the plain fit message, so taking part costs no exchange of its own. In each
+round every hospital first scores the model it receives on its own held-out split (round 1: the parent,
+production version), so only the final model needs a separate evaluation exchange. Only a job that
+waits for enough hospitals before round 1 (the aggregation service's `eligibility-wait`) asks them first
+in a separate light exchange. The legacy path (`LegacyContext` + `FedAvg`-based strategy +
+`SecAggPlusWorkflow`) is the one SecAgg+ supports in flwr 1.32.1. Any round below the minimum, a halted
+SecAgg+ protocol or a crash ends the job as failed, and nothing is published.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from flwr.common import GetPropertiesIns, ndarrays_to_parameters, parameters_to_
 from flwr.common.constant import MessageTypeLegacy
 from flwr.server import LegacyContext, ServerConfig
 from flwr.server.compat.app_utils import start_update_client_manager_thread
-from flwr.server.workflow import SecAggPlusWorkflow
 from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD, Key
 from flwr.server.workflow.default_workflows import default_evaluate_workflow, default_fit_workflow
 from flwr.serverapp import Grid, ServerApp
@@ -28,6 +29,7 @@ from flwr.serverapp import Grid, ServerApp
 from federation.errors import RunFailedError
 from federation.job import Job, JobConfig
 from federation.probe import RecordingGrid
+from federation.secagg import EligibleSecAggPlusWorkflow
 from federation.strategy import MedHiveStrategy, reason_of
 from federation.training import frozen_state, network_config
 
@@ -52,11 +54,9 @@ def _evaluate(grid: Grid, legacy: LegacyContext, job: Job, strategy: MedHiveStra
 
 
 def _eligibility(grid: Grid, legacy: LegacyContext, job: Job, round_: int) -> tuple[set[int], list[str]]:
-    """Ask every connected hospital whether it takes part in round `round_` (one light exchange).
-
-    A node that must decline (no consent, refused data, privacy budget) says so here, before SecAgg+
-    starts: in flwr 1.32.1 a node leaving between SecAgg+ key set-up and key sharing halts the protocol.
-    """
+    """Ask every connected hospital whether it takes part in round `round_` (one light exchange): only
+    while a job waits for enough hospitals before round 1; in a round itself a node declines by failing
+    the round's first message."""
     ins = GetPropertiesIns({"server-round": round_, "run-name": job.config.job_name})
     nodes = [p.node_id for p in legacy.client_manager.all().values()]
     messages = [Message(content=compat.getpropertiesins_to_recorddict(ins), dst_node_id=nid,
@@ -92,9 +92,14 @@ def _wait_for_eligible(grid: Grid, legacy: LegacyContext, job: Job, eligible: se
     return eligible, declined
 
 
+def _too_few(round_: int, needed: int, taking_part: int, declined: list[str]) -> RunFailedError:
+    return RunFailedError(f"round {round_}: {taking_part} hospital(s) can take part, at least {needed} needed"
+                          + (f" ({'; '.join(declined)})" if declined else ""))
+
+
 def run(grid: Grid, context: Context, job: Job) -> None:
     cfg = job.config
-    current = {"round": 0, "exchange": 0}
+    current = {"round": 0, "exchange": 0, "attempt": 0}
 
     def exchanged(kind: str, replies: int, errors: int) -> None:
         current["exchange"] += 1
@@ -110,11 +115,20 @@ def run(grid: Grid, context: Context, job: Job) -> None:
                                          "frozen": frozen_state(job.network)})
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=cfg.num_rounds), strategy=strategy)
     fit_workflow = default_fit_workflow
+    secagg: EligibleSecAggPlusWorkflow | None = None
     if cfg.secure_aggregation:
         shares = cfg.secagg_num_shares if cfg.secagg_num_shares <= 1 else int(cfg.secagg_num_shares)
-        fit_workflow = SecAggPlusWorkflow(num_shares=shares, reconstruction_threshold=cfg.secagg_threshold,
-                                          max_weight=cfg.secagg_max_weight, clipping_range=cfg.secagg_clipping_range,
-                                          timeout=None)
+
+        def set_up(taking_part: set[int], declined: list[str]) -> None:
+            # the hospitals that passed key set-up are the round's; the final evaluation asks only them
+            strategy.eligible = set(taking_part)
+            job.event("round", round=current["round"], attempt=current["attempt"], hospitals=len(taking_part),
+                      declined=declined)
+
+        fit_workflow = secagg = EligibleSecAggPlusWorkflow(
+            min_hospitals=cfg.min_hospitals, on_setup=set_up, num_shares=shares,
+            reconstruction_threshold=cfg.secagg_threshold, max_weight=cfg.secagg_max_weight,
+            clipping_range=cfg.secagg_clipping_range, timeout=None)
     thread, f_stop, c_done = start_update_client_manager_thread(grid, legacy.client_manager)
     c_done.wait()
     try:
@@ -130,29 +144,26 @@ def run(grid: Grid, context: Context, job: Job) -> None:
                 if job.cancelled():
                     raise RunFailedError("cancelled by an admin; nothing published")
                 _ensure(legacy, job, f"round {r}")
+                current["attempt"] = attempt + 1
+                strategy.eligible = None
                 # the aggregation service's job first waits for enough hospitals that take part (consent,
-                # data, budget): that needs the eligibility answers even without SecAgg+
-                waiting = r == 1 and attempt == 0 and cfg.eligibility_wait > 0
-                if cfg.secure_aggregation or waiting:
+                # data, budget): that needs their answers before round 1, in an exchange of its own
+                if r == 1 and attempt == 0 and cfg.eligibility_wait > 0:
                     eligible, declined = _eligibility(grid, legacy, job, r)
-                    if waiting:
-                        eligible, declined = _wait_for_eligible(grid, legacy, job, eligible, declined)
-                    job.event("round", round=r, attempt=attempt + 1, hospitals=len(eligible), declined=declined)
+                    eligible, declined = _wait_for_eligible(grid, legacy, job, eligible, declined)
                     if len(eligible) < cfg.min_hospitals:
-                        raise RunFailedError(f"round {r}: {len(eligible)} hospital(s) can take part, at least "
-                                             f"{cfg.min_hospitals} needed"
-                                             + (f" ({'; '.join(declined)})" if declined else ""))
-                    strategy.eligible = eligible if cfg.secure_aggregation else None
-                else:
-                    # without SecAgg+ a node that must decline just fails its fit message with the reason
-                    # (reported with the round's failures): no separate eligibility exchange, one fewer
-                    # poll wait and app start-up per node and round
-                    job.event("round", round=r, attempt=attempt + 1, hospitals=legacy.client_manager.num_available(),
-                              declined=[])
-                    strategy.eligible = None
+                        raise _too_few(r, cfg.min_hospitals, len(eligible), declined)
+                    strategy.eligible = eligible if secagg is not None else None
+                if secagg is None:
+                    # a node that must decline fails its fit message with the reason (reported with the
+                    # round's failures); with SecAgg+ it fails the key set-up and the "round" event comes then
+                    job.event("round", round=r, attempt=attempt + 1,
+                              hospitals=legacy.client_manager.num_available(), declined=[])
                 fit_workflow(grid, legacy)
                 if r in strategy.fit_log:
                     break
+                if secagg is not None and secagg.too_few is not None:
+                    raise _too_few(r, cfg.min_hospitals, *secagg.too_few)
                 # SecAgg+ in flwr 1.32.1 cannot unmask when a node drops between key set-up and key sharing;
                 # the node is offline by now: run the round again with the hospitals that are left
                 job.event("retry", round=r, reason="secure aggregation halted after a dropout")
