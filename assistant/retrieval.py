@@ -74,28 +74,35 @@ class Hit:
 
 
 class _BM25:
+    """Okapi BM25 over the chunks' words, with each term's postings precomputed: the documents holding it and
+    its BM25 weight in each, so a query adds one small array per term instead of looping over every chunk."""
+
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.tf = [Counter(d) for d in docs]
-        self.len = np.array([len(d) for d in docs], dtype=np.float64)
-        self.avg = float(self.len.mean()) if len(docs) else 1.0
-        df = Counter(t for d in docs for t in set(d))
-        self.df = df
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.k1, self.b = k1, b
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float64)
+        avg = float(lengths.mean()) if len(docs) else 1.0
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, d in enumerate(docs):
+            for term, f in Counter(d).items():
+                ids, freqs = postings.setdefault(term, ([], []))
+                ids.append(i)
+                freqs.append(f)
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, (ids, freqs) in postings.items():
+            idf = math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
+            f = np.asarray(freqs, dtype=np.float64)
+            rows = np.asarray(ids, dtype=np.int64)
+            self.postings[term] = (rows, idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[rows] / avg)))
+        self.df = {term: len(rows) for term, (rows, _) in self.postings.items()}  # documents holding each term
 
     def scores(self, query: list[str], extra: list[str] = (), extra_weight: float = 1.0) -> np.ndarray:
         """BM25 of every document for the query's terms, plus `extra` terms (an expansion) at `extra_weight`."""
-        out = np.zeros(len(self.tf))
+        out = np.zeros(self.n)
         weights = {t: extra_weight for t in extra} | {t: 1.0 for t in query}
         for term, weight in weights.items():
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i, tf in enumerate(self.tf):
-                f = tf.get(term)
-                if f:
-                    out[i] += weight * idf * f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * self.len[i] / self.avg))
+            posting = self.postings.get(term)
+            if posting is not None:
+                out[posting[0]] += weight * posting[1]  # a term's documents are distinct: no repeated index
         return out
 
 

@@ -51,3 +51,21 @@ def test_answering_from_the_documents_imports_no_torch(home_with_index):
                          timeout=600)
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.split()[:2] == ["False", "False"]  # faiss (the index, ~0.1 s) is the one library it needs
+
+
+def test_a_repeated_question_is_served_from_the_cache_with_the_same_vector():
+    cached = NumpyMiniLMEmbedder(cache_size=2)
+    first = cached.encode(["what is epsilon?"])
+    first[0, 0] = 42.0  # what a caller does with its copy does not reach the cache
+    again = cached.encode(["what is epsilon?"])
+    assert np.array_equal(again, NumpyMiniLMEmbedder(cache_size=0).encode(["what is epsilon?"]))
+    assert len(cached._cache) == 1 and not any(b"epsilon" in key for key in cached._cache)  # digests, not text
+    cached.encode(["how do I get an API key"])
+    cached.encode(["my node does not join a round"])  # the oldest entry goes: at most cache_size are kept
+    assert len(cached._cache) == 2
+    for vector in cached._cache.values():  # mark what is kept: a marked answer came from the cache
+        vector[0] = 42.0
+    assert cached.encode(["my node does not join a round"])[0, 0] == 42.0
+    assert cached.encode(["what is epsilon?"])[0, 0] != 42.0  # the oldest was evicted: computed again
+    cached.cache_clear()
+    assert not cached._cache
