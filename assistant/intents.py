@@ -117,6 +117,12 @@ def _join_request(text: str) -> bool:
                 and not _LATER_STEP.search(text))
 
 
+# "can I run every model at once?": a question about the screening form, not a case to predict
+_SEVERAL_MODELS = re.compile(r"\b(every|all( the| your)?|several|multiple|many|\d+) (of the )?models?\b.{0,30}"
+                             r"\b(at once|together|in one go|at the same time|one form|one request|one call)\b|"
+                             r"\b(at once|in one go|one form)\b.{0,30}\b(every|all|several|multiple) (the )?models?\b", re.I)
+
+
 def _asked_to_do(name: str, text: str, *, has_prediction: bool) -> bool:
     """A question that is a request: "can I get a PDF of it?" after a prediction, "can I try it on an example?"."""
     if name in ("explain", "report"):
@@ -138,7 +144,8 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
             if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
-                    (name == "onboarding" and _LATER_STEP.search(text)) or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
+                    (name == "onboarding" and _LATER_STEP.search(text)) or _SEVERAL_MODELS.search(text)
+                    or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
                         name, text, has_prediction=has_prediction))):
                 return "question"
             return name

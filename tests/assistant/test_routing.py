@@ -27,6 +27,8 @@ def test_a_request_to_take_part_starts_onboarding(text):
     "how do I check our files are ok before joining",
     "our node is not joining the training rounds",
     "how do I approve a hospital's request to join",
+    "I have one patient with bloods, BP and age. Can I run every model at once instead of filling 5 forms?",
+    "run all the models together on one case",
 ])
 def test_questions_about_a_later_step_or_a_problem_go_to_the_documentation(text):
     assert route(text) == "question"
