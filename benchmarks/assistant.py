@@ -98,11 +98,16 @@ def run(quick: bool) -> str:
         session = bot.session()
         session.ask(docs[0])
         warm, retrieval = [], []
+        # every timed question is new to the embedder (its cache of recent questions emptied), as a
+        # person's first asking of it is: a cached repeat would time a dictionary lookup
+        uncached = getattr(embedder, "cache_clear", lambda: None)
         for q in docs * (1 if quick else 2):
+            uncached()
             started = time.perf_counter()
             for _ in bot.session().stream(q):
                 pass
             warm.append(time.perf_counter() - started)
+            uncached()
             started = time.perf_counter()
             index.search(q, 5)
             retrieval.append(time.perf_counter() - started)

@@ -163,12 +163,25 @@ def file_body(filename: str, data: bytes) -> bytes:
     return json.dumps({"file": {"filename": filename, "content_base64": base64.b64encode(data).decode()}}).encode()
 
 
-def csv_bytes(rows: int) -> bytes:
+def plausible_row() -> dict[str, float]:
+    """One breast cancer case the model can judge: the shipped example's first row (a row of mid-range
+    values is refused as implausible, so it would measure the refusal, not serving)."""
+    import csv
+
     from hub.models import get_task
 
-    fields = get_task("breast_cancer").input_fields
-    line = ",".join(f"{(f.minimum + f.maximum) / 2:.4g}" for f in fields)
-    return (",".join(f.name for f in fields) + "\n" + (line + "\n") * rows).encode()
+    task = get_task("breast_cancer")
+    path = next(p for p in task.example_inputs() if p.suffix == ".csv" and "missing" not in p.name)
+    with open(path, newline="") as fh:
+        row = next(csv.DictReader(fh))
+    names = {a: f.name for f in task.input_fields for a in (f.name, *f.aliases)}
+    return {names[k]: float(v) for k, v in row.items() if k in names}
+
+
+def csv_bytes(rows: int) -> bytes:
+    row = plausible_row()
+    line = ",".join(f"{v:.6g}" for v in row.values())
+    return (",".join(row) + "\n" + (line + "\n") * rows).encode()
 
 
 def b64_csv_stream(rows: int) -> tuple[Iterator[bytes], int]:
@@ -290,8 +303,7 @@ def run(quick: bool) -> str:
         import httpx
 
         # the model the attacks reach is loaded first, so the idle figure is a serving server's
-        row = {f.name: (f.minimum + f.maximum) / 2 for f in __import__("hub.models").models.get_task(
-            "breast_cancer").input_fields}
+        row = plausible_row()
         httpx.post(f"{server.url}/v1/models/breast_cancer/predict", json={"inputs": row},
                    headers={"X-API-Key": keys["enterprise"]}, timeout=60).raise_for_status()
         time.sleep(1)
