@@ -98,6 +98,31 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
                            r"suspend|deactivate|kick|ban)\b", re.I)
 
 
+# an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
+# "we want to take part in the glaucoma training. How do we sign up?"): onboarding starts; a question about a
+# later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
+_JOIN = r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board))"
+_JOIN_REQUEST = re.compile(
+    r"\b(we|i)\b.{0,40}(\b(want|wish|hope|plan|keen|interested|like)\b|'d like)\b.{0,40}\b(to |in )?" + _JOIN + r"|"
+    r"\bcan (we|our (hospital|clinic|practice|organi[sz]ation|site|team|lab))\b.{0,20}\b" + _JOIN + r"|"
+    r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
+_ORGANISATION = re.compile(r"\b(hospitals?|clinics?|practice|organi[sz]ation|trust|lab|site|centre|center|training|"
+                           r"federation|federated|data provider|consortium)\b", re.I)
+_LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
+                         r"\bcommands? (to|for)\b", re.I)
+
+
+def _join_request(text: str) -> bool:
+    return bool(_JOIN_REQUEST.search(text) and _ORGANISATION.search(text) and not _PROBLEM.search(text)
+                and not _LATER_STEP.search(text))
+
+
+# "can I run every model at once?": a question about the screening form, not a case to predict
+_SEVERAL_MODELS = re.compile(r"\b(every|all( the| your)?|several|multiple|many|\d+) (of the )?models?\b.{0,30}"
+                             r"\b(at once|together|in one go|at the same time|one form|one request|one call)\b|"
+                             r"\b(at once|in one go|one form)\b.{0,30}\b(every|all|several|multiple) (the )?models?\b", re.I)
+
+
 def _asked_to_do(name: str, text: str, *, has_prediction: bool) -> bool:
     """A question that is a request: "can I get a PDF of it?" after a prediction, "can I try it on an example?"."""
     if name in ("explain", "report"):
@@ -112,12 +137,15 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
     are about)."""
     if _ADMIN_ACTION.search(text) and not (has_attachment or has_values):
         return "question"
+    if not (has_attachment or has_values) and _join_request(text):
+        return "onboarding"
     for name, pattern in _compiled(_outcomes()):
         if pattern.search(text):
             if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
-                    _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
+                    (name == "onboarding" and _LATER_STEP.search(text)) or _SEVERAL_MODELS.search(text)
+                    or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
                         name, text, has_prediction=has_prediction))):
                 return "question"
             return name

@@ -45,6 +45,9 @@ so that the their them then there these this to was we what when where which who
 not no yes i'm it's""".split())
 
 
+_NAME = re.compile(r"[A-Za-z][\w'-]*")
+
+
 def tokens(text: str) -> list[str]:
     """Words that count, in order; a hyphenated word also gives its parts ("whole-retina" is "whole" and
     "retina" for someone who typed them apart)."""
@@ -252,6 +255,23 @@ class KnowledgeIndex:
                 if len(best) == k:
                     break
         return list(best.values())
+
+    def foreign_names(self, text: str) -> list[str]:
+        """Capitalised names in `text` (not its first word; short acronyms such as IT, GP, DPO aside) of which
+        no word occurs in the documentation: "Lyon", "Epic", "ChatGPT" say the question is about something
+        the documents do not cover."""
+        df = self._bm25.df
+        out = []
+        for m in _NAME.finditer(text):
+            word = m.group(0)
+            if m.start() == 0 or (word.isupper() and len(word) <= 4):
+                continue
+            if not (word[0].isupper() or re.search(r"[a-z][A-Z]", word)):
+                continue
+            words = tokens(word)
+            if words and not any(w in df for w in words):
+                out.append(word)
+        return out
 
 
 def _read_json(path: Path) -> dict:

@@ -23,36 +23,78 @@ EMERGENCY_NOTICE = (
 )
 
 # Families of red-flag wording, in a patient's words as much as a clinician's (the emergency section of
-# knowledge/symptoms-and-emergencies.md lists the same families). A pattern may match a quoted symptom in an
-# informational question too: a false alarm costs one paragraph, a missed emergency can cost a life.
+# knowledge/symptoms-and-emergencies.md lists the same families). A false alarm costs one paragraph, a missed
+# emergency can cost a life: only a question about what the system detects that names no person (below) is
+# let through.
 _WHO = r"(my|his|her|their|the|our)"
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
-                   r"\bchest\b.{0,20}\b(squeez|crush)"),
+                   r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
+                   r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
                      r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
                      r"\b(can'?t|cannot|can not|unable to) (lift|raise|move) " + _WHO + r" (arm|leg)|"
+                     r"\bsudden(ly)?\b.{0,40}\b(can'?t|cannot) (see|speak|talk)|\b(words|speech)\b.{0,25}\b(jumbled|garbled|wrong|mixed up|funny|weird)|"
+                     r"\bworst headache\b|\b(can'?t|cannot) (smile|speak|talk) (properly|straight|right)|"
                      r"\bsudden(ly)?\b.{0,40}\b(can'?t|cannot) see|\bsudden(ly)?\b.{0,30}\b(vision loss|lost " + _WHO + r"? ?vision|blind)"),
     ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble|barely) breath|short(ness)? of breath|"
                   r"\b(can'?t|cannot) (catch|get) " + _WHO + r" breath|\bgasping\b|struggling for (air|breath)|"
-                  r"choking|\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
+                  r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
+                  r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collapsed|not breathing|stopped breathing|seizure|"
                     r"convuls|(won'?t|will not|can'?t|doesn'?t) wake)"),
-    ("bleeding", r"(severe|heavy|uncontrolled|a lot of)\s+bleeding|bleeding\b.{0,20}\b(heavily|a lot|won'?t stop|will not stop|"
-                 r"doesn'?t stop)|\bblood\b.{0,25}\b(pouring|gushing|spurting|everywhere|won'?t stop)|"
-                 r"(coughing|vomiting|throwing) up blood"),
+    ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
+                 r"bleeding\b.{0,20}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
+                 r"doesn'?t stop|does not stop|isn'?t stopping|is not stopping|keeps? going|non[- ]?stop)|"
+                 r"\b(won'?t|will not|can'?t|cannot|can not|doesn'?t|does not|unable to)( get (it|the bleeding|this) to)? "
+                 r"stop(ping)? (the )?bleed|\bstill bleeding\b|\bbleed(ing)? (out|to death)\b|"
+                 r"\bblood\b.{0,25}\b(pouring|gushing|spurting|squirting|everywhere|won'?t stop|keeps? (coming|flowing)|"
+                 r"all over)|\b(spurting|gushing|pouring|squirting)\b.{0,15}\bblood|"
+                 r"\b(lots of|a lot of|loads of|so much|tons of|pool of) blood\b|\blost (a lot of |so much )?blood\b|"
+                 r"\b(soaked|soaking|bled) (through|right through)\b|\b(towels?|bandages?|cloths?|shirt)\b.{0,25}\bsoaked|"
+                 r"(coughing|vomiting|throwing|spitting) up blood"),
     ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos|\bpoison|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
-                              r"too many (pills|tablets|sleeping)|\btook too many\b"),
+                              r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
+                              r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))"),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
                   r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
                   r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
-                  r"(don'?t|do not) want to (live|be alive|be here|go on)|no reason to live)"),
+                  r"(don'?t|do not) want to (live|be alive|be here|go on|wake up)|no reason to live|"
+                  r"\b(want|going|plan(ning)?|thinking( about| of)?|ready) to end (it|things|everything)\b|"
+                  r"\bend(ing)? it\b.{0,15}\b(tonight|today|now|all|soon)|\bkms\b|\bunalive\b|"
+                  r"(no|any) point (in )?(living|going on|being alive)|\bwish i (was|were) dead\b|"
+                  r"\b(can'?t|cannot) go on (like this|anymore|any more))"),
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
+
+# A documentation question that merely names a symptom ("does the ECG model detect chest pain?") is not an
+# emergency: it names the system (a model, the assistant, a dataset) and nobody in it (no "I", "my", "he",
+# "my dad", "a patient", "now"). Anything that names a person or the present still counts: when in doubt,
+# safety wins. Self-harm wording always counts, whatever else the text says.
+_ABOUT_SYSTEM = re.compile(
+    r"\b(detects?|detecting|detection|classif\w*|recogni[sz]e|predicts?|features?|labels?|classes|data ?sets?|"
+    r"trained on|training data|model card|documentation|docs|knowledge (base|pages?)|benchmark|input fields?)\b|"
+    r"\b(model|assistant|chat ?bot|medhive)\b.{0,30}\b(handle|cover|support|tell apart|distinguish|answer|respond)",
+    re.I)
+_PERSON_OR_NOW = re.compile(
+    r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|he|she|him|his|her|hers|he'?s|she'?s|they'?re|someone|"
+    r"somebody|anyone|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|dad|father|husband|wife|partner|"
+    r"brother|sister|grand\w+|neighbou?r|roommate|colleague|patient|now|right now|currently|tonight|today|"
+    r"help|ambulance|911|112|999)\b", re.I)
+_ALWAYS = {"self-harm"}
+
+
+def _match(text: str) -> tuple[str, re.Match[str]] | None:
+    for name, pattern in _EMERGENCY_RE:
+        if (m := pattern.search(text)) is not None:
+            if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
+                continue  # a question about the documentation that quotes a symptom
+            return name, m
+    return None
 
 _SYMPTOM = re.compile(
     r"\b(i('ve| have| had)|i'm having|i am having|i feel|i've been|my (child|son|daughter|husband|wife|mother|father|"
@@ -88,18 +130,14 @@ _REDACTIONS = [
 
 def emergency(text: str) -> str | None:
     """The kind of emergency the text describes, or None."""
-    for name, pattern in _EMERGENCY_RE:
-        if pattern.search(text):
-            return name
-    return None
+    found = _match(text)
+    return found[0] if found else None
 
 
 def emergency_words(text: str) -> str | None:
     """The words of `text` that describe the emergency (to answer in the user's own words), or None."""
-    for _, pattern in _EMERGENCY_RE:
-        if (m := pattern.search(text)) is not None:
-            return m.group(0).strip()
-    return None
+    found = _match(text)
+    return found[1].group(0).strip() if found else None
 
 
 def symptom_question(text: str) -> bool:

@@ -110,6 +110,19 @@ def test_off_topic_gets_an_honest_i_dont_know(bot):
     assert "medhive-overview.md" in answer.text and not answer.tool_calls
 
 
+@pytest.mark.parametrize("text", ["can you recommend a good dermatologist in Lyon",
+                                  "how do I export patient lists from Epic into Excel",
+                                  "is Med-PaLM better than ChatGPT for diagnosing patients"])
+def test_a_question_about_something_the_documents_never_name_gets_i_dont_know(bot, text):
+    assert bot.session().ask(text).intent == "unknown"
+
+
+def test_names_the_documentation_uses_are_not_foreign(kindex):
+    assert kindex.foreign_names("can I use MedHive with Supabase and Groq, or only from Lyon?") == ["Lyon"]
+    assert kindex.foreign_names("Lyon hospital") == []  # the first word may be capitalised for any reason
+    assert kindex.foreign_names("our IT team and the DPO ask about GDPR") == []
+
+
 def test_an_account_question_runs_the_usage_tool_only_for_a_signed_in_caller(bot, store):
     from tests.assistant.conftest import make_org
 

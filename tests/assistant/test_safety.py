@@ -21,6 +21,53 @@ def test_emergencies_are_recognised(text):
     assert emergency(text)
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    ("cut my hand on glass and it won't stop bleeding, soaked through 3 towels already", "bleeding"),
+    ("I can't stop the bleeding from my arm", "bleeding"),
+    ("blood is spurting out of his leg", "bleeding"),
+    ("there is so much blood, the bandage is soaked", "bleeding"),
+    ("my nose has been bleeding for an hour and it is not stopping", "bleeding"),
+    ("lots of blood coming from my head after a fall", "bleeding"),
+    ("she's bleeding badly from a deep cut", "bleeding"),
+    ("my son is coughing up blood", "bleeding"),
+    ("I can't get any air in and I'm wheezing", "breathing"),
+    ("my husband is gasping for breath", "breathing"),
+    ("my baby is turning blue", "breathing"),
+    ("struggling to breathe since this morning", "breathing"),
+    ("my dad's face is drooping on one side", "stroke signs"),
+    ("her words are coming out jumbled all of a sudden", "stroke signs"),
+    ("suddenly I can't speak properly and my arm is weak", "stroke signs"),
+    ("worst headache of my life, came on in seconds", "stroke signs"),
+    ("there's a weight on my chest and the pain goes down my left arm", "chest pain"),
+    ("my chest feels tight and heavy", "chest pain"),
+    ("I want to end it", "self-harm"),
+    ("thinking about ending it tonight", "self-harm"),
+    ("I'm going to kill myself", "self-harm"),
+    ("I just want to die", "self-harm"),
+    ("there's no point in living anymore", "self-harm"),
+    ("I can't go on like this", "self-harm"),
+    ("my toddler swallowed a handful of my sleeping pills", "overdose or poisoning"),
+    ("I took too many of my painkillers", "overdose or poisoning"),
+    ("I have chest pain, does the ECG model detect it?", "chest pain"),
+    ("crushing chest pain and sweating, is the heart model any use", "chest pain"),
+    ("does the assistant detect suicidal thoughts?", "self-harm"),  # self-harm wording always counts
+])
+def test_emergencies_in_peoples_own_words(text, kind):
+    assert emergency(text) == kind
+
+
+@pytest.mark.parametrize("text", [
+    "does the ECG model detect chest pain?",
+    "is shortness of breath a feature in the heart disease dataset?",
+    "is chest pain one of the labels?",
+    "does the heart disease data set include chest pain type?",
+    "how does the assistant handle chest pain questions?",
+    "How do I stop the bleeding of memory in my training loop?",
+])
+def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
+    assert emergency(text) is None
+
+
 @pytest.mark.parametrize("text", ["How accurate is the ECG model?", "What is chest X-ray resolution in the model?",
                                   "How do I breathe life into my API integration?"])
 def test_ordinary_questions_are_not_emergencies(text):
