@@ -43,8 +43,14 @@ _EMERGENCY = [
                   r"\b(can'?t|cannot) (catch|get) " + _WHO + r" breath|\bgasping\b|struggling for (air|breath)|"
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
-    ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collapsed|not breathing|stopped breathing|seizure|"
-                    r"convuls|(won'?t|will not|can'?t|doesn'?t) wake)"),
+    ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
+                    r"stopped breathing|seizure|convuls|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
+                    r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless|"
+                    r"(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b)"),
+    # "not responding" / "not moving" say as much of a server as of a person: an emergency only when a
+    # person is named (below)
+    ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
+                     r"\bno response\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
                  r"bleeding\b.{0,20}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
                  r"doesn'?t stop|does not stop|isn'?t stopping|is not stopping|keeps? going|non[- ]?stop)|"
@@ -86,6 +92,7 @@ _PERSON_OR_NOW = re.compile(
     r"brother|sister|grand\w+|neighbou?r|roommate|colleague|patient|now|right now|currently|tonight|today|"
     r"help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
+_NEEDS_PERSON = {"unresponsive"}
 
 
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
@@ -93,13 +100,15 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
+            if name in _NEEDS_PERSON and not _PERSON_OR_NOW.search(text):
+                continue  # "our node is not responding"
             return name, m
     return None
 
 _SYMPTOM = re.compile(
     r"\b(i('ve| have| had)|i'm having|i am having|i feel|i've been|my (child|son|daughter|husband|wife|mother|father|"
     r"baby)( has|'s)?|symptoms?)\b.*\b(pain|cough|fever|lump|breath|dizz|palpitat|vision|headache|tired|ache|"
-    r"rash|swelling|bleed|skipped|racing|flutter|sore|nause|vomit|short)|\b(do|could|might|can) (i|he|she|they) have\b|"
+    r"rash|swelling|bleed|skipped|racing|flutter|sore|nause|vomit|short)|\b(do|could|might|can) (i|he|she|they) have\b(?! to\b)|"
     r"\bam i (sick|ill|okay|ok)\b|\bis it (cancer|pneumonia|glaucoma|serious)\b|"
     r"\bmy (heart|chest|eyes?|eyesight|vision|breasts?|lungs?|breathing|cough|skin|kidneys?|blood sugar|voice)\b.{0,40}"
     r"\b(keeps?|feels?|hurts?|getting|racing|skipp|pound|flutter|blurr|worse|weird|strange|wrong|sore)", re.I)

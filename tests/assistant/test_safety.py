@@ -46,6 +46,11 @@ def test_emergencies_are_recognised(text):
     ("I just want to die", "self-harm"),
     ("there's no point in living anymore", "self-harm"),
     ("I can't go on like this", "self-harm"),
+    ("my husband fall down and not wake up, he is not responding, what to do", "unconscious"),
+    ("grandma collapsed in the kitchen and isn't breathing", "unconscious"),
+    ("he blacked out and we can't wake him", "unconscious"),
+    ("my friend is not moving and there's no pulse", "unconscious"),
+    ("my dad is not responding when I talk to him", "unresponsive"),
     ("my toddler swallowed a handful of my sleeping pills", "overdose or poisoning"),
     ("I took too many of my painkillers", "overdose or poisoning"),
     ("I have chest pain, does the ECG model detect it?", "chest pain"),
@@ -69,7 +74,8 @@ def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
 
 
 @pytest.mark.parametrize("text", ["How accurate is the ECG model?", "What is chest X-ray resolution in the model?",
-                                  "How do I breathe life into my API integration?"])
+                                  "How do I breathe life into my API integration?",
+                                  "our node is not responding to the superlink", "the portal is not responding"])
 def test_ordinary_questions_are_not_emergencies(text):
     assert emergency(text) is None
 
@@ -142,3 +148,12 @@ def test_never_another_organizations_data(bot, store):
     assert result["contributions"] == []
     usage = run_tool(s.tools, "usage", {"org_id": b.org_id})
     assert usage["limits"]["tier"] == "free"
+
+
+@pytest.mark.parametrize("text", ["is medhive free for students or do i have to pay something",
+                                  "do I have to sign up to try a model?"])
+def test_having_to_do_something_is_not_a_symptom_question(text):
+    from assistant.safety import symptom_question
+
+    assert not symptom_question(text)
+
