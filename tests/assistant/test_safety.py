@@ -157,3 +157,17 @@ def test_having_to_do_something_is_not_a_symptom_question(text):
 
     assert not symptom_question(text)
 
+
+
+def test_every_emergency_question_of_every_eval_set_is_recognised():
+    """Each question a set labels "emergency" (the held-apart ones included, after their one scoring) is
+    recognised; the message names only the set and the id, never the question."""
+    import json
+    from pathlib import Path
+
+    missed = []
+    for path in sorted((Path(__file__).parent / "eval").glob("*.json")):
+        for q in json.loads(path.read_text(encoding="utf-8")):
+            if q["expect"] == "emergency" and emergency(q["q"]) is None:
+                missed.append(f"{path.name} {q['id']}")
+    assert not missed, missed
