@@ -45,12 +45,11 @@ _EMERGENCY = [
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
                     r"stopped breathing|seizure|convuls|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
-                    r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless|"
-                    r"(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b)"),
-    # "not responding" / "not moving" say as much of a server as of a person: an emergency only when a
-    # person is named (below)
+                    r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
+    # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
+    # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
     ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
-                     r"\bno response\b"),
+                     r"\b(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
                  r"bleeding\b.{0,20}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
                  r"doesn'?t stop|does not stop|isn'?t stopping|is not stopping|keeps? going|non[- ]?stop)|"
@@ -93,6 +92,10 @@ _PERSON_OR_NOW = re.compile(
     r"help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
 _NEEDS_PERSON = {"unresponsive"}
+_SOMEONE_ELSE = re.compile(
+    r"\b(he|she|him|her|he'?s|she'?s|they|them|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|"
+    r"mom|mother|dad|father|husband|wife|partner|brother|sister|grand\w+|neighbou?r|roommate|colleague|patient|"
+    r"man|woman|person|boy|girl)\b", re.I)
 
 
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
@@ -100,8 +103,8 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
-            if name in _NEEDS_PERSON and not _PERSON_OR_NOW.search(text):
-                continue  # "our node is not responding"
+            if name in _NEEDS_PERSON and not _SOMEONE_ELSE.search(text):
+                continue  # "our node is not responding", "I got no answer, the API is not responding"
             return name, m
     return None
 

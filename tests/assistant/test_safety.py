@@ -51,6 +51,7 @@ def test_emergencies_are_recognised(text):
     ("he blacked out and we can't wake him", "unconscious"),
     ("my friend is not moving and there's no pulse", "unconscious"),
     ("my dad is not responding when I talk to him", "unresponsive"),
+    ("my wife fell down and can't get up, she is not moving", "unresponsive"),
     ("my toddler swallowed a handful of my sleeping pills", "overdose or poisoning"),
     ("I took too many of my painkillers", "overdose or poisoning"),
     ("I have chest pain, does the ECG model detect it?", "chest pain"),
@@ -75,7 +76,9 @@ def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
 
 @pytest.mark.parametrize("text", ["How accurate is the ECG model?", "What is chest X-ray resolution in the model?",
                                   "How do I breathe life into my API integration?",
-                                  "our node is not responding to the superlink", "the portal is not responding"])
+                                  "our node is not responding to the superlink", "the portal is not responding",
+                                  "I get no response and the API is not responding, help",
+                                  "our supernode fell over and won't restart"])
 def test_ordinary_questions_are_not_emergencies(text):
     assert emergency(text) is None
 
