@@ -85,17 +85,15 @@ _ABOUT_SYSTEM = re.compile(
     r"trained on|training data|model card|documentation|docs|knowledge (base|pages?)|benchmark|input fields?)\b|"
     r"\b(model|assistant|chat ?bot|medhive)\b.{0,30}\b(handle|cover|support|tell apart|distinguish|answer|respond)",
     re.I)
+# someone other than the writer, in the words people use for them
+_OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
+           r"dad|father|husband|wife|partner|brother|sister|grand\w+|neighbou?r|roommate|colleague|patient")
 _PERSON_OR_NOW = re.compile(
-    r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|he|she|him|his|her|hers|he'?s|she'?s|they'?re|someone|"
-    r"somebody|anyone|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|dad|father|husband|wife|partner|"
-    r"brother|sister|grand\w+|neighbou?r|roommate|colleague|patient|now|right now|currently|tonight|today|"
-    r"help|ambulance|911|112|999)\b", re.I)
+    r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
+    r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
 _NEEDS_PERSON = {"unresponsive"}
-_SOMEONE_ELSE = re.compile(
-    r"\b(he|she|him|her|he'?s|she'?s|they|them|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|"
-    r"mom|mother|dad|father|husband|wife|partner|brother|sister|grand\w+|neighbou?r|roommate|colleague|patient|"
-    r"man|woman|person|boy|girl)\b", re.I)
+_SOMEONE_ELSE = re.compile(r"\b(" + _OTHERS + r"|they|them|man|woman|person|boy|girl)\b", re.I)
 
 
 def _match(text: str) -> tuple[str, re.Match[str]] | None:

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,14 +52,28 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
 
-def run(quick: bool) -> str:
-    from assistant import build_assistant, evaluation
+def offline_bot(home: Path) -> tuple[Any, Any]:
+    """The assistant as the benchmarks score it, and its accounts store (dispose of it when done): offline
+    backend, the repository's knowledge/, the registry in `home` seeded with the baselines, the index in
+    `home` (built there if missing), SQLite accounts."""
+    from assistant import build_assistant
     from assistant.embeddings import default_embedder
     from assistant.ports import HubAccounts
     from assistant.retrieval import KnowledgeIndex
     from hub.accounts import Store
     from hub.registry import load_or_create_keypair, open_registry
     from hub.registry.seed import seed_baselines
+
+    registry = open_registry("local", home=home, signer=load_or_create_keypair(home))
+    seed_baselines(registry)
+    store = Store(f"sqlite:///{home / 'accounts.db'}")
+    index = KnowledgeIndex.open(ROOT / "knowledge", home / "assistant" / "index", embedder=default_embedder())
+    return build_assistant(knowledge_dir=ROOT / "knowledge", home=home, registry=registry,
+                           accounts=HubAccounts(store), index=index, backend="offline"), store
+
+
+def run(quick: bool) -> str:
+    from assistant import evaluation
 
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="medhive-bench-assistant-"))
@@ -69,14 +84,9 @@ def run(quick: bool) -> str:
         # first run of a new installation: the index is built (and the registry seeded)
         first_wall, first_cpu, _ = _child(cli + ["ask", QUESTION], env)
 
-        registry = open_registry("local", home=home, signer=load_or_create_keypair(home))
-        seed_baselines(registry)
-        store = Store(f"sqlite:///{home / 'accounts.db'}")
-        embedder = default_embedder()
-        index = KnowledgeIndex.open(ROOT / "knowledge", home / "assistant" / "index", embedder=embedder)
+        bot, store = offline_bot(home)
+        index, embedder = bot.index, bot.index.embedder
         assert not index.rebuilt, "the CLI's index should have been reused"
-        bot = build_assistant(knowledge_dir=ROOT / "knowledge", home=home, registry=registry,
-                              accounts=HubAccounts(store), index=index, backend="offline")
 
         quality = {}
         for name in ("dev", "test"):

@@ -28,13 +28,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def score_set(name: str) -> dict:
-    from assistant import build_assistant, evaluation
-    from assistant.embeddings import default_embedder
-    from assistant.ports import ANONYMOUS, HubAccounts
-    from assistant.retrieval import KnowledgeIndex
-    from hub.accounts import Store
-    from hub.registry import load_or_create_keypair, open_registry
-    from hub.registry.seed import seed_baselines
+    from assistant import evaluation
+    from assistant.ports import ANONYMOUS
+    from benchmarks.assistant import offline_bot
 
     tmp = Path(tempfile.mkdtemp(prefix="medhive-heldout-"))
     home = tmp / "home"
@@ -42,12 +38,7 @@ def score_set(name: str) -> dict:
     load_before = os.getloadavg()
     try:
         home.mkdir(parents=True)
-        registry = open_registry("local", home=home, signer=load_or_create_keypair(home))
-        seed_baselines(registry)
-        store = Store(f"sqlite:///{home / 'accounts.db'}")
-        index = KnowledgeIndex.open(ROOT / "knowledge", home / "assistant" / "index", embedder=default_embedder())
-        bot = build_assistant(knowledge_dir=ROOT / "knowledge", home=home, registry=registry,
-                              accounts=HubAccounts(store), index=index, backend="offline")
+        bot, store = offline_bot(home)
         questions = evaluation.load(EVAL / f"{name}.json")
         started = time.perf_counter()
         scored = evaluation.score(bot, questions)

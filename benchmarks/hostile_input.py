@@ -164,18 +164,14 @@ def file_body(filename: str, data: bytes) -> bytes:
 
 
 def plausible_row() -> dict[str, float]:
-    """One breast cancer case the model can judge: the shipped example's first row (a row of mid-range
-    values is refused as implausible, so it would measure the refusal, not serving)."""
-    import csv
-
+    """One breast cancer case the model can judge: the shipped example's first row, as the task builds a
+    request from it (a row of mid-range values is refused as implausible, so it would measure the refusal,
+    not serving)."""
     from hub.models import get_task
 
     task = get_task("breast_cancer")
     path = next(p for p in task.example_inputs() if p.suffix == ".csv" and "missing" not in p.name)
-    with open(path, newline="") as fh:
-        row = next(csv.DictReader(fh))
-    names = {a: f.name for f in task.input_fields for a in (f.name, *f.aliases)}
-    return {names[k]: float(v) for k, v in row.items() if k in names}
+    return task.request_example(path)[0]["inputs"]
 
 
 def csv_bytes(rows: int) -> bytes:

@@ -14,8 +14,9 @@ from tests.hub.api.conftest import PW, seeded_home  # noqa: F401 - fixture
 CSRF = re.compile(r"name='csrf' value='([^']+)'")
 
 
-@pytest.fixture
-def portal(seeded_home, medhive_home):  # noqa: F811
+def mounted_app(seeded_home, medhive_home, *mounts) -> FastAPI:  # noqa: F811
+    """An app with the /v1 API, the portal's account pages and `mounts` (modules of medhive.mounts) on a
+    copy of the seeded home; dispose of `app.state.medhive_api.store` when done."""
     import shutil
 
     from medhive.mounts import api, portal_accounts
@@ -25,8 +26,14 @@ def portal(seeded_home, medhive_home):  # noqa: F811
     settings = get_settings()
     app = FastAPI()
     registry = settings.open_registry()
-    api.mount(app, settings=settings, registry=registry)
-    portal_accounts.mount(app, settings=settings, registry=registry)
+    for m in (api, portal_accounts, *mounts):
+        m.mount(app, settings=settings, registry=registry)
+    return app
+
+
+@pytest.fixture
+def portal(seeded_home, medhive_home):  # noqa: F811
+    app = mounted_app(seeded_home, medhive_home)
     yield app
     app.state.medhive_api.store.dispose()
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi import FastAPI
 
 from hub.accounts import users
 from tests.hub.api.conftest import PW, seeded_home  # noqa: F401 - fixture
-from tests.medhive.test_account_pages import CSRF, _client, sign_up
+from tests.medhive.test_account_pages import CSRF, _client, mounted_app, sign_up
 
 ADMIN_PAGES = ("/admin/people", "/admin/models", "/admin/tokens", "/admin/audit")
 ADMIN_FORMS = ("/admin/people/00000000-0000-0000-0000-000000000000/role",
@@ -22,17 +21,9 @@ ADMIN_FORMS = ("/admin/people/00000000-0000-0000-0000-000000000000/role",
 
 @pytest.fixture
 def hub(seeded_home, medhive_home):  # noqa: F811
-    import shutil
+    from medhive.mounts import portal_admin
 
-    from medhive.mounts import api, portal_accounts, portal_admin
-    from medhive.settings import get_settings
-
-    shutil.copytree(seeded_home, medhive_home, dirs_exist_ok=True)
-    settings = get_settings()
-    app = FastAPI()
-    registry = settings.open_registry()
-    for m in (api, portal_accounts, portal_admin):
-        m.mount(app, settings=settings, registry=registry)
+    app = mounted_app(seeded_home, medhive_home, portal_admin)
     store = app.state.medhive_api.store
     with store.transaction() as s:
         org = users.create_org(s, name="Ops", kind="platform")

@@ -9,30 +9,19 @@ import re
 import uuid
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from hub.accounts import users
 from hub.accounts.models import User
-from tests.hub.api.conftest import PW, seeded_home  # noqa: F401 - fixture
+from tests.hub.api.conftest import seeded_home  # noqa: F401 - fixture
 from tests.hub.test_screening import form_values
-
-CSRF = re.compile(r"name='csrf' value='([^']+)'")
+from tests.medhive.test_account_pages import CSRF, _client, mounted_app, sign_up
 
 
 @pytest.fixture
 def portal(seeded_home, medhive_home):  # noqa: F811
-    import shutil
+    from medhive.mounts import screening
 
-    from medhive.mounts import api, portal_accounts, screening
-    from medhive.settings import get_settings
-
-    shutil.copytree(seeded_home, medhive_home, dirs_exist_ok=True)
-    settings = get_settings()
-    app = FastAPI()
-    registry = settings.open_registry()
-    for m in (api, screening, portal_accounts):
-        m.mount(app, settings=settings, registry=registry)
+    app = mounted_app(seeded_home, medhive_home, screening)
     yield app
     app.state.medhive_api.store.dispose()
 
@@ -49,10 +38,9 @@ def _used(client) -> int:
 
 def test_a_screening_over_the_quota_is_refused_on_the_page_and_bills_nothing(portal):
     store = portal.state.medhive_api.store
-    c = TestClient(portal, base_url="https://testserver", follow_redirects=True)
+    c = _client(portal)
     email = "quota-screening@clinic.example"
-    token = CSRF.search(c.get("/signup").text).group(1)
-    r = c.post("/signup", data={"csrf": token, "email": email, "password": PW, "account_type": "clinician"})
+    r = sign_up(c, email, account_type="clinician")
     assert r.url.path == "/account", r.text[:300]
     org = _org_of(store, email)
     values = form_values("heart_disease", "diabetes")  # two models can judge this case: two units
