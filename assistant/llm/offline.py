@@ -262,13 +262,15 @@ class OfflineBackend:
                       sources=[{"doc": EMERGENCY_DOC, "heading": EMERGENCY_HEADING}])
 
     def _unknown(self, *, advice: bool = False) -> Answer:
+        """The honest "I don't know" and where to look; for a request for medical advice (`advice`), that
+        MedHive gives none and who does."""
         looks = "\n".join(f"- `{doc}`: {what}" for doc, what in WHERE_TO_LOOK)
-        lead = ("I can't advise on treatment, medicines or doses, or recommend a clinician: MedHive's models and "
-                "documents do not cover individual care. Please ask a doctor or a pharmacist (your own doctor or "
-                "local health service can also refer you to a specialist). " if advice else "I don't know: ")
-        return Answer(text=f"{lead}{'The' if advice else 'the'} MedHive documentation does not cover that, and I "
-                           f"answer only from it. Here is where to look for what it does cover:\n\n{looks}\n\nYou can "
-                           "also ask me about the models, a result, onboarding a hospital, privacy, the API or pricing.",
+        lead = ("I can't advise on treatment, medicines or doses, or recommend a clinician: please ask a doctor or a "
+                "pharmacist (your doctor or local health service can also refer you to a specialist). MedHive's "
+                "models and documentation do not cover individual care, and I answer only from the documentation."
+                if advice else "I don't know: the MedHive documentation does not cover that, and I answer only from it.")
+        return Answer(text=f"{lead} Here is where to look for what it does cover:\n\n{looks}\n\nYou can also ask me "
+                           "about the models, a result, onboarding a hospital, privacy, the API or pricing.",
                       intent="unknown")
 
     def _question(self, turn: Turn, *, intent: str) -> Answer:
