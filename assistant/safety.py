@@ -162,7 +162,7 @@ _REFERRAL = re.compile(
     r"\b(near me|nearby|in my area|in town)\b", re.I)
 _ABOUT_PRODUCT = re.compile(r"\b(models?|outputs?|results?|predictions?|predicted|scores?|probabilit(y|ies)|medhive|"
                             r"assistant|reports?|explanations?|labels?|data ?sets?|data|inputs?|features?|training|api|samples?|images?|"
-                            r"rows?|records?|tiers?|quotas?|nodes?)\b",
+                            r"rows?|records?|tiers?|quotas?|nodes?|federat\w*|privacy|aggregation)\b",
                             re.I)
 
 

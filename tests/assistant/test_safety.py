@@ -214,6 +214,7 @@ def test_requests_for_individual_medical_advice_are_recognised(text):
     "which tier should we take",
     "how many samples should we give to take part",
     "which antibiotics does the pneumonia dataset list?",
+    "are there side effects of federated learning on privacy?",
 ])
 def test_questions_about_the_product_are_not_medical_advice(text):
     from assistant.safety import medical_advice
