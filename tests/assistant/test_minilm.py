@@ -27,12 +27,29 @@ def test_vectors_match_sentence_transformers(embedder):
     assert np.abs(mine - reference).max() < 1e-4
 
 
+def test_a_vector_without_some_words_comes_from_the_same_pass_in_both_embedders(embedder):
+    text = "does the site keep my chest x-ray after the prediction?"
+    start = text.index("chest x-ray")
+    spans = [(start, start + len("chest x-ray"))]
+    mine = NumpyMiniLMEmbedder().encode_excluding(text, spans)
+    reference = embedder.encode_excluding(text, spans)
+    assert mine.shape == reference.shape == (2, 384)
+    assert np.abs(mine - reference).max() < 1e-4  # the same token states, pooled the same way
+    assert np.abs(mine[0] - embedder.encode([text])[0]).max() < 1e-4  # row 0 is the sentence vector
+    assert np.allclose(np.linalg.norm(mine, axis=1), 1.0, atol=1e-5)
+    # leaving the words out moves the vector, towards the text without them; excluding nothing moves nothing
+    without = embedder.encode([text.replace("chest x-ray", "")])[0]
+    assert float(mine[1] @ mine[0]) < 0.99 and float(mine[1] @ without) > float(mine[0] @ without)
+    assert np.abs(NumpyMiniLMEmbedder().encode_excluding(text, [])[1] - mine[0]).max() < 1e-5
+
+
 def test_the_index_built_by_either_is_the_same(embedder, index_dir, kindex):
     numpy_embedder = NumpyMiniLMEmbedder()
     assert numpy_embedder.model_id == embedder.model_id
     reopened = KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=numpy_embedder)
     assert not reopened.rebuilt
-    for q in ["what is epsilon?", "how do I get an API key", "my node does not join a round"]:
+    for q in ["what is epsilon?", "how do I get an API key", "my node does not join a round",
+              "does medhive keep my x-ray after the prediction?"]:  # names a task: the topic vector too
         assert [h.source for h in reopened.search(q, 5)] == [h.source for h in kindex.search(q, 5)]
 
 
