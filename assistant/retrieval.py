@@ -17,7 +17,7 @@ section's heading, plus a lexical term (BM25 over the chunk's words, scaled to [
 rescues rare exact terms such as "epsilon", "429" or "WFDB" which a small embedding model blurs. The
 lexical query is expanded with the documentation's words for the user's words (`assistant.vocabulary`).
 
-Two corrections judge the whole question rather than the word in it that names a model (measured on the
+Three corrections let the whole question decide rather than one word or one broad match (chosen on the
 seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `Weights`):
 - a question that names a task ("xray", "ckd", "creatinine": the task catalog's words, `task_mentions`) is
   also scored on its other words, the topic: the same four terms with the query vector mean-pooled over the
@@ -26,10 +26,13 @@ seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `We
   scored as much on "upload ... keep" as on "xray", which alone pulls the pneumonia page's Inputs up;
 - a section about one task (a task's model page, or a heading naming a task: "Reading a pneumonia result")
   starts `Weights.task_section` lower, and half that (`named_task_section`) when the question names its
-  task. Eight model pages built on one template are half the sections and share the everyday words of
+  task. Eight model pages built on one template are nearly half the sections and share the everyday words of
   inputs, data and training; without the handicap one of them wins many a question about accounts,
   storage, the API or versions ("roll back the glaucoma model"), while a question about the model itself
-  ("limitations of the x-ray model") still finds that model's section ahead of the general ones.
+  ("limitations of the x-ray model") still finds that model's section ahead of the general ones;
+- a document's introduction (the text under its title) starts `Weights.intro` lower: it summarises the
+  whole page, so its title-heading matches broadly ("Privacy and compliance" for "which personal data do
+  you store centrally"), while the section it points to says the answer.
 Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
 `Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question),
 both of the question as asked.
@@ -171,6 +174,7 @@ class Weights:
     topic: float = 0.5
     task_section: float = 0.15  # subtracted from a section about one task (see the module docstring)
     named_task_section: float = 0.5  # the share of it kept for a section about a task the question names
+    intro: float = 0.1  # subtracted from a document's introduction (the text under its title)
 
 
 VECTORS = ("chunks", "headings", "sentences")  # one FAISS IndexFlatIP file each
@@ -214,6 +218,7 @@ class KnowledgeIndex:
         self._speller = Speller(self._bm25.df)
         self._section_tasks = [_tasks_of(c) for c in chunks]  # the task a section is about, if any
         self._task_section = np.array([bool(t) for t in self._section_tasks], dtype=np.float64)
+        self._intro = np.array([c.heading in ("", c.title) for c in chunks], dtype=np.float64)
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
@@ -281,7 +286,7 @@ class KnowledgeIndex:
         if mentions:  # the named task's own sections keep their score
             named = {task for _, _, task in mentions}
             handicap = handicap * np.array([w.named_task_section if t & named else 1.0 for t in self._section_tasks])
-        score = score - w.task_section * handicap
+        score = score - w.task_section * handicap - w.intro * self._intro
         cosine, best_sentence = cosines[0], parts[0][1]
         best: dict[tuple[str, str], Hit] = {}
         for i in np.argsort(-score, kind="stable"):

@@ -174,3 +174,11 @@ def test_the_topic_score_needs_no_second_embedding_pass(kindex):
     index.search("is my kidney result kept?", 3)
     index.search("how do I make an account?", 3)
     assert counting.calls == [("encode_excluding", 1), ("encode", 1)]  # one pass per question either way
+
+
+def test_a_specific_section_ranks_above_its_documents_introduction(kindex):
+    # the introduction summarises the page ("...everything that is stored centrally is non-personal or kept to
+    # the minimum"); the section under it lists what is stored
+    hits = kindex.search("what exactly is stored centrally about our clinicians", 2)
+    assert [h.source for h in hits] == ["privacy-compliance.md > What MedHive stores and what it does not",
+                                        "privacy-compliance.md"]
