@@ -60,8 +60,9 @@ def test_only_bert_mean_pooling_folders_are_accepted(tmp_path):
 
 def test_answering_from_the_documents_imports_no_torch(home_with_index):
     probe = ("import sys; from medhive.commands.ask import open_session; from medhive.settings import get_settings; "
-             "a = open_session(get_settings(), None).ask('what is secure aggregation?'); "
-             "assert a.sources, a.text; print('torch' in sys.modules, 'sentence_transformers' in sys.modules, "
+             "s = open_session(get_settings(), None); a = s.ask('what is secure aggregation?'); "
+             "b = s.ask('does medhive keep my x-ray?'); "  # names a task: the topic vector, from numpy too
+             "assert a.sources and b.sources, a.text; print('torch' in sys.modules, 'sentence_transformers' in sys.modules, "
              "'faiss' in sys.modules)")
     env = {**os.environ, "MEDHIVE_HOME": str(home_with_index), "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=str(REPO), capture_output=True, text=True,
@@ -86,3 +87,17 @@ def test_a_repeated_question_is_served_from_the_cache_with_the_same_vector():
     assert cached.encode(["what is epsilon?"])[0, 0] != 42.0  # the oldest was evicted: computed again
     cached.cache_clear()
     assert not cached._cache
+
+
+def test_a_repeated_question_naming_a_task_is_served_from_the_cache_too():
+    cached = NumpyMiniLMEmbedder(cache_size=4)
+    text = "does medhive keep my x-ray?"
+    spans = [(text.index("x-ray"), text.index("x-ray") + 5)]
+    first = cached.encode_excluding(text, spans)
+    first[:] = 42.0  # the caller's copy
+    assert len(cached._cache) == 1
+    for vectors in cached._cache.values():  # mark what is kept: a marked answer came from the cache
+        vectors[1, 0] = 7.0
+    assert cached.encode_excluding(text, spans)[1, 0] == 7.0
+    assert cached.encode_excluding(text, [])[1, 0] != 7.0  # other spans, another entry
+    assert cached.encode([text])[0, 0] != 7.0  # and the plain sentence vector is not confused with it
