@@ -26,8 +26,9 @@ seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `We
   scored as much on "upload ... keep" as on "xray", which alone pulls the pneumonia page's Inputs up;
 - a section about one task (a task's model page, or a heading naming a task: "Reading a pneumonia result")
   starts `Weights.task_section` lower, and half that (`named_task_section`) when the question names its
-  task. Eight model pages built on one template are nearly half the sections and share the everyday words of
-  inputs, data and training; without the handicap one of them wins many a question about accounts,
+  task. Eight model pages built on one template are a third of the sections (with the per-task sections of
+  other pages, two fifths) and share the everyday words of inputs, data and training; without the
+  handicap one of them wins many a question about accounts,
   storage, the API or versions ("roll back the glaucoma model"), while a question about the model itself
   ("limitations of the x-ray model") still finds that model's section ahead of the general ones;
 - a document's introduction (the text under its title) starts `Weights.intro` lower: it summarises the
