@@ -102,10 +102,14 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
 # "we want to take part in the glaucoma training. How do we sign up?"): onboarding starts; a question about a
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
-_JOIN = r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board))"
+_JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board)|"
+         r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
+         r"become (a |an )?(data )?(provider|partner|contributor|member|participant|site))")
+_ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|team|lab|centre|center|unit|department|dept|"
+                      r"ward|institute|trust|group|network|consortium)")
 _JOIN_REQUEST = re.compile(
     r"\b(we|i|our)\b.{0,60}(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
-    r"\bcan (we|our (hospital|clinic|practice|organi[sz]ation|site|team|lab))\b.{0,20}\b" + _JOIN + r"|"
+    r"\bcan (we|our( \w+)? " + _ORGANISATION_NOUN + r")\b.{0,20}\b" + _JOIN + r"|"
     r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
 _ORGANISATION = re.compile(r"\b(hospitals?|clinics?|practice|organi[sz]ation|trust|lab|site|centre|center|training|"
                            r"federation|federated|data provider|consortium|department|dept|unit|ward|institute|"

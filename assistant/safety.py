@@ -29,12 +29,16 @@ EMERGENCY_NOTICE = (
 # emergency can cost a life: only a question about what the system detects that names no person (below) is
 # let through.
 _WHO = r"(my|his|her|their|the|our)"
+_MEDICINES = (r"(pills|tablets|capsules|meds|medicines?|medications?|drugs|paracetamol|acetaminophen|tylenol|"
+              r"ibuprofen|aspirin|insulin|opioids?|sleeping)\b")
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
                    r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
                    r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
-                   r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)"),
+                   r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)|\bclutch\w*\b.{0,10}\b(chest|heart)\b"),
+    # the look of shock or a heart attack, as a bystander describes it
+    ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
                      r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
@@ -65,9 +69,14 @@ _EMERGENCY = [
                  r"(coughing|vomiting|throwing|spitting) up blood"),
     ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
-    ("overdose or poisoning", r"\boverdos|\bpoison|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+(data|models?|weights|updates?|"
+                              r"attacks?|gradients?|labels?|rows|records|samples)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
-                              r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))"),
+                              r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
+                              # a number or a lot of a medicine taken at once; a child who got into someone's medicines
+                              r"\b(took|swallowed|taken|ate|had|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
+                              r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
+                              r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
                   r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
                   r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
@@ -154,6 +163,8 @@ _TREATMENT = re.compile(
     r"\bhow (do i|do you|to|should i|should we|can i|can we) (treat|cure|manage)\b|"
     r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?)\b|"
     r"\bshould (i|he|she|we|they) (take|stop taking|start taking|keep taking)\b|"
+    r"\bshould (i|he|she|we|they) (start|stop|switch|begin|increase|reduce|double)\b.{0,20}\b(an?|the|my|his|her|on)\b|"
+    r"\b(current|latest|clinical|official)? ?guidelines? (for|on)\b|"
     r"\bhow (much|many)\b.{0,30}\b(should|can|may)\b.{0,20}\b(take|give)\b(?! part)|"
     r"\b(prescribe|prescription for)\b|\bside effects? of\b", re.I)
 _REFERRAL = re.compile(
@@ -162,7 +173,8 @@ _REFERRAL = re.compile(
     r"\b(near me|nearby|in my area|in town)\b", re.I)
 _ABOUT_PRODUCT = re.compile(r"\b(models?|outputs?|results?|predictions?|predicted|scores?|probabilit(y|ies)|medhive|"
                             r"assistant|reports?|explanations?|labels?|data ?sets?|data|inputs?|features?|training|api|samples?|images?|"
-                            r"rows?|records?|tiers?|quotas?|nodes?|federat\w*|privacy|aggregation)\b",
+                            r"rows?|records?|tiers?|quotas?|nodes?|supernodes?|rounds?|jobs?|servers?|keys?|accounts?|federat\w*|privacy|"
+                            r"aggregation)\b",
                             re.I)
 
 

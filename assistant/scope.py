@@ -9,7 +9,8 @@ counted over content words only: the retrieval stop words and the everyday words
 (`_EVERYDAY`: "got", "thing", "actually", "tomorrow"...) say nothing about the topic and are left out. A
 word one typing slip away from a known word ("acount", "predicitons") counts as known, as the retrieval's
 speller would read it. The offline backend answers "I don't know" when coverage is low *and* no passage is
-close (`assistant.llm.offline`); neither signal alone decides.
+close (`assistant.llm.offline`); neither signal alone decides. `recommendation_elsewhere` catches the other
+out-of-scope kind, asking which third-party product is better, whose words the documents do know.
 """
 
 from __future__ import annotations
@@ -90,3 +91,22 @@ def coverage(text: str, index: Any) -> float:
         return 1.0
     vocab = vocabulary(index)
     return sum(known(w, vocab) for w in words) / len(words)
+
+
+# "which EHR is better, epic or cerner?", "aws or azure, which one is better?", "the best app to track my blood
+# sugar": a request to choose between, or to recommend, things that are not MedHive's. The documents compare
+# nothing of the kind, and an answer from them would read as a recommendation. A comparison of MedHive's own
+# parts ("which model is better for...", "is the pro tier better") names one and is a documentation question.
+_RECOMMENDATION = re.compile(
+    r"\bwhich (one |\w+ |\w+ \w+ )?(is|are|would be|works) (better|best)\b|\bwhich (one )?should (i|we) (use|choose|pick|buy)\b|"
+    r"\b(the )?best (\w+ ){0,2}(apps?|software|tools?|systems?|providers?|vendors?|clouds?|platforms?|ehrs?|emrs?|"
+    r"laptops?|phones?|watch(es)?|devices?|managers?|services?|librar(y|ies)|frameworks?|databases?|editors?|browsers?|"
+    r"companies|brands?)\b", re.I)
+_OURS = re.compile(r"\b(medhive|models?|tiers?|plans?|nodes?|supernodes?|api|endpoints?|spaces?|portal|assistant|"
+                   r"federation|federated|your (service|platform|site|hub))\b", re.I)
+
+
+def recommendation_elsewhere(text: str) -> bool:
+    """The text asks which of some things is better, or for the best of a kind, and names nothing of MedHive's
+    (callers also check that it names no task)."""
+    return bool(_RECOMMENDATION.search(text)) and not _OURS.search(text)

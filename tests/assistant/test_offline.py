@@ -183,6 +183,11 @@ def test_a_problem_report_about_predict_is_answered_from_the_documentation(bot):
 def test_a_department_asking_to_take_part_starts_onboarding_a_process_question_is_answered(bot):
     started = bot.session().ask("our radiology unit wants to take part in the pneumonia training")
     assert started.intent == "onboarding"
+    for text in ("can our cardiology centre register as a data partner for heart disease?",
+                 "we are a renal clinic and would like to share our records with the federation"):
+        assert bot.session().ask(text).intent == "onboarding", text
+    # sharing data between hospitals is a privacy question, not a request to join
+    assert bot.session().ask("can our hospital share data with the other sites directly?").intent == "question"
     answered = bot.session().ask("how long does approval take after our clinic asks to join?")
     assert answered.intent == "question"
     assert any(s["doc"] == "hospital-onboarding.md" for s in answered.sources)
@@ -198,7 +203,9 @@ def test_medical_advice_gets_i_dont_know_and_a_clinician_or_pharmacist(bot, text
 
 
 @pytest.mark.parametrize("text", ["write a bash script that renames my holiday photos",
-                                  "which spreadsheet formulas calculate compound interest"])
+                                  "which spreadsheet formulas calculate compound interest",
+                                  "for our lab's notebooks, jupyter or vscode, which one is better?",
+                                  "what's the best password manager for a small clinic"])
 def test_another_domains_question_gets_i_dont_know(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "unknown" and not answer.tool_calls
@@ -210,6 +217,11 @@ def test_another_domains_question_gets_i_dont_know(bot, text):
 def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "question" and answer.sources
+
+
+def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot):
+    answer = bot.session().ask("which tier is better for a research group of five?")
+    assert answer.intent != "unknown" and (answer.sources or answer.tool_calls)
 
 
 def test_coverage_counts_topic_words_the_knowledge_base_knows(kindex):

@@ -54,6 +54,11 @@ def test_emergencies_are_recognised(text):
     ("my wife fell down and can't get up, she is not moving", "unresponsive"),
     ("my toddler swallowed a handful of my sleeping pills", "overdose or poisoning"),
     ("I took too many of my painkillers", "overdose or poisoning"),
+    ("my dad swallowed 15 of his sleeping tablets an hour ago", "overdose or poisoning"),
+    ("our toddler got into the medicine cabinet and chewed some of the tablets", "overdose or poisoning"),
+    ("she drank a lot of her insulin pens?? no, injected, idk, she is confused", "overdose or poisoning"),
+    ("he keeps clutching at his chest and can't sit still", "chest pain"),
+    ("he has gone ashen and clammy and is talking nonsense", "shock"),
     ("I have chest pain, does the ECG model detect it?", "chest pain"),
     ("crushing chest pain and sweating, is the heart model any use", "chest pain"),
     ("does the assistant detect suicidal thoughts?", "self-harm"),  # self-harm wording always counts
@@ -69,6 +74,9 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "does the heart disease data set include chest pain type?",
     "how does the assistant handle chest pain questions?",
     "How do I stop the bleeding of memory in my training loop?",
+    "does the federation reject poisoned updates from a malicious hospital?",
+    "how is data poisoning by one site detected?",
+    "I took my insulin this morning, does that change what the diabetes model says?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
@@ -201,6 +209,8 @@ def test_a_past_event_with_something_happening_now_is_still_an_emergency(text):
     "can you suggest a good cardiologist near Lille",
     "what is the standard therapy for open-angle glaucoma?",
     "should I stop taking my blood pressure tablets",
+    "my mum's potassium is 5.9, should we switch her to a different diuretic",
+    "latest guidelines on treating high blood pressure in pregnancy",
 ])
 def test_requests_for_individual_medical_advice_are_recognised(text):
     from assistant.safety import medical_advice
@@ -215,6 +225,8 @@ def test_requests_for_individual_medical_advice_are_recognised(text):
     "how many samples should we give to take part",
     "which antibiotics does the pneumonia dataset list?",
     "are there side effects of federated learning on privacy?",
+    "should we stop the round if one node drops out?",
+    "what guidelines on data protection does medhive follow?",
 ])
 def test_questions_about_the_product_are_not_medical_advice(text):
     from assistant.safety import medical_advice
