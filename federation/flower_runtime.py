@@ -1,0 +1,242 @@
+"""A hospital node's Flower processes with shorter idle polls and a lighter per-message start (flwr 1.32.1).
+
+    python -m federation.flower_runtime supernode [--poll S] <flower-supernode arguments>
+
+runs Flower's own `flower-supernode` (same code, same arguments), with two of its fixed waits shortened.
+Every message costs a SecAgg+ round an exchange, and in flwr 1.32.1 each exchange waits on constants:
+
+- the SuperNode, after pushing a reply, finds no next message (the server is still collecting the other
+  nodes' replies) and sleeps 3 s before asking again (`start_client_internal`: `time.sleep(3)`);
+- its `flower-superexec` child claims the stored message on a 1 s loop (`run_superexec`: `time.sleep(1)`);
+- every message starts a fresh `flwr-clientapp` process, whose console script imports
+  `flwr.supernode.cli`, and that package's `__init__` imports the whole SuperNode (SQLAlchemy, Alembic,
+  the object store) before the ClientApp runs: about 0.55 s of CPU per message of 1.1 s in all.
+
+None of these is an option in 1.32.1. Flower is not edited: in the processes this module starts, the
+`time` name of those two Flower modules is a proxy whose `sleep` waits at most `--poll` seconds (the
+SuperNode's idle wait only for `BUSY_WINDOW` s after its last message, so a node idle between jobs polls
+the SuperLink as rarely as stock Flower), and the `subprocess` name of the modules that start the next
+process by name is a proxy that starts this module's `superexec` / `clientapp` entry instead (the same
+arguments follow). `clientapp` runs Flower's own `flwr_clientapp()` from its file, without the package
+`__init__`. Polls touch only the SuperNode's loop (a pull from the SuperLink when idle) and the
+superexec's local loop: what a message carries, timeouts, heartbeats and dropout handling are Flower's.
+
+Idle cost, measured (SuperLink + 3 SuperNodes + their superexecs on loopback, 30 s, no job): 1.65 s of
+CPU with Flower's waits, 2.58 s polling every 0.5 s, 3.74 s every 0.25 s.
+
+The hooks are checked against the installed source (`hooks_apply`): with any other Flower than the pinned
+one, or a source that no longer has the waits, the node runs Flower unchanged and says so on stderr
+(`tests/federation/test_flower_runtime.py` fails then, so an upgrade is reviewed here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import time as _time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+PINNED = "1.32.1"
+#: the SuperNode's idle poll (during a job) and its superexec's claim loop, in seconds (flwr's own: 3 s and
+#: 1 s). A pull is one small gRPC request to the aggregation host; 0.5 s keeps a node's wait for the next
+#: message under about 0.5 + 0.5 s at about 1 % of a core per node for the polling (see above)
+DEFAULT_POLL = 0.5
+#: how long after its last message a SuperNode keeps polling every `poll` s (a job's exchanges follow each
+#: other within seconds to a minute); idle for longer, it waits Flower's 3 s between pulls again
+BUSY_WINDOW = 300.0
+_SELF = [sys.executable, "-m", "federation.flower_runtime"]
+
+
+class CappedSleep:
+    """Stands in for the `time` module inside one Flower module: every attribute is `time`'s, except that
+    `sleep(s)` waits at most `cap` seconds (shorter waits stay as they are)."""
+
+    def __init__(self, cap: float, sleep: Callable[[float], None] = _time.sleep) -> None:
+        self.cap = cap
+        self._sleep = sleep
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(min(seconds, self.cap))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_time, name)
+
+
+class BusyPolls(CappedSleep):
+    """`CappedSleep` for the SuperNode's loop, capping its idle wait only while a job is likely running:
+    for `window` seconds after the node last received a message (`received()`); a node idle for longer
+    waits Flower's own interval again, so a hospital idle between jobs costs the aggregation host no more
+    than stock Flower. Every other wait (a reply, an object) is capped always."""
+
+    def __init__(self, cap: float, *, window: float, idle_wait: float = 3.0,
+                 sleep: Callable[[float], None] = _time.sleep, clock: Callable[[], float] = _time.monotonic) -> None:
+        super().__init__(cap, sleep)
+        self.window, self.idle_wait, self._clock = window, idle_wait, clock
+        self.last_message = float("-inf")
+
+    def received(self) -> None:
+        self.last_message = self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds >= self.idle_wait and self._clock() - self.last_message > self.window:
+            self._sleep(seconds)
+        else:
+            super().sleep(seconds)
+
+
+class RedirectedPopen:
+    """Stands in for the `subprocess` module inside one Flower module: `Popen([name, *args])` for a name
+    in `commands` starts `commands[name] + args` instead; everything else is `subprocess`'s."""
+
+    def __init__(self, commands: dict[str, list[str]]) -> None:
+        self.commands = commands
+
+    def Popen(self, args: Sequence[str], *rest: Any, **kwargs: Any) -> Any:  # noqa: N802 - subprocess's name
+        import subprocess
+
+        args = list(args)
+        if args and args[0] in self.commands:
+            args = [*self.commands[args[0]], *args[1:]]
+        return subprocess.Popen(args, *rest, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        import subprocess
+
+        return getattr(subprocess, name)
+
+
+def _source_has(module: ModuleType, *needles: str) -> bool:
+    try:
+        src = inspect.getsource(module)
+    except (OSError, TypeError):
+        return False
+    return all(n in src for n in needles)
+
+
+def _flwr_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flwr")
+    except PackageNotFoundError:
+        return ""
+
+
+def hooks_apply(role: str) -> str | None:
+    """None when `role`'s hooks fit the installed Flower, else why not (one line)."""
+    if _flwr_version() != PINNED:
+        return f"flwr {_flwr_version() or 'not installed'} is not the pinned {PINNED}"
+    if role == "supernode":
+        from flwr.supernode import start_client_internal as sci
+
+        ok = _source_has(sci, "time.sleep(3)", 'command = ["flower-superexec"]', "subprocess.Popen(command)",
+                         "run_id = _pull_and_store_message(") and callable(getattr(sci, "_pull_and_store_message", None))
+        return None if ok else "flwr.supernode.start_client_internal no longer has the waits this hooks"
+    if role == "superexec":
+        from flwr.supercore.superexec import run_superexec
+        from flwr.supercore.superexec.executor import subprocess_executor
+
+        ok = _source_has(run_superexec, "time.sleep(1)") and \
+            _source_has(subprocess_executor, "TASK_TYPE_TO_COMMAND[spec.task_type]", "subprocess.Popen(")
+        from flwr.supercore.constant import TASK_TYPE_TO_COMMAND, TaskType
+
+        ok = ok and TASK_TYPE_TO_COMMAND.get(TaskType.CLIENT_APP) == "flwr-clientapp"
+        return None if ok else "flwr's superexec no longer has the loop or the launch this hooks"
+    if role == "clientapp":
+        return None if _clientapp_file().is_file() else "flwr/supernode/cli/flwr_clientapp.py is missing"
+    raise ValueError(f"unknown role {role!r}")
+
+
+def _clientapp_file() -> Path:
+    spec = importlib.util.find_spec("flwr.supernode")  # imports `flwr` and `flwr.supernode` (both light)
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "cli" / "flwr_clientapp.py"
+
+
+def install(role: str, poll: float) -> bool:
+    """Apply `role`'s hooks in this process; False (and Flower unchanged) where they do not fit."""
+    why = hooks_apply(role)
+    if why is not None:
+        print(f"medhive node: Flower's own polls and start-up kept ({why})", file=sys.stderr, flush=True)
+        return False
+    if role == "supernode":
+        from flwr.supernode import start_client_internal as sci
+
+        clock = BusyPolls(poll, window=BUSY_WINDOW)
+        pull = sci._pull_and_store_message
+
+        def pull_and_note(*args: Any, **kwargs: Any) -> int | None:
+            run_id = pull(*args, **kwargs)
+            if run_id is not None:
+                clock.received()
+            return run_id
+
+        sci.time = clock  # type: ignore[assignment]
+        sci._pull_and_store_message = pull_and_note  # type: ignore[attr-defined]
+        sci.subprocess = RedirectedPopen(  # type: ignore[assignment]
+            {"flower-superexec": [*_SELF, "superexec", "--poll", repr(poll)]})
+    elif role == "superexec":
+        from flwr.supercore.superexec import run_superexec
+        from flwr.supercore.superexec.executor import subprocess_executor
+
+        run_superexec.time = CappedSleep(poll)  # type: ignore[attr-defined]
+        subprocess_executor.subprocess = RedirectedPopen(  # type: ignore[attr-defined]
+            {"flwr-clientapp": [*_SELF, "clientapp"]})
+    return True
+
+
+def _flwr_clientapp() -> Callable[[], None]:
+    """Flower's `flwr_clientapp()` from its own file: the file imports only `flwr.supernode.runtime` and
+    `flwr.common` names, so loading it outside its package skips the package `__init__` (the SuperNode)."""
+    spec = importlib.util.spec_from_file_location("_medhive_flwr_clientapp", _clientapp_file())
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.flwr_clientapp
+
+
+def parse(argv: list[str]) -> tuple[str, float, list[str]]:
+    """`ROLE [--poll S] FLOWER-ARGS...` -> (role, poll, Flower's own arguments, passed on untouched)."""
+    if not argv or argv[0] not in ("supernode", "superexec", "clientapp"):
+        raise SystemExit("usage: python -m federation.flower_runtime {supernode|superexec|clientapp} "
+                         "[--poll S] <Flower's arguments>")
+    role, rest, poll = argv[0], argv[1:], DEFAULT_POLL
+    if rest[:1] == ["--poll"]:
+        try:
+            poll = float(rest[1])
+        except (IndexError, ValueError):
+            raise SystemExit("--poll needs a number of seconds") from None
+        rest = rest[2:]
+    if not poll > 0:
+        raise SystemExit("--poll must be a positive number of seconds")
+    return role, poll, rest
+
+
+def main(argv: list[str] | None = None) -> None:
+    role, poll, flower_args = parse(list(sys.argv[1:] if argv is None else argv))
+    if role == "clientapp":
+        entry = _flwr_clientapp if hooks_apply("clientapp") is None else _stock_clientapp
+        sys.argv = ["flwr-clientapp", *flower_args]
+        entry()()
+        return
+    install(role, poll)
+    if role == "supernode":
+        from flwr.supernode.cli.flower_supernode import flower_supernode as run
+    else:
+        from flwr.supercore.cli.flower_superexec import flower_superexec as run
+    sys.argv = [f"flower-{role}", *flower_args]
+    run()
+
+
+def _stock_clientapp() -> Callable[[], None]:
+    from flwr.supernode.cli import flwr_clientapp
+
+    return flwr_clientapp
+
+
+if __name__ == "__main__":
+    main()
