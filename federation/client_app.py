@@ -35,9 +35,16 @@ from hub.errors import HubError
 _CACHE = "medhive-node"
 
 
+_MEMO = "medhive-memo"
+
+
 def _node(context: Context) -> HospitalNode:
+    # results that depend only on their inputs (the DP noise calibrated to the job's epsilon) are kept in
+    # the node's context.state, which Flower hands to the next message's process
+    if _MEMO not in context.state.config_records:
+        context.state.config_records[_MEMO] = ConfigRecord()
     return HospitalNode(NodeConfig.from_node_config(dict(context.node_config)),
-                        JobConfig.from_run_config(dict(context.run_config)))
+                        JobConfig.from_run_config(dict(context.run_config)), memo=context.state.config_records[_MEMO])
 
 
 def _train_rows(node: HospitalNode, context: Context) -> int:
