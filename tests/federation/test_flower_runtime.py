@@ -95,16 +95,17 @@ def test_supernode_command_line_runs_through_the_runtime():
 def test_busy_polls_are_short_only_within_the_window_after_a_message():
     now = [1000.0]
     waited: list[float] = []
-    clock = BusyPolls(0.5, window=60.0, sleep=waited.append, clock=lambda: now[0])
+    clock = BusyPolls(0.5, window=60.0, local_cap=0.05, sleep=waited.append, clock=lambda: now[0])
     clock.sleep(3)  # idle, never had a message: Flower's own wait
     clock.received()
     now[0] += 59
     clock.sleep(3)  # a job is on: the short poll
-    clock.sleep(0.5)  # waiting for a reply: capped always (already short)
+    clock.sleep(0.5)  # waiting for the app process's reply (the node's own state): the local cap, always
     now[0] += 2
     clock.sleep(3)  # idle past the window: Flower's wait again
-    clock.sleep(1.0)
-    assert waited == [3, 0.5, 0.5, 3, 0.5]
+    clock.sleep(0.5)
+    clock.sleep(0.01)
+    assert waited == [3, 0.5, 0.05, 3, 0.05, 0.01]
 
 
 def test_the_supernode_hook_notes_each_received_message(monkeypatch):
