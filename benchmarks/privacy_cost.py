@@ -64,6 +64,18 @@ def _sleep_in(obj: Any, after: str = "") -> str | None:
     return m.group(1) if m else None
 
 
+def _runtime_poll() -> str:
+    from federation.flower_runtime import DEFAULT_POLL
+
+    return f"{DEFAULT_POLL:g}"
+
+
+def _reply_poll() -> str:
+    from federation.config import JobConfig
+
+    return f"{JobConfig(task=TASK).reply_poll:g}"
+
+
 def poll_intervals() -> dict[str, str | None]:
     out: dict[str, str | None] = {"grid": None, "supernode": None}
     try:
@@ -438,7 +450,10 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
     return (
         f"Real federations of `{TASK}` (WDBC, scikit-learn) on the Flower {flwr.__version__} Deployment Engine: one "
         "`flower-superlink` and N `flower-supernode` processes on 127.0.0.1 (`federation.launcher.LocalFederation`, "
-        "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1), "
+        "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1, "
+        "and runs each SuperNode through `federation.flower_runtime`, as `medhive node start` does: Flower's own "
+        f"SuperNode, polling every {_runtime_poll()} s during a job instead of its fixed 3 s (superexec: 1 s), "
+        "and each message's `flwr-clientapp` started without the SuperNode's imports), "
         f"data split near-IID (Dirichlet alpha {ALPHA:g}) into N hospital folders with consent recorded, as "
         "`medhive federate` does; `min-hospitals` = N, FedAvg, app defaults otherwise (SecAgg+: every node holds a "
         f"share; DP-SGD: epsilon {DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of "
@@ -449,8 +464,9 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "settings and local epochs (with `torch.optim.Adam`, as the quickstart has it), on the same SuperNodes and "
         "hospital files, with plain FedAvg and nothing else (no consent or data checks, no scoring of the incoming "
         "model, no privacy ledger, tracking or publishing), and Flower's own grid. It is a bare app on this "
-        "runtime. What MedHive does differently to be cheap per message: its ServerApp pulls replies every "
-        "`reply-poll` (0.5 s) through the Grid's `push_messages` / `pull_messages` instead of the grid's fixed "
+        "runtime (the same SuperNodes, so their shorter polls serve it too). What MedHive does differently to be "
+        f"cheap per message: its ServerApp pulls replies every `reply-poll` ({_reply_poll()} s) through the Grid's "
+        "`push_messages` / `pull_messages` instead of the grid's fixed "
         "interval, its nodes train with `hub.optim.AdamW` (torch's AdamW arithmetic; the first `torch.optim` "
         "optimiser of a process imports `torch._dynamo`, about 1.5 s of CPU) and log MLflow metrics in one batch "
         "per round.\n\n"
@@ -462,7 +478,8 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "round's first message (the fit message, or SecAgg+'s key set-up), with no exchange of its own. **Split per "
         "round** (rounds >= 2, summed over the round's exchanges, median node; from `federation.timing`, which each "
         "app process writes when the run config names a `timing-dir`): *poll wait* is message sent -> app process "
-        f"created (an idle SuperNode asks for work {node_poll}) plus handler done -> exchange done (the peer's "
+        f"created (a SuperNode waiting for its next message asks every {_runtime_poll()} s during a job, Flower's "
+        f"own SuperNode {node_poll}) plus handler done -> exchange done (the peer's "
         f"grid pulls replies {grid_poll}, MedHive's every `reply-poll` s); *start-up* is process created -> handler entered (interpreter and the "
         "app's module imports; the peer imports torch at module level, MedHive inside the handler, so MedHive's "
         "torch import counts as work); *work* is the handler itself.\n\n"

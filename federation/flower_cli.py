@@ -13,7 +13,8 @@ runtime APIs on one port): this module is the one to change. Checked against the
 - The ServerAppIo API stays plaintext on 127.0.0.1: only the SuperLink's own `flower-superexec` uses it.
 - `--disable-runtime-dependency-installation`: otherwise the SuperLink runs `uv sync` for the app (offline).
 
-The executables are found next to this Python interpreter, never on PATH.
+The executables are found next to this Python interpreter, never on PATH; a SuperNode runs as this
+interpreter's `-m federation.flower_runtime supernode` (Flower's SuperNode with shorter polls).
 """
 
 from __future__ import annotations
