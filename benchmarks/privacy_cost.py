@@ -258,14 +258,16 @@ class _Progress:
                 _say(f"{self.label}: {kind}: {event.get('reason', '')}")
 
 
-def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...], *,
+              fork: bool = False) -> dict[str, dict[str, Any]]:
     from federation.errors import RunFailedError
     from federation.launcher import LocalFederation
 
     specs, rows = _hospitals(work / f"n{n}" / "hospitals", n)
     _say(f"N={n}: hospitals with {min(rows)}..{max(rows)} rows; starting SuperLink + {n} SuperNodes")
     results: dict[str, dict[str, Any]] = {}
-    fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"})
+    fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"},
+                          fork=fork)
     try:
         t0 = time.monotonic()
         fed.start(wait=600)  # a loaded machine can take minutes to bring the SuperLink up
@@ -361,7 +363,7 @@ def _summarize(res: dict[str, Any], rounds: int) -> dict[str, Any]:
 
 
 def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None,
-        name: str = "privacy_cost") -> str:
+        name: str = "privacy_cost", fork: bool = False) -> str:
     from federation.errors import RunFailedError
 
     grid = grid or (QUICK if quick else FULL)
@@ -374,14 +376,14 @@ def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str,
         _seed_registry(home)
         for n, rounds in grid.items():
             try:
-                results = measure_n(n, rounds, work, home, settings)
+                results = measure_n(n, rounds, work, home, settings, fork=fork)
             except RunFailedError as exc:  # the runtime did not come up at this N: say so, go on
                 _say(f"N={n}: {exc.message}")
                 results = {name: {"outcome": "failed", "reason": exc.message, "rounds": [], "run_s": 0.0,
                                   "split": [], "kinds": {}} for name in settings}
             summary[n] = {name: _summarize(res, rounds) for name, res in results.items()}
     body = report(summary, grid, settings, quick=quick, wall=time.monotonic() - wall0,
-                  loads=(load_before, os.getloadavg()), result_name=name)
+                  loads=(load_before, os.getloadavg()), result_name=name, fork=fork)
     write_result(name, "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
     return body
 
@@ -403,7 +405,7 @@ def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int
 
 def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
            quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]],
-           result_name: str = "privacy_cost") -> str:
+           result_name: str = "privacy_cost", fork: bool = False) -> str:
     import flwr
 
     rows = []
@@ -453,7 +455,9 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1, "
         "and runs each SuperNode through `federation.flower_runtime`, as `medhive node start` does: Flower's own "
         f"SuperNode, polling every {_runtime_poll()} s during a job instead of its fixed 3 s (superexec: 1 s), "
-        "and each message's `flwr-clientapp` started without the SuperNode's imports), "
+        + ("and each message's `flwr-clientapp` forked from a server that has imported Flower's ClientApp runtime, "
+           "`--fork-server`), " if fork else "and each message's `flwr-clientapp` a fresh interpreter, started "
+           "without the SuperNode's imports), ") +
         f"data split near-IID (Dirichlet alpha {ALPHA:g}) into N hospital folders with consent recorded, as "
         "`medhive federate` does; `min-hospitals` = N, FedAvg, app defaults otherwise (SecAgg+: every node holds a "
         f"share; DP-SGD: epsilon {DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of "
@@ -511,6 +515,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", help="comma-separated node counts (default: 3,10; quick: 3)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--settings", help=f"comma-separated, of {', '.join(SETTINGS)}")
+    parser.add_argument("--fork-server", action="store_true",
+                        help="SuperNodes fork each message's app process from a server that has imported Flower "
+                             "(federation.flower_runtime.ForkServer) instead of starting a fresh interpreter")
     parser.add_argument("--name", default="privacy_cost",
                         help="results file name: benchmarks/results/<name>[-quick].md (default: privacy_cost)")
     args = parser.parse_args(argv)
@@ -518,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = tuple(x for x in args.settings.split(",") if x) if args.settings else None
     if settings and not set(settings) <= set(SETTINGS):
         parser.error(f"settings are {', '.join(SETTINGS)}")
-    print(run(args.quick, grid=grid, settings=settings, name=args.name))
+    print(run(args.quick, grid=grid, settings=settings, name=args.name, fork=args.fork_server))
 
 
 if __name__ == "__main__":

@@ -71,9 +71,10 @@ class NodeSpec:
 
 class LocalFederation:
     def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None,
-                 poll: float | None = None) -> None:
+                 poll: float | None = None, fork: bool = False) -> None:
         self.workdir = Path(workdir)
         self.poll = poll  # the SuperNodes' idle poll (`federation.flower_runtime`; None: its default)
+        self.fork = fork  # app processes forked from a server that has imported Flower (`ForkServer`)
         # N nodes on one host share its cores: each trains with its share of torch threads (at least one),
         # as N processes with a thread per core each would oversubscribe the CPUs
         share = max(1, (os.cpu_count() or 1) // max(1, len(nodes)))
@@ -116,7 +117,8 @@ class LocalFederation:
     def _start_node(self, i: int) -> subprocess.Popen:
         return self._spawn(f"supernode-{i}", flower_cli.supernode_args(
             superlink=f"127.0.0.1:{self.ports['fleet']}", clientappio=f"127.0.0.1:{free_port()}",
-            node_config=self.nodes[i].node_config(), root_certificates=None, private_key=None, poll=self.poll),
+            node_config=self.nodes[i].node_config(), root_certificates=None, private_key=None, poll=self.poll,
+            fork=self.fork),
             # the node's app processes inherit it: OpenMP / BLAS pools sized to the node's share from the start
             env={"OMP_NUM_THREADS": str(self.nodes[i].extra.get("threads", self.threads))})
 

@@ -64,9 +64,11 @@ def test_install_leaves_flower_alone_when_the_hooks_do_not_fit(monkeypatch, caps
 
 def test_parse_takes_only_our_poll_and_passes_flowers_arguments_on():
     assert flower_runtime.parse(["supernode", "--poll", "0.5", "--insecure", "--poll-x"]) == \
-        ("supernode", 0.5, ["--insecure", "--poll-x"])
+        ("supernode", 0.5, False, ["--insecure", "--poll-x"])
+    assert flower_runtime.parse(["superexec", "--poll", "0.3", "--fork", "--insecure"]) == \
+        ("superexec", 0.3, True, ["--insecure"])
     assert flower_runtime.parse(["clientapp", "--token", "t"]) == ("clientapp", flower_runtime.DEFAULT_POLL,
-                                                                    ["--token", "t"])
+                                                                    False, ["--token", "t"])
     for bad in (["nodes"], ["supernode", "--poll", "0"], ["supernode", "--poll"]):
         with pytest.raises(SystemExit):
             flower_runtime.parse(bad)
@@ -118,3 +120,31 @@ def test_the_supernode_hook_notes_each_received_message(monkeypatch):
     assert flower_runtime.install("supernode", 0.5)
     assert sci._pull_and_store_message() is None and sci.time.last_message == float("-inf")
     assert sci._pull_and_store_message() == 7 and sci.time.last_message > float("-inf")
+
+
+def test_the_fork_server_runs_flowers_clientapp_in_a_fork_per_request():
+    server = subprocess.Popen([sys.executable, "-m", "federation.flower_runtime", "forkserver"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the server ends when its superexec (here: this test) closes the pipe, as communicate() does
+    out, err = server.communicate('["--help"]\n["--help"]\n', timeout=120)
+    assert server.returncode == 0, err
+    assert out.count("usage: flwr-clientapp") == 2  # Flower's own command, once per request
+
+
+def test_a_fork_server_request_falls_back_to_a_process_once_the_server_is_gone():
+    fallback = RedirectedPopen({"flwr-clientapp": [sys.executable, "-c", "import sys; print('spawned', sys.argv[1:])"]})
+    forks = flower_runtime.ForkServer(fallback=fallback)
+    forks.server.stdin.close()
+    forks.server.wait(timeout=120)
+    proc = forks.Popen(["flwr-clientapp", "--token", "t"], stdout=subprocess.PIPE, text=True)
+    assert proc.communicate(timeout=60)[0].strip() == "spawned ['--token', 't']"
+
+
+def test_each_fork_draws_its_own_random_numbers():
+    """SecAgg+'s stochastic rounding draws from numpy's global generator: forks of one server must not
+    share its state (nor Python's `random`)."""
+    code = ("import random, numpy as np; from federation.flower_runtime import serve_forks; np.random.seed(7); "
+            "serve_forks(['[]', '[]', '[]'], entry=lambda: print(np.random.rand(), random.random(), flush=True))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    draws = [tuple(line.split()) for line in out.stdout.splitlines()]
+    assert len(draws) == 3 and len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3
