@@ -259,7 +259,7 @@ class _Progress:
 
 
 def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...], *,
-              fork: bool = False) -> dict[str, dict[str, Any]]:
+              fork: bool = True) -> dict[str, dict[str, Any]]:
     from federation.errors import RunFailedError
     from federation.launcher import LocalFederation
 
@@ -363,7 +363,7 @@ def _summarize(res: dict[str, Any], rounds: int) -> dict[str, Any]:
 
 
 def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None,
-        name: str = "privacy_cost", fork: bool = False) -> str:
+        name: str = "privacy_cost", fork: bool = True) -> str:
     from federation.errors import RunFailedError
 
     grid = grid or (QUICK if quick else FULL)
@@ -405,7 +405,7 @@ def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int
 
 def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
            quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]],
-           result_name: str = "privacy_cost", fork: bool = False) -> str:
+           result_name: str = "privacy_cost", fork: bool = True) -> str:
     import flwr
 
     rows = []
@@ -456,8 +456,8 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "and runs each SuperNode through `federation.flower_runtime`, as `medhive node start` does: Flower's own "
         f"SuperNode, polling every {_runtime_poll()} s during a job instead of its fixed 3 s (superexec: 1 s), "
         + ("and each message's `flwr-clientapp` forked from a server that has imported Flower's ClientApp runtime, "
-           "`--fork-server`), " if fork else "and each message's `flwr-clientapp` a fresh interpreter, started "
-           "without the SuperNode's imports), ") +
+           "as `medhive node start` does by default), " if fork else "and each message's `flwr-clientapp` a fresh "
+           "interpreter, started without the SuperNode's imports: `--no-fork-server`), ") +
         f"data split near-IID (Dirichlet alpha {ALPHA:g}) into N hospital folders with consent recorded, as "
         "`medhive federate` does; `min-hospitals` = N, FedAvg, app defaults otherwise (SecAgg+: every node holds a "
         f"share; DP-SGD: epsilon {DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of "
@@ -515,9 +515,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", help="comma-separated node counts (default: 3,10; quick: 3)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--settings", help=f"comma-separated, of {', '.join(SETTINGS)}")
-    parser.add_argument("--fork-server", action="store_true",
-                        help="SuperNodes fork each message's app process from a server that has imported Flower "
-                             "(federation.flower_runtime.ForkServer) instead of starting a fresh interpreter")
+    parser.add_argument("--no-fork-server", action="store_true",
+                        help="SuperNodes start a fresh interpreter for each message's app process instead of forking "
+                             "it from a server that has imported Flower (federation.flower_runtime.ForkServer)")
     parser.add_argument("--name", default="privacy_cost",
                         help="results file name: benchmarks/results/<name>[-quick].md (default: privacy_cost)")
     args = parser.parse_args(argv)
@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = tuple(x for x in args.settings.split(",") if x) if args.settings else None
     if settings and not set(settings) <= set(SETTINGS):
         parser.error(f"settings are {', '.join(SETTINGS)}")
-    print(run(args.quick, grid=grid, settings=settings, name=args.name, fork=args.fork_server))
+    print(run(args.quick, grid=grid, settings=settings, name=args.name, fork=not args.no_fork_server))
 
 
 if __name__ == "__main__":

@@ -64,11 +64,11 @@ def superlink_args(*, database: Path, fleet: str, control: str, serverappio: str
 
 
 def supernode_args(*, superlink: str, clientappio: str, node_config: str, root_certificates: Path | None,
-                   private_key: Path | None, poll: float | None = None, fork: bool = False) -> list[str]:
+                   private_key: Path | None, poll: float | None = None, fork: bool = True) -> list[str]:
     """`flower-supernode`'s command line, run through `federation.flower_runtime` (Flower's own SuperNode
     with idle polls of `poll` s instead of its fixed 3 s / 1 s, and a lighter `flwr-clientapp` start);
-    `poll=None`: that module's default; `fork`: each message's app process is forked from a server that
-    has imported Flower's ClientApp runtime (`flower_runtime.ForkServer`)."""
+    `poll=None`: that module's default; `fork` (default): each message's app process is forked from a server
+    that has imported Flower's ClientApp runtime (`flower_runtime.ForkServer`), else a fresh interpreter."""
     from federation.flower_runtime import DEFAULT_POLL
 
     runtime = [sys.executable, "-m", "federation.flower_runtime", "supernode", "--poll",

@@ -71,7 +71,7 @@ class NodeSpec:
 
 class LocalFederation:
     def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None,
-                 poll: float | None = None, fork: bool = False) -> None:
+                 poll: float | None = None, fork: bool = True) -> None:
         self.workdir = Path(workdir)
         self.poll = poll  # the SuperNodes' idle poll (`federation.flower_runtime`; None: its default)
         self.fork = fork  # app processes forked from a server that has imported Flower (`ForkServer`)

@@ -89,9 +89,12 @@ def test_clientapp_entry_is_flowers_without_the_supernode_imports():
 def test_supernode_command_line_runs_through_the_runtime():
     args = flower_cli.supernode_args(superlink="127.0.0.1:1", clientappio="127.0.0.1:2", node_config="a=1",
                                      root_certificates=None, private_key=None, poll=0.4)
-    assert args[:6] == [sys.executable, "-m", "federation.flower_runtime", "supernode", "--poll", "0.4"]
-    assert args[6:] == ["--superlink", "127.0.0.1:1", "--clientappio-api-address", "127.0.0.1:2",
+    assert args[:7] == [sys.executable, "-m", "federation.flower_runtime", "supernode", "--poll", "0.4", "--fork"]
+    assert args[7:] == ["--superlink", "127.0.0.1:1", "--clientappio-api-address", "127.0.0.1:2",
                         "--node-config", "a=1", "--insecure"]
+    fresh = flower_cli.supernode_args(superlink="127.0.0.1:1", clientappio="127.0.0.1:2", node_config="a=1",
+                                      root_certificates=None, private_key=None, fork=False)
+    assert "--fork" not in fresh
 
 
 def test_busy_polls_are_short_only_within_the_window_after_a_message():
