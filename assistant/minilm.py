@@ -205,10 +205,14 @@ def _heads(m: np.ndarray, shape: tuple[int, int, int, int, int]) -> np.ndarray:
     return np.ascontiguousarray(m.reshape(three, heads, dh, b, n).transpose(0, 3, 1, 2, 4))
 
 
-def _encode(w: _Weights, texts: list[str], batch_size: int) -> np.ndarray:
+def _encode(w: _Weights, texts: list[str], batch_size: int,
+            exclude: list[tuple[int, int]] | None = None) -> np.ndarray:
     """The encoder over batches of similar length. Activations are (hidden, tokens of the batch): every
     projection is `W @ x` with W the stored (out, in) matrix, which OpenBLAS runs faster for a dozen tokens
-    than `x @ W.T` and which needs no transposed copy of the weights; element-wise steps work in place."""
+    than `x @ W.T` and which needs no transposed copy of the weights; element-wise steps work in place.
+
+    `exclude` (one text only): character spans whose tokens a second row leaves out of the mean pooling,
+    from the same forward pass (see `NumpyMiniLMEmbedder.encode_excluding`)."""
     c, t = w.config, w.t
     heads, hidden, eps = int(c["num_attention_heads"]), int(c["hidden_size"]), float(c["layer_norm_eps"])
     dh = hidden // heads
@@ -250,8 +254,19 @@ def _encode(w: _Weights, texts: list[str], batch_size: int) -> np.ndarray:
             h += x
             x = _layer_norm_(h, g2, b2, eps)
         pooled = (x.reshape(hidden, b, n) * mask).sum(-1).T / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        if exclude is not None:
+            keep = _kept_tokens(encodings[0].offsets, exclude)
+            pooled = np.vstack([pooled, (x @ keep)[None] / max(float(keep.sum()), 1.0)])
+            out = np.zeros((2, hidden), dtype=np.float32)
+            idx = [0, 1]
         out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
     return out
+
+
+def _kept_tokens(offsets: list[tuple[int, int]], exclude: list[tuple[int, int]]) -> np.ndarray:
+    """1.0 for each token outside every span (the special tokens, with empty offsets, are kept), else 0.0."""
+    return np.asarray([0.0 if end > start and any(start < e and end > s for s, e in exclude) else 1.0
+                       for start, end in offsets], dtype=np.float32)
 
 
 class NumpyMiniLMEmbedder:
@@ -303,6 +318,28 @@ class NumpyMiniLMEmbedder:
 
             return SentenceTransformerEmbedder(self.path).encode(list(texts))
         return encode(self.path, list(texts))
+
+    def encode_excluding(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """(2, dim): the sentence vector of `text` (as `encode` gives it) and the vector pooled over the tokens
+        outside the character `spans`, both from one forward pass. Retrieval sets a question's task words
+        aside this way to see what it asks about the task, for no second embedding (~10 ms of CPU). Remembered
+        like a one-text `encode` (the key: a digest of the text and the spans)."""
+        key = hashlib.blake2b(f"{text}\x00{sorted(spans)}".encode("utf-8", "surrogatepass"), digest_size=16,
+                              person=b"excluding").digest()
+        with self._cache_lock:
+            hit = self._cache.get(key) if self.cache_size > 0 else None
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit.copy()
+        w = _weights(self.path)
+        with _blas_limit(_query_threads() if len(text) <= 2000 else None):
+            vectors = _encode(w, [text], 1, exclude=list(spans))
+        if self.cache_size > 0:
+            with self._cache_lock:
+                self._cache[key] = vectors.copy()
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return vectors
 
 
 _BULK_CHARS = 20_000

@@ -16,8 +16,27 @@ answered by one sentence of a long section is not drowned by the rest of it), pl
 section's heading, plus a lexical term (BM25 over the chunk's words, scaled to [0, 1] per query) that
 rescues rare exact terms such as "epsilon", "429" or "WFDB" which a small embedding model blurs. The
 lexical query is expanded with the documentation's words for the user's words (`assistant.vocabulary`).
+
+Three corrections let the whole question decide rather than one word or one broad match (chosen on the
+seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `Weights`):
+- a question that names a task ("xray", "ckd", "creatinine": the task catalog's words, `task_mentions`) is
+  also scored on its other words, the topic: the same four terms with the query vector mean-pooled over the
+  tokens outside the task's words (one embedding pass, `encode_excluding`) and the lexical query without
+  them, and the two scores are averaged (`Weights.topic`). "if I upload my xray do you keep it?" is then
+  scored as much on "upload ... keep" as on "xray", which alone pulls the pneumonia page's Inputs up;
+- a section about one task (a task's model page, or a heading naming a task: "Reading a pneumonia result")
+  starts `Weights.task_section` lower, and half that (`named_task_section`) when the question names its
+  task. Eight model pages built on one template are a third of the sections (with the per-task sections of
+  other pages, two fifths) and share the everyday words of inputs, data and training; without the
+  handicap one of them wins many a question about accounts,
+  storage, the API or versions ("roll back the glaucoma model"), while a question about the model itself
+  ("limitations of the x-ray model") still finds that model's section ahead of the general ones;
+- a document's introduction (the text under its title) starts `Weights.intro` lower: it summarises the
+  whole page, so its title-heading matches broadly ("Privacy and compliance" for "which personal data do
+  you store centrally"), while the section it points to says the answer.
 Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
-`Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question).
+`Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question),
+both of the question as asked.
 """
 
 from __future__ import annotations
@@ -152,6 +171,11 @@ class Weights:
     heading: float = 0.2
     lexical: float = 0.25
     expansion: float = 0.5  # a term added by `assistant.vocabulary` counts this much of a typed one
+    # a question naming a task: this share of its score comes from its words without the task's (the topic)
+    topic: float = 0.5
+    task_section: float = 0.15  # subtracted from a section about one task (see the module docstring)
+    named_task_section: float = 0.5  # the share of it kept for a section about a task the question names
+    intro: float = 0.1  # subtracted from a document's introduction (the text under its title)
 
 
 VECTORS = ("chunks", "headings", "sentences")  # one FAISS IndexFlatIP file each
@@ -193,6 +217,9 @@ class KnowledgeIndex:
         self.weights = weights or Weights()
         self._bm25 = _BM25([tokens(c.embedding_text()) for c in chunks])
         self._speller = Speller(self._bm25.df)
+        self._section_tasks = [_tasks_of(c) for c in chunks]  # the task a section is about, if any
+        self._task_section = np.array([bool(t) for t in self._section_tasks], dtype=np.float64)
+        self._intro = np.array([c.heading in ("", c.title) for c in chunks], dtype=np.float64)
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
@@ -231,20 +258,37 @@ class KnowledgeIndex:
         """The `k` best distinct sections (document and heading) for `query`, best first."""
         if not query.strip() or not self.chunks:
             return []
-        from assistant.vocabulary import expand
+        from hub.models.catalog import task_mentions
 
         w = self.weights
-        q = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
-        cosine = _all_scores(self.vectors, q)
-        best_sentence = np.full(len(self.chunks), -1.0)
-        if self.sentences.ntotal:
-            np.maximum.at(best_sentence, self.sentence_chunk, _all_scores(self.sentences, q))
-        best_sentence = np.where(best_sentence < -0.5, cosine, best_sentence)  # a chunk with no sentence
-        spelled = self._speller.correct(query)
-        lexical = self._bm25.scores(tokens(spelled), tokens(expand(spelled)), w.expansion)
-        top = lexical.max()
-        score = (w.chunk * cosine + w.sentence * best_sentence + w.heading * _all_scores(self.headings, q)
-                 + (w.lexical * lexical / top if top > 0 else 0.0))
+        mentions = task_mentions(query)
+        spans = [(start, end) for start, end, _ in mentions]
+        topic = _without(query, spans) if spans else ""
+        if spans and topic:
+            vectors = self._query_vectors(query, spans)
+        else:
+            vectors = self.embedder.encode([query])[:1]
+        vectors = np.asarray(vectors, dtype=np.float32)
+        cosines = _all_scores(self.vectors, vectors)
+        headings = _all_scores(self.headings, vectors)
+        sentences = _all_scores(self.sentences, vectors) if self.sentences.ntotal else None
+        parts = []
+        for row, text in enumerate((query, topic)[:len(vectors)]):
+            best_sentence = np.full(len(self.chunks), -1.0)
+            if sentences is not None:
+                np.maximum.at(best_sentence, self.sentence_chunk, sentences[row])
+            best_sentence = np.where(best_sentence < -0.5, cosines[row], best_sentence)  # a chunk with no sentence
+            lexical = self._lexical(text)
+            top = lexical.max()
+            parts.append((w.chunk * cosines[row] + w.sentence * best_sentence + w.heading * headings[row]
+                          + (w.lexical * lexical / top if top > 0 else 0.0), best_sentence))
+        score = parts[0][0] if len(parts) == 1 else (1 - w.topic) * parts[0][0] + w.topic * parts[1][0]
+        handicap = self._task_section
+        if mentions:  # the named task's own sections keep their score
+            named = {task for _, _, task in mentions}
+            handicap = handicap * np.array([w.named_task_section if t & named else 1.0 for t in self._section_tasks])
+        score = score - w.task_section * handicap - w.intro * self._intro
+        cosine, best_sentence = cosines[0], parts[0][1]
         best: dict[tuple[str, str], Hit] = {}
         for i in np.argsort(-score, kind="stable"):
             chunk = self.chunks[int(i)]
@@ -255,6 +299,20 @@ class KnowledgeIndex:
                 if len(best) == k:
                     break
         return list(best.values())
+
+    def _lexical(self, text: str) -> np.ndarray:
+        from assistant.vocabulary import expand
+
+        spelled = self._speller.correct(text)
+        return self._bm25.scores(tokens(spelled), tokens(expand(spelled)), self.weights.expansion)
+
+    def _query_vectors(self, query: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The question's vector and its topic vector (pooled without the task's words): one pass where the
+        embedder can (`encode_excluding`), else the text without those words embedded again."""
+        encode_excluding = getattr(self.embedder, "encode_excluding", None)
+        if encode_excluding is not None:
+            return encode_excluding(query, spans)
+        return self.embedder.encode([query, _without(query, spans)])
 
     def foreign_names(self, text: str) -> list[str]:
         """Capitalised names in `text` (not its first word; short acronyms such as IT, GP, DPO aside) of which
@@ -272,6 +330,24 @@ class KnowledgeIndex:
             if words and not any(w in df for w in words):
                 out.append(word)
         return out
+
+
+def _without(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the character spans taken out (the topic of a question that names a task)."""
+    kept = [ch if not any(start <= i < end for start, end in spans) else " " for i, ch in enumerate(text)]
+    return re.sub(r"\s+", " ", "".join(kept)).strip()
+
+
+def _tasks_of(chunk: Chunk) -> frozenset[str]:
+    """The task a section is about: its model page's, or those its heading names ("Reading a pneumonia
+    result"); empty for a general section."""
+    from hub.models import all_tasks
+    from hub.models.catalog import knowledge_doc, task_mentions
+
+    pages = {knowledge_doc(t): t for t in all_tasks()}
+    if chunk.doc in pages:
+        return frozenset({pages[chunk.doc]})
+    return frozenset(task for _, _, task in task_mentions(chunk.heading))
 
 
 def _read_json(path: Path) -> dict:
@@ -298,12 +374,14 @@ def _read_flat(path: Path) -> Any:
 
 def _all_scores(index: Any, q: np.ndarray) -> np.ndarray:
     """The inner product of `q` with every vector of `index`, in the index's own order (exact search over
-    all of them: every section's score is needed to fuse it with the lexical and sentence terms)."""
-    out = np.zeros(index.ntotal, dtype=np.float64)
+    all of them: every section's score is needed to fuse it with the lexical and sentence terms); for a
+    (m, dim) matrix of queries, an (m, ntotal) array, one row each, from one search."""
+    queries = np.ascontiguousarray(np.atleast_2d(q), dtype=np.float32)
+    out = np.zeros((len(queries), index.ntotal), dtype=np.float64)
     if index.ntotal:
-        scores, ids = index.search(q.reshape(1, -1), index.ntotal)
-        out[ids[0]] = scores[0]
-    return out
+        scores, ids = index.search(queries, index.ntotal)
+        np.put_along_axis(out, ids, scores, axis=1)
+    return out[0] if np.ndim(q) == 1 else out
 
 
 def _save(index_dir: Path, arrays: dict[str, Any], sentence_chunk: np.ndarray, chunks: list[Chunk],

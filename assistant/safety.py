@@ -3,6 +3,8 @@
 - `emergency(text)` recognises emergency symptoms (chest pain, stroke signs, severe breathing trouble,
   unconsciousness, severe bleeding, anaphylaxis, overdose, self-harm); the reply then starts with
   `EMERGENCY_NOTICE`, before anything else.
+- `medical_advice(text)` recognises requests for individual medical advice (a treatment, a dose, a clinician
+  to see) that are not about MedHive: no backend gives it; the offline one says so and where to look.
 - `symptom_question(text)` recognises "I have X, do I have Y?" questions: they get guidance and the
   relevant model, never a verdict.
 - `guard(text)` rewrites wording that presents a model output as a diagnosis ("you have pneumonia",
@@ -29,6 +31,7 @@ EMERGENCY_NOTICE = (
 _WHO = r"(my|his|her|their|the|our)"
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
+                   r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
                    r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
                    r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)"),
@@ -96,11 +99,37 @@ _NEEDS_PERSON = {"unresponsive"}
 _SOMEONE_ELSE = re.compile(r"\b(" + _OTHERS + r"|they|them|man|woman|person|boy|girl)\b", re.I)
 
 
+# "can the heart disease model tell if somebody had a heart attack in the past?": a question about what a model
+# can tell, of an event the text itself places in the past, is a question about the product, even naming a person.
+# Anything placing it now (or minutes ago, or asking for help) still counts.
+_MODEL_CAN = re.compile(
+    r"\b(models?|medhive|assistant|classifier|predictor|tool|app)\b.{0,40}\b(tell|detect|know|see|spot|show|find|"
+    r"predict|recogni[sz]e|pick up|identify|work out)\b", re.I)
+_PAST_EVENT = re.compile(r"\b(in the past|history of|previous(ly)?|prior|(years?|months?) (ago|before|earlier)|"
+                         r"last (year|month)|ever had|once had|old (heart attack|stroke|infarct\w*))\b", re.I)
+_HAPPENING = re.compile(r"\b(now|right now|currently|tonight|today|just|is having|am having|i'?m having|are having|"
+                        r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|help)\b", re.I)
+
+
+# the names of events, as a question about a model's reach uses them; a described sign ("her face is drooping")
+# is happening to someone whatever else the text says
+_EVENT_NAME = re.compile(r"(heart attack|cardiac arrest|stroke|seizures?|overdose|allergic reaction|anaphylaxis)",
+                         re.I)
+
+
+def _about_a_past_event(text: str) -> bool:
+    if not (_MODEL_CAN.search(text) and _PAST_EVENT.search(text)) or _HAPPENING.search(text):
+        return False
+    return all(_EVENT_NAME.fullmatch(m.group(0).strip()) for _, p in _EMERGENCY_RE for m in p.finditer(text))
+
+
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
     for name, pattern in _EMERGENCY_RE:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
+            if name not in _ALWAYS and _about_a_past_event(text):
+                continue  # what a model can tell about a past event, nothing happening now
             if name in _NEEDS_PERSON and not _SOMEONE_ELSE.search(text):
                 continue  # "our node is not responding", "I got no answer, the API is not responding"
             return name, m
@@ -113,6 +142,35 @@ _SYMPTOM = re.compile(
     r"\bam i (sick|ill|okay|ok)\b|\bis it (cancer|pneumonia|glaucoma|serious)\b|"
     r"\bmy (heart|chest|eyes?|eyesight|vision|breasts?|lungs?|breathing|cough|skin|kidneys?|blood sugar|voice)\b.{0,40}"
     r"\b(keeps?|feels?|hurts?|getting|racing|skipp|pound|flutter|blurr|worse|weird|strange|wrong|sore)", re.I)
+
+# Individual medical advice: a treatment, a medicine or its dose, or a clinician to see. MedHive's documents do not
+# and must not give it, whatever condition the question names ("first-line treatment for pneumonia" names a
+# model's condition and is still not a question about the model). A question about using the product in care
+# ("can I use the pneumonia output to decide whether to start antibiotics?") is a documentation question.
+_TREATMENT = re.compile(
+    r"\b(doses?|dosage|dosing|how many (mg|milligrams?|ml|pills|tablets|capsules))\b|"
+    r"\b(first[- ]line|best|right|recommended|standard|usual|correct) (treatment|therapy|medication|medicine|drug|"
+    r"antibiotics?|painkillers?)\b|\b(treatment|therapy|medication|medicine|cure|remedy|antibiotics?) (for|of|against)\b|"
+    r"\bhow (do i|do you|to|should i|should we|can i|can we) (treat|cure|manage)\b|"
+    r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?)\b|"
+    r"\bshould (i|he|she|we|they) (take|stop taking|start taking|keep taking)\b|"
+    r"\bhow (much|many)\b.{0,30}\b(should|can|may)\b.{0,20}\b(take|give)\b(?! part)|"
+    r"\b(prescribe|prescription for)\b|\bside effects? of\b", re.I)
+_REFERRAL = re.compile(
+    r"\b(recommend|suggest|find)\b.{0,20}\b(doctors?|gps?|physicians?|specialists?|surgeons?|\w+ologists?|"
+    r"\w+iatrists?|pharmac(y|ies|ists?)|dentists?)\b|\b(doctors?|gps?|specialists?|\w+ologists?)\b.{0,10}"
+    r"\b(near me|nearby|in my area|in town)\b", re.I)
+_ABOUT_PRODUCT = re.compile(r"\b(models?|outputs?|results?|predictions?|predicted|scores?|probabilit(y|ies)|medhive|"
+                            r"assistant|reports?|explanations?|labels?|data ?sets?|data|inputs?|features?|training|api|samples?|images?|"
+                            r"rows?|records?|tiers?|quotas?|nodes?|federat\w*|privacy|aggregation)\b",
+                            re.I)
+
+
+def medical_advice(text: str) -> bool:
+    """The text asks for individual medical advice (a treatment, a medicine or dose, a clinician to see) and
+    not about MedHive itself."""
+    return bool((_TREATMENT.search(text) or _REFERRAL.search(text)) and not _ABOUT_PRODUCT.search(text))
+
 
 _CONDITIONS = r"(pneumonia|glaucoma|(?:breast )?cancer|malignan\w*|arrhythmia|a tumou?r|the disease)"
 # "you have X" style verdicts the assistant must never state about a user

@@ -78,10 +78,17 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="print JSON")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'task':<15}{'production':<12}{'candidate':<11}{'versions':<10}metric")
+    width = _task_width(r["task"] for r in rows)
+    typer.echo(f"{'task':<{width}}{'production':<12}{'candidate':<11}{'versions':<10}metric")
     for r in rows:
         value = f"{r['metric']} {r['value']:.3f}" if r["value"] is not None else "-"
-        typer.echo(f"{r['task']:<15}{r['production'] or '-':<12}{r['candidate'] or '-':<11}{len(r['versions']):<10}{value}")
+        typer.echo(f"{r['task']:<{width}}{r['production'] or '-':<12}{r['candidate'] or '-':<11}"
+                   f"{len(r['versions']):<10}{value}")
+
+
+def _task_width(names: Any) -> int:
+    """The task column's width: the longest task name ("chronic_kidney_disease") and two spaces."""
+    return max((len(n) for n in names), default=4) + 2
 
 
 def _try_resolve(registry: Any, task: str, ref: str) -> str | None:
@@ -139,9 +146,10 @@ def models_verify(task: Optional[str] = typer.Argument(None, help="one task (def
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
+        width = _task_width(r["task"] for r in rows)
         for r in rows:
             state = "ok" if r["ok"] else f"BROKEN: {r['reason']}"
-            typer.echo(f"{r['task']:<15}{r['version']:<9}{r['aliases'] or '-':<22}{state}")
+            typer.echo(f"{r['task']:<{width}}{r['version']:<9}{r['aliases'] or '-':<22}{state}")
     broken = [r for r in rows if not r["ok"]]
     if broken:
         _err(f"{len(broken)} of {len(rows)} version(s) fail verification; other tasks are unaffected")

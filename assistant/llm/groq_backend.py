@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.errors import BackendError, ToolError
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
+from assistant.safety import medical_advice
 from assistant.tools import TOOLS, run_tool
 
 _RULES = """Rules:
@@ -27,6 +28,8 @@ _RULES = """Rules:
   not a chance of having it), how reliable the model is, and to talk to a clinician.
 - For emergency symptoms, the first sentence tells the user to call their local emergency number.
 - For symptom questions give guidance and the relevant model, never a verdict.
+- Never give individual medical advice (a treatment, a medicine or its dose, a clinician to see): say MedHive
+  cannot advise on treatment, to ask a doctor or pharmacist, and where in the documentation to look.
 - Use the tools to act, with the user's own permissions and only on the user's own organization:
 {tools}
 - To onboard a hospital, collect the organization's name, whether it is a hospital or clinic, the model it
@@ -72,6 +75,10 @@ class GroqBackend:
         system = system_prompt(turn.tools.caller.role)
         if turn.emergency:
             system += "\nThe user's message describes a possible emergency: start with the emergency advice."
+        elif medical_advice(turn.text):
+            # the offline backend's rule (assistant.safety.medical_advice), told to the model for this turn
+            system += ("\nThe user asks for individual medical advice, which MedHive does not give: do not answer it; "
+                       "say MedHive cannot advise on treatment and to ask a doctor or pharmacist.")
         if turn.attached:
             system += f"\nFiles attached to this message: {', '.join(turn.attached)} (pass the name as `file`)."
         context = f"Documentation passages:\n\n{_passages(turn)}" if turn.hits else "No documentation passage matched."

@@ -56,21 +56,38 @@ def _lead_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).strip().lower())
 
 
+# what a lead's name looks like (MLII, II, aVR, V1, "lead 2", "ch1", "ECG", "column 3"...). Only names of this
+# shape are ever repeated in an error: a CSV whose first line is not a header of lead names (a watch export's
+# "Name,Jane Doe") would otherwise put a patient's details into the message.
+_LEAD_NAME = re.compile(r"(ml)?(i{1,3}|v\d{0,2}|a?v[rlf]|(lead|ch|channel|ecg|signal|column|sig)\d{0,2}|ecg|mlii)")
+
+
+def shown_name(name: str, position: int) -> str:
+    """A lead's name as a message or a result may show it: a lead-like name as is, any other by its 1-based
+    position."""
+    return str(name) if _LEAD_NAME.fullmatch(_lead_key(name)) else f"{position} (unnamed)"
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(shown_name(n, k + 1) for k, n in enumerate(names))
+
+
 def choose_lead(names: list[str], lead: str | None) -> int:
-    """Index of the lead to use: `lead` if given, else MLII (or II); else an error listing the choices."""
+    """Index of the lead to use: `lead` (a name, or a 1-based position among the leads) if given, else MLII
+    (or II); else an error listing the choices."""
     keys = [_lead_key(n) for n in names]
     if lead is not None:
-        if _lead_key(lead) not in keys:
-            raise InvalidInputError(f"lead {lead!r} not found; available leads: {', '.join(map(str, names))}")
-        return keys.index(_lead_key(lead))
+        if _lead_key(lead) in keys:
+            return keys.index(_lead_key(lead))
+        if str(lead).strip().isdigit() and 1 <= int(lead) <= len(names):
+            return int(lead) - 1
+        raise InvalidInputError(f"lead {str(lead)[:20]!r} not found; available leads: {_shown(names)}")
     if len(names) == 1:
         return 0
     for want in _PREFERRED_LEADS:
         if want in keys:
             return keys.index(want)
-    raise InvalidInputError(
-        f"several leads and none is MLII; choose one with lead= (available: {', '.join(map(str, names))})"
-    )
+    raise InvalidInputError(f"several leads and none is MLII; choose one with lead= (available: {_shown(names)})")
 
 
 def check_fs(fs: Any) -> float:
@@ -136,7 +153,7 @@ def read_wfdb(path: Path, lead: str | None = None) -> tuple[np.ndarray, float, s
     unit = (rec.units or ["mV"])[0].lower()
     if unit in ("uv", "µv", "μv"):
         x = x / 1000.0
-    return x, float(rec.fs), str(names[idx])
+    return x, float(rec.fs), shown_name(names[idx], idx + 1)
 
 
 def _comment_fs(line: str) -> float | None:
@@ -192,7 +209,7 @@ def read_csv_signal(path: Path, fs: Any = None, lead: str | None = None) -> tupl
         raise InvalidInputError(
             f"the sampling rate of {path.name} is needed: pass fs= (Hz) or start the file with a line '# fs=360'"
         )
-    return values, check_fs(rate), names[col]
+    return values, check_fs(rate), shown_name(names[col], keep.index(col) + 1)
 
 
 # ----- filtering and R peaks -----------------------------------------------------------------------

@@ -46,6 +46,34 @@ def detect_task(text: str) -> str | None:
     return min(found)[2] if found else None
 
 
+@cache
+def _mention_patterns() -> dict[str, re.Pattern[str]]:
+    # longest keyword first, so "breast cancer" is one mention rather than "breast" and a stray "cancer"
+    out = {}
+    for name, task in all_tasks().items():
+        words = sorted({*task.keywords, name.replace("_", " ")}, key=len, reverse=True)
+        out[name] = re.compile("|".join(_keyword_regex(w) for w in words), re.I)
+    return out
+
+
+_WORD_CHAR = re.compile(r"[\w'-]")
+
+
+def task_mentions(text: str) -> list[tuple[int, int, str]]:
+    """Every place a text names a task, as (start, end, task), widened to whole words ("x-rays", "kidneys",
+    "parkinson's"): the words a search can set aside to see what a question asks about the task."""
+    out = []
+    for name, pattern in _mention_patterns().items():
+        for m in pattern.finditer(text):
+            start, end = m.start(), m.end()
+            while start > 0 and _WORD_CHAR.match(text[start - 1]):
+                start -= 1
+            while end < len(text) and _WORD_CHAR.match(text[end]):
+                end += 1
+            out.append((start, end, name))
+    return sorted(out)
+
+
 def label_words() -> dict[str, str]:
     """Single-word labels that belong to exactly one task ("malignant" -> breast_cancer)."""
     seen: dict[str, list[str]] = {}
@@ -93,4 +121,5 @@ def knowledge_doc(task: str) -> str:
 def clear() -> None:
     """Forget cached patterns (tests that add a task module at run time call this)."""
     _patterns.cache_clear()
+    _mention_patterns.cache_clear()
     outcome_pattern.cache_clear()

@@ -145,3 +145,17 @@ def test_the_system_prompt_is_written_from_the_catalog_and_the_tools():
     assert all(f"- {name}: " in prompt for name in TOOLS)
     assert prompt.endswith("signed in as: clinician.")
     assert "never a diagnosis" in prompt and "emergency number" in prompt
+
+
+def test_groq_is_told_not_to_give_individual_medical_advice(fake, groq_bot):
+    """The offline backend's rule (assistant.safety.medical_advice) reaches the language model for that turn,
+    and only for that turn."""
+    fake.script = [{"message": {"content": "MedHive cannot advise on treatment; please ask a pharmacist."}},
+                   {"message": {"content": "Secure aggregation masks each update."}}]
+    s = groq_bot.session()
+    s.ask("what dosage of ibuprofen works for back pain")
+    s.ask("how does secure aggregation work?")
+    systems = [" ".join(m["content"] for m in r["messages"] if m["role"] == "system") for r in fake.requests]
+    assert "individual medical advice, which MedHive does not give" in systems[0]
+    assert "individual medical advice, which MedHive does not give" not in systems[1]
+    assert "Never give individual medical advice" in systems[1]  # the standing rule

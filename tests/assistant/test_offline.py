@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from assistant.ports import Caller
 from assistant.session import render
 from tests.assistant.conftest import make_org
@@ -170,3 +172,51 @@ def test_tier_answer_lists_all_three_tiers_from_the_database(bot, store):
     for row in ("| free | 37 | 10 per minute | none |", "| pay-per-use | none | 120 per minute | EUR 0.002 |",
                 "| enterprise | contracted | 600 per minute | EUR 0.001 |"):
         assert row in answer.text, answer.text
+
+
+def test_a_problem_report_about_predict_is_answered_from_the_documentation(bot):
+    answer = bot.session().ask("the pneumonia predict call gives an empty response for our png image")
+    assert answer.intent == "question" and not answer.tool_calls  # no "which file should I use?"
+    assert answer.sources
+
+
+def test_a_department_asking_to_take_part_starts_onboarding_a_process_question_is_answered(bot):
+    started = bot.session().ask("our radiology unit wants to take part in the pneumonia training")
+    assert started.intent == "onboarding"
+    answered = bot.session().ask("how long does approval take after our clinic asks to join?")
+    assert answered.intent == "question"
+    assert any(s["doc"] == "hospital-onboarding.md" for s in answered.sources)
+
+
+@pytest.mark.parametrize("text", ["what dosage of ibuprofen works for back pain",
+                                  "can you suggest a good cardiologist near Lille"])
+def test_medical_advice_gets_i_dont_know_and_a_clinician_or_pharmacist(bot, text):
+    answer = bot.session().ask(text)
+    assert answer.intent == "unknown" and not answer.tool_calls and answer.emergency is None
+    assert "can't advise on treatment" in answer.text and "pharmacist" in answer.text
+    assert "reading-predictions.md" in answer.text  # still where to look
+
+
+@pytest.mark.parametrize("text", ["write a bash script that renames my holiday photos",
+                                  "which spreadsheet formulas calculate compound interest"])
+def test_another_domains_question_gets_i_dont_know(bot, text):
+    answer = bot.session().ask(text)
+    assert answer.intent == "unknown" and not answer.tool_calls
+    assert "can't advise" not in answer.text  # not the medical-advice wording
+
+
+@pytest.mark.parametrize("text", ["can i run medhive on a raspberry pi at our clinic",
+                                  "where do I see how many predictions I made"])
+def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
+    answer = bot.session().ask(text)
+    assert answer.intent == "question" and answer.sources
+
+
+def test_coverage_counts_topic_words_the_knowledge_base_knows(kindex):
+    from assistant.scope import content_words, coverage
+
+    assert content_words("ok so what did the thing actually say yesterday") == []  # everyday words carry no topic
+    assert coverage("write a bash script that renames my holiday photos", kindex) <= 0.5
+    assert coverage("how do i make an acount and see my predicitons", kindex) == 1.0  # typing slips are read
+    assert coverage("outlook on my iphone", kindex) == 0.0  # "iphone" is not read as "phone"
+    assert coverage("epsilon budget of our node", kindex) == 1.0

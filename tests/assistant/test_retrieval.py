@@ -122,3 +122,63 @@ def test_misspelt_words_are_put_right_against_the_documentation_words():
     assert speller.correct("Pnuemonia") == "pneumonia"
     # real words stay as typed: a plural or past tense is no misspelling, and unknown words have no neighbour
     assert speller.correct("write me a poem about football") == "write me a poem about football"
+
+
+def test_task_mentions_are_whole_words_from_the_catalog():
+    from hub.models.catalog import task_mentions
+
+    text = "my kidneys, the x-rays and the breast cancer model"
+    found = [(text[a:b], task) for a, b, task in task_mentions(text)]
+    assert found == [("kidneys", "chronic_kidney_disease"), ("x-rays", "pneumonia"),
+                     ("breast cancer", "breast_cancer")]  # the longest keyword, not "breast" and a stray "cancer"
+    assert task_mentions("how do I make an account?") == []
+
+
+def test_a_question_naming_a_task_but_asking_about_storage_ranks_the_privacy_section_first(kindex):
+    # the task word ("x-ray") alone pulls the pneumonia page's Inputs; the rest of the question is about storage
+    hits = kindex.search("does medhive hold on to my x-ray once the prediction is done?", 5)
+    sources = [h.source for h in hits]
+    privacy = "privacy-compliance.md > What MedHive stores and what it does not"
+    assert privacy in sources, sources
+    pneumonia = [i for i, h in enumerate(hits) if h.chunk.doc == "model-pneumonia.md"]
+    assert all(i > sources.index(privacy) for i in pneumonia), sources
+
+
+def test_a_question_about_the_model_itself_still_gets_that_models_section(kindex):
+    assert kindex.search("which dataset trained the parkinsons model", 1)[0].source == \
+        "model-parkinsons.md > Training data of the parkinsons model"
+    assert kindex.search("what are the known limits of the glaucoma model", 1)[0].source == \
+        "model-glaucoma.md > Limits of the glaucoma model"
+    # naming a task and asking about versions: the general section, not the task's page
+    assert kindex.search("can I roll back the diabetes model to its previous version", 1)[0].source == \
+        "medhive-overview.md > Model versions, aliases and rollback"
+
+
+def test_the_topic_score_needs_no_second_embedding_pass(kindex):
+    class Counting:
+        def __init__(self, inner) -> None:
+            self.inner, self.model_id, self.calls = inner, inner.model_id, []
+
+        def encode(self, texts):
+            self.calls.append(("encode", len(texts)))
+            return self.inner.encode(texts)
+
+        def encode_excluding(self, text, spans):
+            self.calls.append(("encode_excluding", len(spans)))
+            return self.inner.encode_excluding(text, spans)
+
+    counting = Counting(kindex.embedder)
+    index = KnowledgeIndex(kindex.chunks, kindex.vectors, embedder=counting, corpus_hash=kindex.corpus_hash,
+                           rebuilt=False, headings=kindex.headings, sentences=kindex.sentences,
+                           sentence_chunk=kindex.sentence_chunk)
+    index.search("is my kidney result kept?", 3)
+    index.search("how do I make an account?", 3)
+    assert counting.calls == [("encode_excluding", 1), ("encode", 1)]  # one pass per question either way
+
+
+def test_a_specific_section_ranks_above_its_documents_introduction(kindex):
+    # the introduction summarises the page ("...everything that is stored centrally is non-personal or kept to
+    # the minimum"); the section under it lists what is stored
+    hits = kindex.search("what exactly is stored centrally about our clinicians", 2)
+    assert [h.source for h in hits] == ["privacy-compliance.md > What MedHive stores and what it does not",
+                                        "privacy-compliance.md"]

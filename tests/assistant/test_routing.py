@@ -32,3 +32,54 @@ def test_a_request_to_take_part_starts_onboarding(text):
 ])
 def test_questions_about_a_later_step_or_a_problem_go_to_the_documentation(text):
     assert route(text) == "question"
+
+
+@pytest.mark.parametrize("text", [
+    "our cardiology department would like to join the ECG training",
+    "we run a small diabetes unit with 800 patient records and we would love to take part",
+    "I'd like to onboard our neurology ward so it can contribute voice recordings to the parkinsons model",
+])
+def test_a_department_or_unit_asking_to_take_part_starts_onboarding(text):
+    assert route(text) == "onboarding"
+
+
+@pytest.mark.parametrize("text", [
+    "how long does it take for a new clinic to be approved to join?",
+    "what is the process for our hospital to join the pneumonia federation?",
+    "which steps does our clinic go through to join, and who approves it?",
+])
+def test_a_question_about_the_joining_process_is_answered_not_started(text):
+    assert route(text) == "question"
+
+
+@pytest.mark.parametrize("text", [
+    "the glaucoma predict endpoint gives us a 500 since this morning",
+    "ecg predict says 'no beats detected' for our holter file",
+    "Our ward would like to score all incoming ECGs with the ecg model overnight. Is that what it is for?",
+    "heart_disease predict keeps answering missing feature for thalach values",
+])
+def test_a_message_about_prediction_with_no_case_is_a_question(text):
+    assert route(text) == "question"
+
+
+@pytest.mark.parametrize("text", [
+    "run the glaucoma model on the example",
+    "analyse my x-ray with the pneumonia model",
+    "please classify this ecg record",
+    "could you check my fundus photo with the glaucoma model",
+])
+def test_an_imperative_request_to_predict_still_predicts(text):
+    assert route(text) == "predict"
+
+
+def test_a_case_makes_any_wording_a_prediction():
+    # the same sentence that is a question without a case is a prediction with an attached file
+    text = "We'd like to run the glaucoma model on this photo. Is it meant for that?"
+    assert route(text) == "question"
+    assert route(text, has_attachment=True) == "predict"
+
+
+@pytest.mark.parametrize("text", ["is the portal free or do patients have to pay?",
+                                  "will we have to pay for the api once the trial ends"])
+def test_asking_whether_one_has_to_pay_is_about_the_tiers(text):
+    assert route(text) == "tiers"

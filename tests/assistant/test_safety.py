@@ -174,3 +174,49 @@ def test_every_emergency_question_of_every_eval_set_is_recognised():
             if q["expect"] == "emergency" and emergency(q["q"]) is None:
                 missed.append(f"{path.name} {q['id']}")
     assert not missed, missed
+
+
+@pytest.mark.parametrize("text", [
+    "can the ecg model tell whether someone had a stroke years ago?",
+    "does the heart disease model know if a patient has a history of heart attack?",
+    "could the kidney model detect a previous heart attack from the lab values?",
+])
+def test_what_a_model_can_tell_about_a_past_event_is_not_an_emergency(text):
+    assert emergency(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "my father had a heart attack years ago and now has crushing chest pain, can the model tell?",
+    "can the ECG model tell if I'm having a heart attack right now?",
+    "my chest has hurt for the past hour, can the ecg model tell what it is",
+    "she had a stroke in the past and her face is drooping again, can the model see it",
+])
+def test_a_past_event_with_something_happening_now_is_still_an_emergency(text):
+    assert emergency(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "how much paracetamol should my son take",
+    "which antibiotic is best for a urinary infection",
+    "can you suggest a good cardiologist near Lille",
+    "what is the standard therapy for open-angle glaucoma?",
+    "should I stop taking my blood pressure tablets",
+])
+def test_requests_for_individual_medical_advice_are_recognised(text):
+    from assistant.safety import medical_advice
+
+    assert medical_advice(text)
+
+
+@pytest.mark.parametrize("text", [
+    "can the glaucoma model's output be used to decide on treatment?",
+    "does MedHive store which medicines I take?",
+    "which tier should we take",
+    "how many samples should we give to take part",
+    "which antibiotics does the pneumonia dataset list?",
+    "are there side effects of federated learning on privacy?",
+])
+def test_questions_about_the_product_are_not_medical_advice(text):
+    from assistant.safety import medical_advice
+
+    assert not medical_advice(text)

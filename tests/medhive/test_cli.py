@@ -45,6 +45,10 @@ def test_list_seeds_the_shipped_models_on_first_use():
     again = run("models", "list")
     assert again.exit_code == 0 and "seeded" not in again.stderr
     assert "breast_cancer" in again.stdout
+    # a column per field: the production column starts at the same place on every line, the longest task too
+    lines = again.stdout.splitlines()
+    assert {ln.index("production") for ln in lines[:1]} == {ln.index(" v1.0 ") + 1 for ln in lines[1:]}
+    assert set(rows) == {ln.split()[0] for ln in lines[1:]}
 
 
 def test_predict_one_case_and_json_lines():

@@ -99,8 +99,24 @@ def test_csv_columns_lead_choice(tmp_path):
     assert TASK.read_input(tmp_path / "two.csv", lead="V1").context["lead"] == "V1"
     rows = ["V1,V2"] + [f"{v:.4f},{v:.4f}" for v in x]
     (tmp_path / "nomlii.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(InvalidInputError, match="lead="):
+    with pytest.raises(InvalidInputError, match="available: V1, V2"):
         TASK.read_input(tmp_path / "nomlii.csv", fs=360)
+    assert TASK.read_input(tmp_path / "nomlii.csv", fs=360, lead="2").context["lead"] == "V2"
+
+
+def test_a_header_that_is_not_lead_names_is_never_repeated_in_the_error(tmp_path):
+    # a watch export whose first line holds the wearer's details: the error names the columns by position
+    x = _synthetic()
+    rows = ["Name,Jane Doe"] + [f"{v:.4f},{-v:.4f}" for v in x]
+    (tmp_path / "watch.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(InvalidInputError, match="lead=") as info:
+        TASK.read_input(tmp_path / "watch.csv", fs=512)
+    assert "Jane" not in str(info.value) and "Name" not in str(info.value)
+    assert "1 (unnamed), 2 (unnamed)" in str(info.value)
+    with pytest.raises(InvalidInputError) as info:
+        TASK.read_input(tmp_path / "watch.csv", fs=512, lead="Doe")
+    assert "Jane" not in str(info.value)
+    assert TASK.read_input(tmp_path / "watch.csv", fs=512, lead="1").context["lead"] == "1 (unnamed)"
 
 
 def test_synthetic_rhythm_rate_and_summary():

@@ -1,0 +1,92 @@
+"""Is a question within what the documentation covers? The share of its content words the knowledge base knows.
+
+"write me a python script that scrapes tweets" or "how do I set up outlook on my iphone" can reach a passage
+of middling similarity (any text about scripts or e-mail does), so passage relevance alone does not tell
+them from a real documentation question worded loosely. What does tell them apart is vocabulary: the words
+that carry the topic of a MedHive question (model, node, quota, x-ray, epsilon, ...) occur in knowledge/,
+the topic words of another domain (tweets, outlook, iphone, lasagna) do not. `coverage` is that share,
+counted over content words only: the retrieval stop words and the everyday words of any conversation
+(`_EVERYDAY`: "got", "thing", "actually", "tomorrow"...) say nothing about the topic and are left out. A
+word one typing slip away from a known word ("acount", "predicitons") counts as known, as the retrieval's
+speller would read it. The offline backend answers "I don't know" when coverage is low *and* no passage is
+close (`assistant.llm.offline`); neither signal alone decides.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from assistant.retrieval import tokens
+
+# Everyday English of any conversation: verbs, fillers, time words, people words. Not topics, so neither
+# evidence for nor against the documentation covering a question. (No domain words here, from any domain.)
+_EVERYDAY = frozenset("""
+able about actually after again ago all also always am another any anyone anything anyway anymore around back bad been
+before being best better bit bring came can cant come comes could day days did didn didnt different do does doesn
+doesnt doing don done dont down else even ever every everyone everything exactly find fine first five following found four get
+gets getting give gave go goes going gone good got guy had has hasn have having he help here hers hes hey hi him his
+hello honestly how im into isn isnt ive just keep kept kind know last let lets like likes look looking looks lot lots
+made make makes man many may maybe me mean means might mine more most much must my need needed needs never new next
+nothing now often ok okay old one only other out over people person please pls put quite rather really right roughly
+said same say says see seen seems she shes should show shows since so some somebody someone something sometimes sort
+still stuff suddenly supposed sure take takes taking tell than thank thanks there thing things think though three tho
+through today told tomorrow too took tried try trying two u until up ur us usually very want wanted wants was way
+week weeks went were whats whether while woman won wont work worked working works would wrong year years yes yesterday
+yet morning afternoon evening night tonight
+""".split())
+_NUMBER = re.compile(r"[\d.,%:/-]+[a-z]{0,2}")
+_LETTERS = string.ascii_lowercase
+_VOCABULARIES: dict[str, frozenset[str]] = {}
+
+
+def vocabulary(index: Any) -> frozenset[str]:
+    """Every word of the knowledge base's passages and headings, and the user words the query expansion maps
+    onto them (`assistant.vocabulary`), computed once per corpus."""
+    key = getattr(index, "corpus_hash", None) or str(id(index))
+    if key not in _VOCABULARIES:
+        from assistant.vocabulary import user_words
+
+        words: set[str] = set(user_words())
+        for chunk in getattr(index, "chunks", []):
+            words.update(tokens(f"{chunk.heading} {chunk.text}"))
+        _VOCABULARIES[key] = frozenset(words)
+    return _VOCABULARIES[key]
+
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` that can carry a topic: no stop word, everyday word, number or single letter."""
+    return [w for w in tokens(text) if len(w) > 1 and w not in _EVERYDAY and not _NUMBER.fullmatch(w)]
+
+
+def _slips(word: str) -> set[str]:
+    """Words one typing slip from `word` (a letter dropped, doubled, swapped or mistyped), the first letter
+    kept: "acount" -> "account", but "iphone" is not read as "phone"."""
+    head, tail = word[0], word[1:]
+    splits = [(tail[:i], tail[i:]) for i in range(len(tail) + 1)]
+    out = {head + a + b[1:] for a, b in splits if b}
+    out |= {head + a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {head + a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {head + a + c + b for a, b in splits for c in _LETTERS}
+    return out
+
+
+def known(word: str, words: frozenset[str]) -> bool:
+    """`word` occurs in `words`, perhaps inflected ("scrapes" is not known because "scrape" is not) or with
+    one typing slip (words of five letters or more: shorter ones are too close to too many others)."""
+    if word in words:
+        return True
+    if any(word.endswith(end) and word[:-len(end)] in words for end in ("s", "es", "ed", "d", "ing", "ly", "er")):
+        return True
+    return len(word) >= 5 and not _slips(word).isdisjoint(words)
+
+
+def coverage(text: str, index: Any) -> float:
+    """The share of the content words of `text` that the knowledge base knows (1.0 when it has none:
+    nothing speaks against it)."""
+    words = content_words(text)
+    if not words:
+        return 1.0
+    vocab = vocabulary(index)
+    return sum(known(w, vocab) for w in words) / len(words)
