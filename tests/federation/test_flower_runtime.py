@@ -146,8 +146,10 @@ def test_a_fork_server_request_falls_back_to_a_process_once_the_server_is_gone()
 def test_each_fork_draws_its_own_random_numbers():
     """SecAgg+'s stochastic rounding draws from numpy's global generator: forks of one server must not
     share its state (nor Python's `random`)."""
-    code = ("import random, numpy as np; from federation.flower_runtime import serve_forks; np.random.seed(7); "
-            "serve_forks(['[]', '[]', '[]'], entry=lambda: print(np.random.rand(), random.random(), flush=True))")
+    # one write(2) per fork, so that concurrent forks' lines cannot interleave
+    code = ("import os, random, numpy as np; from federation.flower_runtime import serve_forks; np.random.seed(7); "
+            "serve_forks(['[]', '[]', '[]'], "
+            "entry=lambda: os.write(1, f'{np.random.rand()} {random.random()}\\n'.encode()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     draws = [tuple(line.split()) for line in out.stdout.splitlines()]
     assert len(draws) == 3 and len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3
