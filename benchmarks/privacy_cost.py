@@ -64,6 +64,18 @@ def _sleep_in(obj: Any, after: str = "") -> str | None:
     return m.group(1) if m else None
 
 
+def _runtime_poll() -> str:
+    from federation.flower_runtime import DEFAULT_POLL
+
+    return f"{DEFAULT_POLL:g}"
+
+
+def _reply_poll() -> str:
+    from federation.config import JobConfig
+
+    return f"{JobConfig(task=TASK).reply_poll:g}"
+
+
 def poll_intervals() -> dict[str, str | None]:
     out: dict[str, str | None] = {"grid": None, "supernode": None}
     try:
@@ -246,14 +258,16 @@ class _Progress:
                 _say(f"{self.label}: {kind}: {event.get('reason', '')}")
 
 
-def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def measure_n(n: int, rounds: int, work: Path, home: Path, settings: tuple[str, ...], *,
+              fork: bool = True) -> dict[str, dict[str, Any]]:
     from federation.errors import RunFailedError
     from federation.launcher import LocalFederation
 
     specs, rows = _hospitals(work / f"n{n}" / "hospitals", n)
     _say(f"N={n}: hospitals with {min(rows)}..{max(rows)} rows; starting SuperLink + {n} SuperNodes")
     results: dict[str, dict[str, Any]] = {}
-    fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"})
+    fed = LocalFederation(work / f"n{n}" / "runtime", specs, env={"MEDHIVE_HOME": str(home), "HF_HUB_OFFLINE": "1"},
+                          fork=fork)
     try:
         t0 = time.monotonic()
         fed.start(wait=600)  # a loaded machine can take minutes to bring the SuperLink up
@@ -349,7 +363,7 @@ def _summarize(res: dict[str, Any], rounds: int) -> dict[str, Any]:
 
 
 def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str, ...] | None = None,
-        name: str = "privacy_cost") -> str:
+        name: str = "privacy_cost", fork: bool = True) -> str:
     from federation.errors import RunFailedError
 
     grid = grid or (QUICK if quick else FULL)
@@ -362,14 +376,14 @@ def run(quick: bool, *, grid: dict[int, int] | None = None, settings: tuple[str,
         _seed_registry(home)
         for n, rounds in grid.items():
             try:
-                results = measure_n(n, rounds, work, home, settings)
+                results = measure_n(n, rounds, work, home, settings, fork=fork)
             except RunFailedError as exc:  # the runtime did not come up at this N: say so, go on
                 _say(f"N={n}: {exc.message}")
                 results = {name: {"outcome": "failed", "reason": exc.message, "rounds": [], "run_s": 0.0,
                                   "split": [], "kinds": {}} for name in settings}
             summary[n] = {name: _summarize(res, rounds) for name, res in results.items()}
     body = report(summary, grid, settings, quick=quick, wall=time.monotonic() - wall0,
-                  loads=(load_before, os.getloadavg()), result_name=name)
+                  loads=(load_before, os.getloadavg()), result_name=name, fork=fork)
     write_result(name, "Cost of privacy and of MedHive: seconds per federated round", body, quick=quick)
     return body
 
@@ -391,7 +405,7 @@ def _goal_line(summary: dict[int, dict[str, dict[str, Any]]], label: str, n: int
 
 def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], settings: tuple[str, ...], *,
            quick: bool, wall: float, loads: tuple[tuple[float, ...], tuple[float, ...]],
-           result_name: str = "privacy_cost") -> str:
+           result_name: str = "privacy_cost", fork: bool = True) -> str:
     import flwr
 
     rows = []
@@ -438,7 +452,12 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
     return (
         f"Real federations of `{TASK}` (WDBC, scikit-learn) on the Flower {flwr.__version__} Deployment Engine: one "
         "`flower-superlink` and N `flower-supernode` processes on 127.0.0.1 (`federation.launcher.LocalFederation`, "
-        "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1), "
+        "which gives each node its share of the cores: torch threads and OMP_NUM_THREADS = cores / N, at least 1, "
+        "and runs each SuperNode through `federation.flower_runtime`, as `medhive node start` does: Flower's own "
+        f"SuperNode, polling every {_runtime_poll()} s during a job instead of its fixed 3 s (superexec: 1 s), "
+        + ("and each message's `flwr-clientapp` forked from a server that has imported Flower's ClientApp runtime, "
+           "as `medhive node start` does by default), " if fork else "and each message's `flwr-clientapp` a fresh "
+           "interpreter, started without the SuperNode's imports: `--no-fork-server`), ") +
         f"data split near-IID (Dirichlet alpha {ALPHA:g}) into N hospital folders with consent recorded, as "
         "`medhive federate` does; `min-hospitals` = N, FedAvg, app defaults otherwise (SecAgg+: every node holds a "
         f"share; DP-SGD: epsilon {DP_EPSILON:g} per hospital for the job). At each N one SuperLink and one set of "
@@ -449,8 +468,9 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "settings and local epochs (with `torch.optim.Adam`, as the quickstart has it), on the same SuperNodes and "
         "hospital files, with plain FedAvg and nothing else (no consent or data checks, no scoring of the incoming "
         "model, no privacy ledger, tracking or publishing), and Flower's own grid. It is a bare app on this "
-        "runtime. What MedHive does differently to be cheap per message: its ServerApp pulls replies every "
-        "`reply-poll` (0.5 s) through the Grid's `push_messages` / `pull_messages` instead of the grid's fixed "
+        "runtime (the same SuperNodes, so their shorter polls serve it too). What MedHive does differently to be "
+        f"cheap per message: its ServerApp pulls replies every `reply-poll` ({_reply_poll()} s) through the Grid's "
+        "`push_messages` / `pull_messages` instead of the grid's fixed "
         "interval, its nodes train with `hub.optim.AdamW` (torch's AdamW arithmetic; the first `torch.optim` "
         "optimiser of a process imports `torch._dynamo`, about 1.5 s of CPU) and log MLflow metrics in one batch "
         "per round.\n\n"
@@ -462,7 +482,8 @@ def report(summary: dict[int, dict[str, dict[str, Any]]], grid: dict[int, int], 
         "round's first message (the fit message, or SecAgg+'s key set-up), with no exchange of its own. **Split per "
         "round** (rounds >= 2, summed over the round's exchanges, median node; from `federation.timing`, which each "
         "app process writes when the run config names a `timing-dir`): *poll wait* is message sent -> app process "
-        f"created (an idle SuperNode asks for work {node_poll}) plus handler done -> exchange done (the peer's "
+        f"created (a SuperNode waiting for its next message asks every {_runtime_poll()} s during a job, Flower's "
+        f"own SuperNode {node_poll}) plus handler done -> exchange done (the peer's "
         f"grid pulls replies {grid_poll}, MedHive's every `reply-poll` s); *start-up* is process created -> handler entered (interpreter and the "
         "app's module imports; the peer imports torch at module level, MedHive inside the handler, so MedHive's "
         "torch import counts as work); *work* is the handler itself.\n\n"
@@ -494,6 +515,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", help="comma-separated node counts (default: 3,10; quick: 3)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--settings", help=f"comma-separated, of {', '.join(SETTINGS)}")
+    parser.add_argument("--no-fork-server", action="store_true",
+                        help="SuperNodes start a fresh interpreter for each message's app process instead of forking "
+                             "it from a server that has imported Flower (federation.flower_runtime.ForkServer)")
     parser.add_argument("--name", default="privacy_cost",
                         help="results file name: benchmarks/results/<name>[-quick].md (default: privacy_cost)")
     args = parser.parse_args(argv)
@@ -501,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = tuple(x for x in args.settings.split(",") if x) if args.settings else None
     if settings and not set(settings) <= set(SETTINGS):
         parser.error(f"settings are {', '.join(SETTINGS)}")
-    print(run(args.quick, grid=grid, settings=settings, name=args.name))
+    print(run(args.quick, grid=grid, settings=settings, name=args.name, fork=not args.no_fork_server))
 
 
 if __name__ == "__main__":

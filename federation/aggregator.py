@@ -41,6 +41,7 @@ from federation import flower_cli
 from federation.errors import FederationError
 from federation.launcher import APP_DIR, free_port, toml_value
 from federation.pki import ServicePki
+from federation.processes import alive, cmdline, group_members, stop_groups, wait_gone
 
 HEARTBEAT_S = 5.0
 
@@ -170,19 +171,27 @@ class Aggregator:
         return self
 
     def _end_previous_instance(self) -> None:
+        """A previous instance killed without a stop may have left its SuperLink, or (the SuperLink gone
+        with its service) its superexec and a `flwr-serverapp` in the SuperLink's process group: end them."""
         pid_file = self.state / "superlink.pid"
         if not pid_file.is_file():
             return
         try:
             pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (ValueError, OSError):
+        except ValueError:
             return
-        if b"flower-superlink" in cmdline:
+        database = str(self.state / "superlink.db").encode()
+        if alive(pid) and not (b"flower-superlink" in cmdline(pid) and database in cmdline(pid)):
+            return  # the pid is someone else's now
+        # the SuperLink leads its own group (setsid in the child); while any member is left the group id
+        # cannot be reused, so with the leader gone every member is a leftover of ours
+        leftovers = [m for m in group_members(pid) if b"flwr" in cmdline(m) or b"flower" in cmdline(m)]
+        for member in leftovers:
             try:
-                os.killpg(pid, signal.SIGKILL)  # the SuperLink leads its own group (setsid in the child)
+                os.kill(member, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        wait_gone(leftovers, 10.0)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         logs = self.state / "logs"
@@ -211,15 +220,10 @@ class Aggregator:
                 run.proc.terminate()
         if self.control is not None:
             self.control.close()
-        if self.superlink is not None and self.superlink.poll() is None:
-            try:
-                os.killpg(self.superlink.pid, signal.SIGTERM)
-                self.superlink.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.superlink.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        if self.superlink is not None:
+            # the whole group: the SuperLink, its superexec and any `flwr-serverapp` still in a run, each
+            # waited for (SIGKILL after 15 s), so none outlives the service
+            stop_groups([self.superlink], grace=15.0)
         self.store.dispose()
 
     def serve(self) -> None:

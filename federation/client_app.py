@@ -8,11 +8,13 @@ node that then raises is a dropout to SecAgg+). `get_properties` answers the sam
 that waits for enough hospitals before round 1. SecAgg+ (`secaggplus_mod`) is applied when the run has
 secure aggregation on (the mod raises on messages without its configuration).
 
-Every message starts a fresh app process, so imports are kept light: torch is loaded only by the
-messages that train or evaluate, scoring is numpy (`hub.metrics`), and the node's data is loaded and
+Every message starts a fresh app process (with `medhive node start`, through `federation.flower_runtime`,
+which starts it without the SuperNode's own imports), so imports are kept light: torch is loaded only by
+the messages that train or evaluate, scoring is numpy (`hub.metrics`), and the node's data is loaded and
 validated once and then read from the node's cache in its state folder (`federation.data.cache`). The
-number of training rows is also kept in the node's `context.state`, so the SecAgg+ set-up's budget check
-of later rounds reads no data at all.
+number of training rows and the DP noise calibrated to the job's epsilon are also kept in the node's
+`context.state`, so the SecAgg+ set-up's budget check of later rounds reads no data and re-runs no
+calibration.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ from hub.errors import HubError
 _CACHE = "medhive-node"
 
 
+_MEMO = "medhive-memo"
+
+
 def _node(context: Context) -> HospitalNode:
+    # results that depend only on their inputs (the DP noise calibrated to the job's epsilon) are kept in
+    # the node's context.state, which Flower hands to the next message's process
+    if _MEMO not in context.state.config_records:
+        context.state.config_records[_MEMO] = ConfigRecord()
     return HospitalNode(NodeConfig.from_node_config(dict(context.node_config)),
-                        JobConfig.from_run_config(dict(context.run_config)))
+                        JobConfig.from_run_config(dict(context.run_config)), memo=context.state.config_records[_MEMO])
 
 
 def _train_rows(node: HospitalNode, context: Context) -> int:

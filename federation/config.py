@@ -51,7 +51,7 @@ class JobConfig:
     reference_data: str = ""  # the hub's public data root (the reference split); "" for tasks whose data ships
     wait_timeout: int = 120
     reply_timeout: int = 600  # seconds the eligibility question waits for replies (each starts an app process)
-    reply_poll: float = 0.5  # seconds between the ServerApp's pulls for replies (flwr's own grid waits 3 s)
+    reply_poll: float = 0.2  # seconds between the ServerApp's pulls for replies (flwr's own grid waits 3 s)
     round_retries: int = 1
     medhive_home: str = ""
     registry: str = "local"

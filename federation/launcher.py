@@ -3,9 +3,10 @@
     with LocalFederation(workdir, [NodeSpec(data_path=..., state_dir=...), ...]) as fed:
         outcome = fed.run(run_config={"task": "breast_cancer", "num-rounds": 2}, on_event=print)
 
-Every process gets its own free loopback port(s) and writes its log under `workdir/logs`. Stopping
-sends SIGTERM (a SuperNode deregisters at once), then SIGKILL, and also ends the `flower-superexec` /
-app processes each of them started, which a killed parent leaves running. The outcome comes from the
+Every process gets its own free loopback port(s), leads its own process group and writes its log under
+`workdir/logs`. Stopping sends SIGTERM to each group (a SuperNode deregisters at once), SIGKILL after
+10 s, and returns once every group is empty: the `flower-superexec` / `flwr-serverapp` / `flwr-clientapp`
+processes they started included, which could otherwise outlive their parent (`federation.processes`). The outcome comes from the
 ServerApp's `outcome.json`, because `flwr run --stream` exits 0 even when the ServerApp failed.
 """
 
@@ -24,6 +25,9 @@ from typing import Any
 
 from federation import flower_cli
 from federation.errors import RunFailedError
+from federation.processes import descendants, stop_groups, wait_gone
+
+__all__ = ["LocalFederation", "NodeSpec", "descendants", "free_port", "toml_value"]
 
 APP_DIR = Path(__file__).parent / "app"
 BIN = flower_cli.BIN
@@ -41,29 +45,6 @@ def toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        kids.setdefault(ppid, []).append(int(entry.name))
-    return kids
-
-
-def descendants(pid: int) -> list[int]:
-    kids, out, todo = _children(), [], [pid]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def _signal(pids: list[int], sig: int) -> None:
@@ -89,8 +70,11 @@ class NodeSpec:
 
 
 class LocalFederation:
-    def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, nodes: list[NodeSpec], *, env: dict[str, str] | None = None,
+                 poll: float | None = None, fork: bool = True) -> None:
         self.workdir = Path(workdir)
+        self.poll = poll  # the SuperNodes' idle poll (`federation.flower_runtime`; None: its default)
+        self.fork = fork  # app processes forked from a server that has imported Flower (`ForkServer`)
         # N nodes on one host share its cores: each trains with its share of torch threads (at least one),
         # as N processes with a thread per core each would oversubscribe the CPUs
         share = max(1, (os.cpu_count() or 1) // max(1, len(nodes)))
@@ -102,16 +86,18 @@ class LocalFederation:
         self.env = flower_cli.process_env({**os.environ, **(env or {})}, flwr_home=self.flwr_home)
         self.superlink: subprocess.Popen | None = None
         self.supernodes: list[subprocess.Popen | None] = []
-        self._known: set[int] = set()
+        self._procs: list[subprocess.Popen] = []  # every process started here, each its own group's leader
         self.ports: dict[str, int] = {}
 
     # ----- processes ---------------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")
+        # each process leads its own group: after it is gone the group still names what it started
+        # (`flower-superexec`, `flwr-serverapp`, `flwr-clientapp`), which `stop` then waits for
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(env or {})},
-                                cwd=self.workdir, stdin=subprocess.DEVNULL)
+                                cwd=self.workdir, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        self._known.add(proc.pid)
+        self._procs.append(proc)
         return proc
 
     def start(self, *, wait: float = 90.0) -> LocalFederation:
@@ -131,7 +117,8 @@ class LocalFederation:
     def _start_node(self, i: int) -> subprocess.Popen:
         return self._spawn(f"supernode-{i}", flower_cli.supernode_args(
             superlink=f"127.0.0.1:{self.ports['fleet']}", clientappio=f"127.0.0.1:{free_port()}",
-            node_config=self.nodes[i].node_config(), root_certificates=None, private_key=None),
+            node_config=self.nodes[i].node_config(), root_certificates=None, private_key=None, poll=self.poll,
+            fork=self.fork),
             # the node's app processes inherit it: OpenMP / BLAS pools sized to the node's share from the start
             env={"OMP_NUM_THREADS": str(self.nodes[i].extra.get("threads", self.threads))})
 
@@ -166,25 +153,18 @@ class LocalFederation:
         proc = self.supernodes[i]
         if proc is None:
             return
-        kids = descendants(proc.pid)
         _signal([proc.pid], sig)
-        proc.wait(timeout=30)
-        _signal(kids, signal.SIGKILL)
+        wait_gone([proc.pid], 30.0)
+        stop_groups([proc], grace=0.0, first=signal.SIGKILL)  # its superexec and app processes (its group)
         self.supernodes[i] = None
 
     def stop(self) -> None:
-        procs = [p for p in [*self.supernodes, self.superlink] if p is not None]
-        kids = {k for p in procs for k in descendants(p.pid)}
-        _signal([p.pid for p in procs if p.poll() is None], signal.SIGTERM)
-        end = time.monotonic() + 10
-        for p in procs:
-            try:
-                p.wait(timeout=max(0.1, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-        kids |= {k for pid in self._known for k in descendants(pid)}
-        _signal(sorted(kids), signal.SIGKILL)
+        """SIGTERM every process this launcher started together with its process group, wait for all of
+        them (SuperLink, SuperNodes, `flwr run`, and what they started: superexecs, server and client apps),
+        SIGKILL what is still there after 10 s, and return only when nothing of it is left."""
+        # Flower starts its children without a session of their own, so each group holds all of them
+        stop_groups(self._procs, grace=10.0)
+        self._procs = [p for p in self._procs if p.returncode is None]
         self.supernodes, self.superlink = [], None
 
     def __enter__(self) -> LocalFederation:

@@ -26,9 +26,10 @@ from typing import Any
 
 from federation.aggregator import Aggregator, AggregatorConfig, Policy, _die_with_parent
 from federation.errors import RunFailedError
-from federation.launcher import NodeSpec, descendants, free_port
+from federation.launcher import NodeSpec, free_port
 from federation.node_state import NodeState
 from federation.pki import ensure_node_keys
+from federation.processes import stop_groups
 from hub.accounts.audit import load_or_create_audit_key
 
 MEDHIVE = str(Path(sys.executable).parent / "medhive")
@@ -121,19 +122,7 @@ class LocalService:
         raise RunFailedError(f"the job did not finish within {timeout:.0f}s")
 
     def stop(self) -> None:
-        for proc in self.nodes:
-            kids = descendants(proc.pid)
-            if proc.poll() is None:
-                proc.terminate()  # a SuperNode deregisters at once on SIGTERM
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
-            for pid in kids:
-                try:
-                    os.kill(pid, 9)
-                except ProcessLookupError:
-                    pass
+        # each node leads its own group (`_die_with_parent`): the SuperNode, its superexec and app processes
+        stop_groups(self.nodes, grace=15.0)  # SIGTERM: a SuperNode deregisters at once
         self.nodes = []
         self.aggregator.stop()

@@ -15,13 +15,16 @@ from pathlib import Path
 
 
 def process_created() -> float:
-    """Wall-clock time this process was created (Linux /proc); the current time where unknown."""
+    """Wall-clock time this process was created (Linux /proc); the current time where unknown.
+
+    From the process's age (system uptime now minus its start, both in /proc at 10 ms resolution), not from
+    the boot time: /proc/stat's `btime` is whole seconds, which put a creation up to 1 s too early and made
+    a message seem created before the exchange that sent it."""
     try:
         ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        now, uptime = time.time(), float(Path("/proc/uptime").read_text().split()[0])
+        return now - max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
         return time.time()
 
 

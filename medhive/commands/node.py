@@ -181,7 +181,13 @@ def start(data: Path = typer.Option(..., "--data", help="the hospital's data (CS
                                                            help="CA of the SuperLink (default: from enrollment)"),
           auth_key: Optional[Path] = typer.Option(None, "--auth-private-key",
                                                   help="SuperNode key (default: the one made at enrollment)"),
-          clientappio: str = typer.Option("127.0.0.1:9094", "--clientappio-address")) -> None:
+          clientappio: str = typer.Option("127.0.0.1:9094", "--clientappio-address"),
+          poll: Optional[float] = typer.Option(None, "--poll", min=0.05,
+                                               help="seconds between the node's polls during a job (default 0.5; "
+                                                    "Flower's own: 3 s)"),
+          fork_server: bool = typer.Option(True, "--fork-server/--no-fork-server",
+                                           help="fork each message's app process from a server that has imported "
+                                                "Flower (default), or start a fresh interpreter per message")) -> None:
     """Validate the data, check consent, then run a Flower SuperNode that joins the federation.
 
     After `medhive node enroll` nothing else is needed: the SuperLink address, its CA certificate and the
@@ -221,9 +227,10 @@ def start(data: Path = typer.Option(..., "--data", help="the hospital's data (CS
     args = flower_cli.supernode_args(superlink=superlink, clientappio=clientappio,
                                      node_config=" ".join(f"{k}={toml_value(v)}" for k, v in config.items()),
                                      root_certificates=None if insecure else root_certificates,
-                                     private_key=None if insecure else key)
+                                     private_key=None if insecure else key, poll=poll, fork=fork_server)
     typer.echo(f"node for {task}: {report.summary.get('rows', 0)} rows validated; joining {superlink}", err=True)
-    # the SuperNode starts `flower-superexec` / `flwr-clientapp` by name: this environment's bin goes first
+    # Flower's SuperNode through `federation.flower_runtime` (shorter polls, lighter message processes); it
+    # starts `flower-superexec` / `flwr-clientapp` by name otherwise: this environment's bin goes first
     os.execve(args[0], args, flower_cli.process_env(dict(os.environ)))
 
 

@@ -176,3 +176,27 @@ def test_shipped_ecg_network_trains_on_a_node_and_keeps_its_trees():
         out = local_fit(ecg, clone, x, (y + 1) % 3, LocalConfig(epochs=2, batch_size=16, lr=0.01, dp=dp))
         assert _drift(out.arrays, get_arrays(parent)) > 0
         assert all(torch.equal(v, clone.trees.state_dict()[k]) for k, v in trees.items())
+
+
+def test_calibrated_noise_is_computed_once_per_job_settings_and_kept_in_the_memo(tmp_path, monkeypatch):
+    """The DP noise calibrated to a job's epsilon (a bisection) is memoised by its inputs: a later message's
+    node (a fresh process, same context.state record) reuses it; other settings compute their own."""
+    from flwr.app import ConfigRecord
+
+    import federation.node as node_module
+
+    calls = []
+    real = node_module.calibrate_sigma
+    monkeypatch.setattr(node_module, "calibrate_sigma", lambda **kw: calls.append(kw) or real(**kw))
+    memo = ConfigRecord()  # what the ClientApp passes: a record of the node's context.state
+    cfg = NodeConfig(data_path=str(tmp_path / "none.csv"), state_dir=str(tmp_path / "state"))
+    job = JobConfig(task="breast_cancer", dp=True, dp_epsilon=2.0, num_rounds=3)
+    first = HospitalNode(cfg, job, memo=memo).round_cost(300)
+    again = HospitalNode(cfg, job, memo=memo).round_cost(300)
+    assert len(calls) == 1 and again.sigma == first.sigma and np.array_equal(again.rdp, first.rdp)
+    assert first.sigma == real(target_epsilon=2.0, q=first.q, steps=first.steps * 3, delta=job.dp_delta)
+    HospitalNode(cfg, JobConfig(task="breast_cancer", dp=True, dp_epsilon=4.0, num_rounds=3), memo=memo).round_cost(300)
+    HospitalNode(cfg, job, memo=memo).round_cost(150)  # fewer rows: another sampling rate
+    assert len(calls) == 3
+    HospitalNode(cfg, job).round_cost(300)  # no memo: computed again
+    assert len(calls) == 4
