@@ -46,15 +46,28 @@ def sign_up(page, base: str, email: str, account_type: str) -> None:
     page.wait_for_url("**/account")
 
 
+# the result's usage line, once it is new and no longer pending (while Gradio works, the old text stays under its
+# timer, "0.1s"), or the error toast of a refused prediction
+_SETTLED = """(before) => {
+  const toast = document.querySelector('.toast-body, [data-testid="toast-body"]');
+  if (toast && toast.innerText.trim()) return 'toast:' + toast.innerText;
+  const s = document.querySelector('#summary');
+  const t = s ? s.innerText : '';
+  if (!t.includes('Usage:') || t === before || /(^|\\s)\\d+(\\.\\d+)?s(\\s|$)/.test(t.split('Usage:')[0])) return false;
+  return 'summary:' + t;
+}"""
+
+
 def predict_once(page) -> str:
-    """Load the example, predict; the text of the usage line or of the error shown."""
+    """Load the example, predict; the text of the new usage line or of the error shown."""
     page.click("#load-example")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.medhive-field input')].every(i => i.value !== '')", timeout=30_000)
+    summary = page.locator("#summary")
+    before = summary.inner_text() if summary.count() else ""
     page.click("#predict")
-    done = page.locator("#summary:has-text('Usage:'), .toast-body, [data-testid='toast-body']").first
-    done.wait_for(timeout=90_000)
-    return done.inner_text()
+    shown = page.wait_for_function(_SETTLED, arg=before, timeout=90_000).json_value()
+    return shown.split(":", 1)[1]
 
 
 @pytest.mark.integration
