@@ -21,7 +21,7 @@ from assistant.llm.base import Answer, Backend, Turn
 from assistant.llm.offline import OfflineBackend
 from assistant.ports import ANONYMOUS, AccountsPort, Caller, FederationStatus
 from assistant.retrieval import KnowledgeIndex
-from assistant.safety import EMERGENCY_NOTICE, emergency, guard, redact
+from assistant.safety import EMERGENCY_NOTICE, emergency, guard, medical_advice, redact
 from assistant.tools import DEFAULT_HUB_URL, DEFAULT_SUPERLINK, ToolContext
 
 log = logging.getLogger("medhive.assistant")
@@ -115,7 +115,7 @@ class ChatSession:
         started = time.perf_counter()
         turn = self._turn(text, files)
         try:
-            answer, note = self.assistant.backend.answer(turn), ""
+            answer, note = self._backend(turn).answer(turn), ""
         except BackendError as exc:
             answer, note = self.assistant.offline.answer(turn), self._fallback_note(exc)
         return self._finish(turn, answer, note, started)
@@ -133,7 +133,7 @@ class ChatSession:
         answer: Answer | None = None
         note = ""
         try:
-            for item in self.assistant.backend.stream(turn):
+            for item in self._backend(turn).stream(turn):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -143,6 +143,14 @@ class ChatSession:
             yield "\n\n" + answer.text
         assert answer is not None
         yield self._finish(turn, answer, note, started)
+
+    def _backend(self, turn: Turn) -> Any:
+        """The configured backend, except for a request for individual medical advice (a dose, a treatment, a
+        clinician to see: `safety.medical_advice`), which the offline backend's fixed reply answers whatever
+        the configuration: a language model told not to advise may still do it; the rule is not left to it."""
+        if not turn.emergency and medical_advice(turn.text):
+            return self.assistant.offline
+        return self.assistant.backend
 
     @staticmethod
     def _fallback_note(exc: Exception) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 
 from assistant.errors import BackendError, ToolError
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
-from assistant.safety import medical_advice
 from assistant.tools import TOOLS, run_tool
 
 _RULES = """Rules:
@@ -75,10 +74,6 @@ class GroqBackend:
         system = system_prompt(turn.tools.caller.role)
         if turn.emergency:
             system += "\nThe user's message describes a possible emergency: start with the emergency advice."
-        elif medical_advice(turn.text):
-            # the offline backend's rule (assistant.safety.medical_advice), told to the model for this turn
-            system += ("\nThe user asks for individual medical advice, which MedHive does not give: do not answer it; "
-                       "say MedHive cannot advise on treatment and to ask a doctor or pharmacist.")
         if turn.attached:
             system += f"\nFiles attached to this message: {', '.join(turn.attached)} (pass the name as `file`)."
         context = f"Documentation passages:\n\n{_passages(turn)}" if turn.hits else "No documentation passage matched."

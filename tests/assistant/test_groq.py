@@ -147,15 +147,15 @@ def test_the_system_prompt_is_written_from_the_catalog_and_the_tools():
     assert "never a diagnosis" in prompt and "emergency number" in prompt
 
 
-def test_groq_is_told_not_to_give_individual_medical_advice(fake, groq_bot):
-    """The offline backend's rule (assistant.safety.medical_advice) reaches the language model for that turn,
-    and only for that turn."""
-    fake.script = [{"message": {"content": "MedHive cannot advise on treatment; please ask a pharmacist."}},
-                   {"message": {"content": "Secure aggregation masks each update."}}]
+def test_a_request_for_medical_advice_never_reaches_the_language_model(fake, groq_bot):
+    """A dose, a treatment, a clinician to see (assistant.safety.medical_advice): the offline backend's fixed
+    reply answers it, not Groq; the next question goes to Groq, whose standing rule still says no advice."""
+    fake.script = [{"message": {"content": "Secure aggregation masks each update."}}]
     s = groq_bot.session()
-    s.ask("what dosage of ibuprofen works for back pain")
+    advice = s.ask("what dosage of ibuprofen works for back pain")
+    assert advice.intent == "unknown" and "can't advise on treatment" in advice.text
+    assert fake.requests == []
     s.ask("how does secure aggregation work?")
-    systems = [" ".join(m["content"] for m in r["messages"] if m["role"] == "system") for r in fake.requests]
-    assert "individual medical advice, which MedHive does not give" in systems[0]
-    assert "individual medical advice, which MedHive does not give" not in systems[1]
-    assert "Never give individual medical advice" in systems[1]  # the standing rule
+    assert len(fake.requests) == 1
+    systems = " ".join(m["content"] for m in fake.requests[0]["messages"] if m["role"] == "system")
+    assert "Never give individual medical advice" in systems
