@@ -74,7 +74,7 @@ _EMERGENCY = [
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
-                              r"\b(took|swallowed|taken|ate|had|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
+                              r"\b(took|swallowed|taken|ate|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"

@@ -77,6 +77,7 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "does the federation reject poisoned updates from a malicious hospital?",
     "how is data poisoning by one site detected?",
     "I took my insulin this morning, does that change what the diabetes model says?",
+    "our clinic had 40 patients on insulin last year, can we take part in the diabetes training?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
