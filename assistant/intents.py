@@ -105,15 +105,14 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 _JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board)|"
          r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
          r"become (a |an )?(data )?(provider|partner|contributor|member|participant|site))")
-_ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|team|lab|centre|center|unit|department|dept|"
+# the words for an organisation that can take part; a request to join also names one, or the federation itself
+_ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|centre|center|unit|department|dept|"
                       r"ward|institute|trust|group|network|consortium)")
 _JOIN_REQUEST = re.compile(
     r"\b(we|i|our)\b.{0,60}(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
-    r"\bcan (we|our( \w+)? " + _ORGANISATION_NOUN + r")\b.{0,20}\b" + _JOIN + r"|"
+    r"\bcan (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
     r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
-_ORGANISATION = re.compile(r"\b(hospitals?|clinics?|practice|organi[sz]ation|trust|lab|site|centre|center|training|"
-                           r"federation|federated|data provider|consortium|department|dept|unit|ward|institute|"
-                           r"network|group)\b", re.I)
+_ORGANISATION = re.compile(r"\b(" + _ORGANISATION_NOUN + r"|training|federation|federated|data provider)\b", re.I)
 _LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
                          r"\bcommands? (to|for)\b", re.I)
 # a question about the process itself ("what are all the steps to join, and how long does approval take?",

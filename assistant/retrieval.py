@@ -217,7 +217,7 @@ class KnowledgeIndex:
         self.weights = weights or Weights()
         self._bm25 = _BM25([tokens(c.embedding_text()) for c in chunks])
         self._speller = Speller(self._bm25.df)
-        self._section_tasks = [_tasks_of(c) for c in chunks]  # the task a section is about, if any
+        self._section_tasks = _tasks_of(chunks)  # the task each section is about, if any
         self._task_section = np.array([bool(t) for t in self._section_tasks], dtype=np.float64)
         self._intro = np.array([c.heading in ("", c.title) for c in chunks], dtype=np.float64)
 
@@ -338,16 +338,15 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str:
     return re.sub(r"\s+", " ", "".join(kept)).strip()
 
 
-def _tasks_of(chunk: Chunk) -> frozenset[str]:
-    """The task a section is about: its model page's, or those its heading names ("Reading a pneumonia
+def _tasks_of(chunks: list[Chunk]) -> list[frozenset[str]]:
+    """The task each section is about: its model page's, or those its heading names ("Reading a pneumonia
     result"); empty for a general section."""
     from hub.models import all_tasks
     from hub.models.catalog import knowledge_doc, task_mentions
 
     pages = {knowledge_doc(t): t for t in all_tasks()}
-    if chunk.doc in pages:
-        return frozenset({pages[chunk.doc]})
-    return frozenset(task for _, _, task in task_mentions(chunk.heading))
+    return [frozenset({pages[c.doc]}) if c.doc in pages else frozenset(task for _, _, task in task_mentions(c.heading))
+            for c in chunks]
 
 
 def _read_json(path: Path) -> dict:

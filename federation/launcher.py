@@ -25,9 +25,7 @@ from typing import Any
 
 from federation import flower_cli
 from federation.errors import RunFailedError
-from federation.processes import descendants, stop_groups, wait_gone
-
-__all__ = ["LocalFederation", "NodeSpec", "descendants", "free_port", "toml_value"]
+from federation.processes import stop_groups, wait_gone
 
 APP_DIR = Path(__file__).parent / "app"
 BIN = flower_cli.BIN

@@ -31,9 +31,10 @@ import httpx
 import numpy as np
 import pytest
 
-from federation.launcher import descendants, free_port
+from federation.launcher import free_port
 from federation.node_state import NodeState
 from federation.partition import dirichlet_split
+from federation.processes import descendants
 from tests.federation.conftest import write_wdbc_csv
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from federation.launcher import LocalFederation, NodeSpec, descendants
+from federation.launcher import LocalFederation, NodeSpec
 from federation.node_state import NodeState
 from federation.partition import dirichlet_split
+from federation.processes import descendants
 from tests.federation.conftest import write_wdbc_csv
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
