@@ -106,6 +106,11 @@ _OURS = re.compile(r"\b(medhive|models?|tiers?|plans?|nodes?|supernodes?|api|end
                    r"federation|federated|your (service|platform|site|hub))\b", re.I)
 
 
+def names_medhive(text: str) -> bool:
+    """The text names one of MedHive's own things (the hub, a model, a tier, a node, the API...)."""
+    return bool(_OURS.search(text))
+
+
 def recommendation_elsewhere(text: str) -> bool:
     """The text asks which of some things is better, or for the best of a kind, and names nothing of MedHive's
     (callers also check that it names no task)."""

@@ -79,6 +79,11 @@ class OfflineBackend:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
+        if intent == "tiers" and not (detect_task(turn.text) or scope.names_medhive(turn.text)) and (
+                turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
+            # "compare snowflake and bigquery pricing": a price word in another domain's question is not a question
+            # about MedHive's tiers; the scope checks of an ordinary question decide
+            intent = "question"
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
             # "and the rate limit?" after the usage answer: the same account question, about this account

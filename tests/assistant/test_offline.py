@@ -205,7 +205,8 @@ def test_medical_advice_gets_i_dont_know_and_a_clinician_or_pharmacist(bot, text
 @pytest.mark.parametrize("text", ["write a bash script that renames my holiday photos",
                                   "which spreadsheet formulas calculate compound interest",
                                   "for our lab's notebooks, jupyter or vscode, which one is better?",
-                                  "what's the best password manager for a small clinic"])
+                                  "what's the best password manager for a small clinic",
+                                  "compare the pricing of dropbox and onedrive storage for a lab"])
 def test_another_domains_question_gets_i_dont_know(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "unknown" and not answer.tool_calls
@@ -217,6 +218,11 @@ def test_another_domains_question_gets_i_dont_know(bot, text):
 def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "question" and answer.sources
+
+
+def test_a_price_question_about_medhive_still_gets_the_tiers(bot):
+    answer = bot.session().ask("what is your pricing for a hospital research group?")
+    assert answer.intent != "unknown" and (answer.tool_calls or answer.sources)
 
 
 def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot):
