@@ -73,8 +73,8 @@ _EMERGENCY = [
                  r"(coughing|vomiting|throwing|spitting) up blood"),
     ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
-    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+(data|models?|weights|updates?|"
-                              r"attacks?|gradients?|labels?|rows|records|samples)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
+                              r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines

@@ -86,6 +86,8 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "what is the point of the tight privacy budget in our chest x-ray federation?",
     "our training job hangs after round 3, how do I end it cleanly?",
     "is there any point in running the heavy chest X-ray model on a CPU?",
+    "what stops one rogue site from poisoning the shared weights?",
+    "could a bad actor poison our federation with fake updates?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
