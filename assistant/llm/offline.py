@@ -290,6 +290,9 @@ class OfflineBackend:
         if intent == "question" and best < SCOPE_RELEVANCE and not detect_task(turn.text) and (
                 turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
             return self._unknown()  # another domain's words, and no passage close: not what the documents cover
+        if intent == "question" and turn.knowledge is not None and not detect_task(turn.text) and (
+                scope.foreign_account(turn.text, turn.knowledge)):
+            return self._unknown()  # "reset my ubuntu root password": another product's account
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):
             return self._unknown()  # "aws or azure, which one is better?": not a choice the documents make
         names = getattr(turn.knowledge, "foreign_names", None)

@@ -230,6 +230,17 @@ def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot):
     assert answer.intent != "unknown" and (answer.sources or answer.tool_calls)
 
 
+def test_another_products_account_or_password_is_not_medhives(kindex):
+    from assistant.scope import foreign_account
+
+    assert foreign_account("how can I change my spotify password", kindex)
+    assert foreign_account("our mailchimp account got locked, what now", kindex)
+    assert not foreign_account("how do I change my medhive password", kindex)
+    assert not foreign_account("our hospital account shows the wrong tier", kindex)
+    assert not foreign_account("I forgot my pasword", kindex)
+    assert not foreign_account("where are the api key settings", kindex)
+
+
 def test_coverage_counts_topic_words_the_knowledge_base_knows(kindex):
     from assistant.scope import content_words, coverage
 
