@@ -79,7 +79,11 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
 # "how do I ...", "where can we ...": a question about how to do something is answered from the
 # documentation, not by running the tool that does it
 _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is|are)|which endpoint|"
-                     r"what endpoint|what('s| is) the (best )?way)\b", re.I)
+                     r"what endpoint|what('s| is) the (best )?way)\b|"
+                     # the question word put last, as a note beside a task ("new enrollment token - where?",
+                     # "promote the candidate, how?", "api key for the staging server: which page?")
+                     r"[-\u2013\u2014,:;(]\s*(where|how|which (page|command|endpoint|screen|menu))\b[^.!?]{0,20}\?*\W*$",
+                     re.I)
 # a problem report ("our node is not joining", "keeps failing"): troubleshooting, not a status tool
 _PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck|"
                       r"declin(e|es|ed|ing)|keeps? (dropping|crashing|failing|declining)|broken|wrong)\b", re.I)
@@ -109,7 +113,7 @@ _JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up
 _ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|centre|center|unit|department|dept|"
                       r"ward|institute|trust|group|network|consortium)")
 _JOIN_REQUEST = re.compile(
-    r"\b(we|i|our)\b.{0,60}(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
+    r"\b(we|i|our)\b[^.?!]{0,120}?(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
     r"\bcan (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
     r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
 _ORGANISATION = re.compile(r"\b(" + _ORGANISATION_NOUN + r"|training|federation|federated|data provider)\b", re.I)

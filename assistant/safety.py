@@ -36,7 +36,11 @@ _EMERGENCY = [
                    r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
                    r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
-                   r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)|\bclutch\w*\b.{0,10}\b(chest|heart)\b"),
+                   r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)|\bclutch\w*\b.{0,10}\b(chest|heart)\b|"
+                   # a sensation named before the chest: "a heavy squeezing feeling in my chest", "pressure across his chest"
+                   r"\b(crush\w*|squeez\w*|press(ing|ure)|heav(y|iness)|tight\w*|burning|stabbing|sharp)\b.{0,25}"
+                   r"\b(in|on|across|around|behind|through) " + _WHO + r" (chest|breastbone|sternum)\b"
+                   r"(?![- ]*(x[- ]?rays?|films?|scans?|ct|radiograph\w*|images?|pictures?|model|federation|data))"),
     # the look of shock or a heart attack, as a bystander describes it
     ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
@@ -69,8 +73,8 @@ _EMERGENCY = [
                  r"(coughing|vomiting|throwing|spitting) up blood"),
     ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
-    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+(data|models?|weights|updates?|"
-                              r"attacks?|gradients?|labels?|rows|records|samples)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
+                              r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
@@ -84,7 +88,12 @@ _EMERGENCY = [
                   r"\b(want|going|plan(ning)?|thinking( about| of)?|ready) to end (it|things|everything)\b|"
                   r"\bend(ing)? it\b.{0,15}\b(tonight|today|now|all|soon)|\bkms\b|\bunalive\b|"
                   r"(no|any) point (in )?(living|going on|being alive)|\bwish i (was|were) dead\b|"
-                  r"\b(can'?t|cannot) go on (like this|anymore|any more))"),
+                  r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
+                  # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"
+                  r"\b(see|is|there'?s|find)( no| not| any)? (the )?point (in|of|to) (living|life|being alive|going on|"
+                  r"anything( any ?more)?|carrying on)\b|\blife (is|feels) (pointless|not worth (living|it))|"
+                  # thinking about how to end one's own life: "been thinking of ways to end it", "how I would end it"
+                  r"\b(think\w*|thought|planning|plans?|ways?|how)\b.{0,20}\b(to|i'?d|i would|i could|i will) end (it|my life|things)\b)"),
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
 

@@ -106,7 +106,30 @@ _OURS = re.compile(r"\b(medhive|models?|tiers?|plans?|nodes?|supernodes?|api|end
                    r"federation|federated|your (service|platform|site|hub))\b", re.I)
 
 
+def names_medhive(text: str) -> bool:
+    """The text names one of MedHive's own things (the hub, a model, a tier, a node, the API...)."""
+    return bool(_OURS.search(text))
+
+
 def recommendation_elsewhere(text: str) -> bool:
     """The text asks which of some things is better, or for the best of a kind, and names nothing of MedHive's
     (callers also check that it names no task)."""
     return bool(_RECOMMENDATION.search(text)) and not _OURS.search(text)
+
+
+# "how do I reset my ubuntu root password", "our outlook account is locked", "change the wifi login": the account,
+# password or settings of a product the documents never name (a word of one or two before "password" that the
+# knowledge base does not know). MedHive's own ("my medhive password", "our hospital account", "my api key
+# settings") name words the documents use.
+_OWNED = re.compile(r"\b(my|our|his|her|their|the|a|an)\s+([a-z][\w.-]*)\s+(?:([a-z][\w.-]*)\s+)?(passwords?|pass ?codes?|"
+                    r"accounts?|log-?ins?|sign-?ins?|settings|subscriptions?|licen[cs]es?|usernames?|pin)\b", re.I)
+
+
+def foreign_account(text: str, index: Any) -> bool:
+    """The text is about the account, password or settings of something the knowledge base does not know."""
+    vocab = vocabulary(index)
+    for m in _OWNED.finditer(text):
+        names = [w.lower() for w in m.group(2, 3) if w]
+        if any(not known(w, vocab) for w in names if w not in _EVERYDAY):
+            return True
+    return False

@@ -79,6 +79,11 @@ class OfflineBackend:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
+        if intent == "tiers" and not (detect_task(turn.text) or scope.names_medhive(turn.text)) and (
+                turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
+            # "compare snowflake and bigquery pricing": a price word in another domain's question is not a question
+            # about MedHive's tiers; the scope checks of an ordinary question decide
+            intent = "question"
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
             # "and the rate limit?" after the usage answer: the same account question, about this account
@@ -285,6 +290,9 @@ class OfflineBackend:
         if intent == "question" and best < SCOPE_RELEVANCE and not detect_task(turn.text) and (
                 turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
             return self._unknown()  # another domain's words, and no passage close: not what the documents cover
+        if intent == "question" and turn.knowledge is not None and not detect_task(turn.text) and (
+                scope.foreign_account(turn.text, turn.knowledge)):
+            return self._unknown()  # "reset my ubuntu root password": another product's account
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):
             return self._unknown()  # "aws or azure, which one is better?": not a choice the documents make
         names = getattr(turn.knowledge, "foreign_names", None)

@@ -205,7 +205,8 @@ def test_medical_advice_gets_i_dont_know_and_a_clinician_or_pharmacist(bot, text
 @pytest.mark.parametrize("text", ["write a bash script that renames my holiday photos",
                                   "which spreadsheet formulas calculate compound interest",
                                   "for our lab's notebooks, jupyter or vscode, which one is better?",
-                                  "what's the best password manager for a small clinic"])
+                                  "what's the best password manager for a small clinic",
+                                  "compare the pricing of dropbox and onedrive storage for a lab"])
 def test_another_domains_question_gets_i_dont_know(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "unknown" and not answer.tool_calls
@@ -219,9 +220,25 @@ def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     assert answer.intent == "question" and answer.sources
 
 
+def test_a_price_question_about_medhive_still_gets_the_tiers(bot):
+    answer = bot.session().ask("what is your pricing for a hospital research group?")
+    assert answer.intent != "unknown" and (answer.tool_calls or answer.sources)
+
+
 def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot):
     answer = bot.session().ask("which tier is better for a research group of five?")
     assert answer.intent != "unknown" and (answer.sources or answer.tool_calls)
+
+
+def test_another_products_account_or_password_is_not_medhives(kindex):
+    from assistant.scope import foreign_account
+
+    assert foreign_account("how can I change my spotify password", kindex)
+    assert foreign_account("our mailchimp account got locked, what now", kindex)
+    assert not foreign_account("how do I change my medhive password", kindex)
+    assert not foreign_account("our hospital account shows the wrong tier", kindex)
+    assert not foreign_account("I forgot my pasword", kindex)
+    assert not foreign_account("where are the api key settings", kindex)
 
 
 def test_coverage_counts_topic_words_the_knowledge_base_knows(kindex):

@@ -15,6 +15,9 @@ from assistant.intents import route
     "we'd be interested in joining the federated training with our radiology department",
     "can our clinic contribute to the pneumonia model?",
     "how do we join the federation as a hospital?",
+    # a long introduction before the wish, in one sentence
+    "we are a mid-sized teaching hospital in the north of Portugal with a large ECG archive and would like to "
+    "contribute to your training",
 ])
 def test_a_request_to_take_part_starts_onboarding(text):
     assert route(text) == "onboarding"
@@ -29,6 +32,10 @@ def test_a_request_to_take_part_starts_onboarding(text):
     "how do I approve a hospital's request to join",
     "I have one patient with bloods, BP and age. Can I run every model at once instead of filling 5 forms?",
     "run all the models together on one case",
+    "new enrollment token for a clinic - where?",
+    "connect another hospital node, how?",
+    # the wish in another sentence than the organisation's introduction is not one long request
+    "We are a cardiology clinic. I want to know how the privacy budget works.",
 ])
 def test_questions_about_a_later_step_or_a_problem_go_to_the_documentation(text):
     assert route(text) == "question"

@@ -62,6 +62,11 @@ def test_emergencies_are_recognised(text):
     ("I have chest pain, does the ECG model detect it?", "chest pain"),
     ("crushing chest pain and sweating, is the heart model any use", "chest pain"),
     ("does the assistant detect suicidal thoughts?", "self-harm"),  # self-harm wording always counts
+    ("there is a heavy squeezing sensation across my chest and my left hand tingles", "chest pain"),
+    ("my mother says there is a burning pressure behind her breastbone since lunch", "chest pain"),
+    ("I really can't find any point in life anymore", "self-harm"),
+    ("life feels pointless and I've made plans to end my life this weekend", "self-harm"),
+    ("lately I keep thinking about the ways I could end it", "self-harm"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
@@ -78,6 +83,11 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "how is data poisoning by one site detected?",
     "I took my insulin this morning, does that change what the diabetes model says?",
     "our clinic had 40 patients on insulin last year, can we take part in the diabetes training?",
+    "what is the point of the tight privacy budget in our chest x-ray federation?",
+    "our training job hangs after round 3, how do I end it cleanly?",
+    "is there any point in running the heavy chest X-ray model on a CPU?",
+    "what stops one rogue site from poisoning the shared weights?",
+    "could a bad actor poison our federation with fake updates?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
