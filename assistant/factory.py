@@ -55,7 +55,7 @@ def build_assistant(*, knowledge_dir: Path, home: Path, registry: Any, predictor
     if index is None:
         embedder = embedder or default_embedder(embedding_model or None)
         index = KnowledgeIndex.open(Path(knowledge_dir), Path(home) / "assistant" / "index", embedder=embedder)
-    if router is None and (use_router if use_router is not None else learned_router.ENABLED):
+    if router is None and (use_router if use_router is not None else learned_router.enabled()):
         # fitted once beside the index with the same embedder, then loaded (three small arrays)
         router = learned_router.open_router(Path(home) / "assistant" / "router", index.embedder)
     chosen = backend if not isinstance(backend, str) else choose_backend(

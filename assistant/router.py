@@ -45,10 +45,23 @@ LABELS = ("answer",) + CLASSES
 #: the inverse L2 strength of each one-versus-rest fit (scikit-learn's `C`)
 C = 10.0
 #: the probability at which the router's class is taken (see benchmarks/results/router_cv.md for the choice)
-THRESHOLDS = {"emergency": 0.8, "onboarding": 0.8, "unknown": 0.8}
-#: whether the assistant uses the router by default (benchmarks/results/router_cv.md says why)
+THRESHOLDS = {"emergency": 0.55, "onboarding": 0.85, "unknown": 0.75}
+#: whether the assistant uses the router by default (benchmarks/results/router_cv.md says why); the
+#: environment variable MEDHIVE_ASSISTANT_ROUTER ("on" / "off") overrides it
 ENABLED = False
 _FORMAT = 1
+#: fits made in this process, by their cache key: the weights are read-only once made
+_FITTED: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def enabled() -> bool:
+    """Whether an assistant built without saying uses the router: MEDHIVE_ASSISTANT_ROUTER, else `ENABLED`."""
+    value = os.environ.get("MEDHIVE_ASSISTANT_ROUTER", "").strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    return ENABLED
 
 
 def load_examples(path: Path | str = EXAMPLES) -> list[dict[str, str]]:
@@ -166,6 +179,10 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     cache_dir = Path(cache_dir)
     key = {"format": _FORMAT, "examples": examples_digest(examples), "model_id": getattr(embedder, "model_id", ""),
            "c": c, "classes": list(CLASSES)}
+    fitted = _FITTED.get(json.dumps(key, sort_keys=True))
+    if fitted is not None:  # fitted in this process already (a server's second assistant, a test's)
+        return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
+                      embedder=embedder)
     try:
         manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
         if manifest == key:
@@ -175,6 +192,7 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     except (OSError, ValueError):
         pass
     router = Router.fit(load_examples(examples), embedder, c=c, thresholds=thresholds)
+    _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".router-", dir=cache_dir.parent))
     try:

@@ -14,27 +14,34 @@ anything: it is scored once at the end, rules alone and with the router fitted o
 Thresholds are chosen by what they would change, read off the rules' own answers: an emergency added is worth
 +1 when the question is one and costs 1 (+1 more if it was answered well) when not; "onboarding" or "unknown"
 replaces an answer from the documentation (intent "question") and counts +1 / -1 as the question's `expect`
-agrees or not. The highest threshold among the best is taken.
+agrees or not. Of the thresholds that gain most, the one nearest their middle is taken.
 
-Writes benchmarks/results/router_cv.md (`--quick`: dev and fresh only, router_cv-quick.md).
+Writes benchmarks/results/router_cv.md (`--quick`: dev and fresh only, router_cv-quick.md). `--cold` instead
+times a cold `medhive ask` with the router off and on (benchmarks/results/router_cold.md).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import ROOT, busy_warning, md_table, write_result
+from benchmarks.common import RESULTS, ROOT, busy_warning, md_table, write_result
 
 EVAL = ROOT / "tests" / "assistant" / "eval"
 SETS = ("dev", "fresh", "fresh2", "fresh3", "fresh4")
+#: the sets scored once on first contact, their verdicts recorded before any rule was tuned on them
+REPLAYED = ("fresh2", "fresh3", "fresh4")
 GRID = tuple(round(x, 2) for x in np.arange(0.30, 0.96, 0.05))
 
 
@@ -50,31 +57,35 @@ def choose_thresholds(probs: np.ndarray, rules: list[Any]) -> dict[str, float]:
         added = (probs[:, 0] >= t) & ~caught
         return float(np.sum(np.where(expect[added] == "emergency", 1.0, -1.0 - on[added])))
 
-    t_e = max(GRID, key=lambda t: (emergency_gain(t), t))
+    t_e = _middle([(t,) for t in GRID], [emergency_gain(t) for t in GRID])[0]
     free = question & ~((probs[:, 0] >= t_e) & ~caught)
-    best: tuple[float, float, float, float] | None = None
+    pairs, gains = [], []
     for t_o in GRID:
         for t_u in GRID:
             p_o = np.where(probs[:, 1] >= t_o, probs[:, 1], -1)
             p_u = np.where(probs[:, 2] >= t_u, probs[:, 2], -1)
             new = np.where((p_o < 0) & (p_u < 0), "", np.where(p_o >= p_u, "onboarding", "unknown"))
             changed = free & (new != "")
-            gain = float(np.sum((expect[changed] == new[changed]).astype(float) - on[changed]))
-            key = (gain, t_o + t_u, t_o, t_u)
-            if best is None or key > best:
-                best = key
-    assert best is not None
-    return {"emergency": float(t_e), "onboarding": float(best[2]), "unknown": float(best[3])}
+            pairs.append((t_o, t_u))
+            gains.append(float(np.sum((expect[changed] == new[changed]).astype(float) - on[changed])))
+    t_o, t_u = _middle(pairs, gains)
+    return {"emergency": float(t_e), "onboarding": float(t_o), "unknown": float(t_u)}
+
+
+def _middle(points: list[tuple[float, ...]], gains: list[float]) -> tuple[float, ...]:
+    """Of the thresholds that gain most, the one nearest the middle of them (the highest, of two as near):
+    not the edge of the range that did best, where a new set's wordings would fall off first."""
+    top = max(gains)
+    best = np.array([p for p, g in zip(points, gains) if g == top])
+    centre = best.mean(axis=0)
+    return tuple(float(v) for v in max(best, key=lambda p: (-round(float(np.sum((p - centre) ** 2)), 9), p.sum())))
 
 
 def counts(scored: list[Any], off: list[Any] | None = None) -> dict[str, Any]:
     """What the table reports of one scoring (`off`: the rules' scoring of the same questions, for the
     false emergencies and the answers lost that the router caused)."""
-    from assistant import evaluation
-
-    s = evaluation.summary(scored)
     by = {e: [x for x in scored if x.expect == e] for e in ("emergency", "onboarding", "unknown", "answer")}
-    out = {"on_topic": s["on_topic"], "ok": sum(x.on_topic for x in scored), "n": len(scored),
+    out = {"on_topic": sum(x.on_topic for x in scored) / len(scored), "ok": sum(x.on_topic for x in scored), "n": len(scored),
            "emergency": (sum(x.on_topic for x in by["emergency"]), len(by["emergency"])),
            "onboarding": (sum(x.on_topic for x in by["onboarding"]), len(by["onboarding"])),
            "unknown": (sum(x.on_topic for x in by["unknown"]), len(by["unknown"])),
@@ -89,9 +100,53 @@ def counts(scored: list[Any], off: list[Any] | None = None) -> dict[str, Any]:
     return out
 
 
+def first_contact(name: str) -> list[Any]:
+    """The verdicts the rules gave `name` when it was first scored, before any rule was written for it
+    (benchmarks/results/assistant-<name>-scored.json, from `benchmarks.assistant_heldout`)."""
+    data = json.loads((RESULTS / f"assistant-{name}-scored.json").read_text(encoding="utf-8"))
+    return [SimpleNamespace(**{k: r[k] for k in ("q", "expect", "intent", "on_topic")}) for r in data["scored"]]
+
+
+def replay(probs: np.ndarray, verdicts: list[Any], thresholds: dict[str, float]) -> list[Any]:
+    """What the rules' `verdicts` become with the router's `probs` at `thresholds`, by the combination the
+    assistant applies (an emergency added; "onboarding" / "unknown" in place of an answer from the documents)."""
+    out = []
+    for p, v in zip(probs, verdicts):
+        intent = v.intent
+        if p[0] >= thresholds["emergency"] and v.intent != "emergency":
+            intent = "emergency"
+        elif v.intent == "question":
+            over = [(p[i], k) for i, k in ((1, "onboarding"), (2, "unknown")) if p[i] >= thresholds[k]]
+            intent = max(over)[1] if over else intent
+        on = v.on_topic if intent == v.intent else v.expect == intent
+        out.append(SimpleNamespace(q=v.q, expect=v.expect, intent=intent, on_topic=on))
+    return out
+
+
+def _row(name: str, a: dict[str, Any], b: dict[str, Any], thresholds: dict[str, float]) -> list[Any]:
+    def frac(c: tuple[int, int]) -> str:
+        return f"{c[0]}/{c[1]}"
+
+    return [name, a["n"], f"{a['on_topic']:.3f}", f"{b['on_topic']:.3f}",
+            f"{frac(a['emergency'])} -> {frac(b['emergency'])}", len(b["false_emergencies"]),
+            f"{frac(a['onboarding'])} -> {frac(b['onboarding'])}", f"{frac(a['unknown'])} -> {frac(b['unknown'])}",
+            f"{frac(a['answer'])} -> {frac(b['answer'])}",
+            f"{thresholds['emergency']:.2f} / {thresholds['onboarding']:.2f} / {thresholds['unknown']:.2f}"]
+
+
+def _changes(name: str, b: dict[str, Any]) -> str:
+    lines = "".join(f"- {what}: {q!r}\n" for what, key in (("gained", "gained"), ("lost", "lost"),
+                                                            ("false emergency", "false_emergencies")) for q in b[key])
+    return f"### {name}\n\n" + (lines or "no change\n")
+
+
+HEADER = ["left out", "questions", "on topic off", "on topic on", "emergencies", "false emergencies", "joins",
+          "unknowns", "answers", "thresholds e / j / u"]
+
+
 def run(quick: bool) -> str:
     from assistant import evaluation
-    from assistant.router import C, THRESHOLDS, Router, load_examples
+    from assistant.router import THRESHOLDS, C, Router, load_examples
     from benchmarks.assistant import offline_bot
 
     sets = SETS[:2] if quick else SETS
@@ -105,34 +160,50 @@ def run(quick: bool) -> str:
         examples = load_examples()
         vectors = np.asarray(embedder.encode([e["text"] for e in examples]), dtype=np.float64)
         source = np.array([e["source"] for e in examples])
+        norm = np.array([" ".join(e["text"].lower().split()) for e in examples])
         questions = {name: evaluation.load(EVAL / f"{name}.json") for name in SETS}
         for name in SETS:  # the training file holds each set's questions, in the set's order
             assert [e["text"] for e in examples if e["source"] == name] == [q["q"] for q in questions[name]], name
-        rules = {name: evaluation.score(bot, questions[name]) for name in SETS}
+        verdicts = {name: first_contact(name) for name in REPLAYED}
 
-        norm = np.array([" ".join(e["text"].lower().split()) for e in examples])
-
-        def fit(excluded: set[str], thresholds: dict[str, float] | None = None) -> Router:
+        def fit(excluded: set[str], thresholds: dict[str, float] | None = None, written: bool = True) -> Router:
             # nothing of a left-out set is fitted on, not even the same wording where another set repeats it
-            keep = ~np.isin(source, list(excluded)) & ~np.isin(norm, norm[np.isin(source, list(excluded))])
+            out = np.isin(source, list(excluded) + ([] if written else ["written"]))
+            keep = ~out & ~np.isin(norm, norm[np.isin(source, list(excluded))])
             return Router.fit([e for e, k in zip(examples, keep) if k], embedder, c=C, thresholds=thresholds,
                               vectors=vectors[keep])
 
-        def out_of_fold(names: list[str], excluded: set[str]) -> tuple[np.ndarray, list[Any]]:
-            """Each set's probabilities from a router fitted without it (nor `excluded`), with the rules' scoring."""
-            probs, scored = [], []
-            for name in names:
-                probs.append(fit(excluded | {name}).probabilities(vectors[source == name]))
-                scored += rules[name]
-            return np.vstack(probs), scored
+        def probs_without(name: str, excluded: set[str] = frozenset(), written: bool = True) -> np.ndarray:
+            return fit(set(excluded) | {name}, written=written).probabilities(vectors[source == name])
 
-        solo_rows: list[list[Any]] = []
-        rows, details, totals = [], [], {"off": 0, "on": 0, "n": 0, "false": 0, "emergencies_lost": 0}
-        chosen = {}
+        def replay_thresholds(names: list[str], excluded: set[str], written: bool = True) -> dict[str, float]:
+            """Thresholds chosen on the first-contact verdicts of `names`, each set's probabilities from a
+            router fitted without it (nor `excluded`)."""
+            return choose_thresholds(np.vstack([probs_without(n, excluded, written) for n in names]),
+                                     sum((verdicts[n] for n in names), []))
+
+        # 1. first contact: the rules as they were before each set was read, the router fitted without it
+        replay_rows: dict[bool, list[list[Any]]] = {True: [], False: []}
+        replay_details, replay_totals = [], {True: [0, 0, 0, 0, 0], False: [0, 0, 0, 0, 0]}
+        for written in (True, False):
+            for name in REPLAYED:
+                thresholds = replay_thresholds([r for r in REPLAYED if r != name], {name}, written)
+                after = replay(probs_without(name, written=written), verdicts[name], thresholds)
+                a, b = counts(verdicts[name]), counts(after, verdicts[name])
+                replay_rows[written].append(_row(name, a, b, thresholds))
+                t = replay_totals[written]
+                t[0], t[1], t[2] = t[0] + a["ok"], t[1] + b["ok"], t[2] + a["n"]
+                t[3] += len(b["false_emergencies"])
+                t[4] += len(b["emergencies_lost"])
+                if written:
+                    replay_details.append(_changes(name, b))
+
+        # 2. today's rules (written while reading every seen set), each set left out of the router's fit, scored
+        rules = {name: evaluation.score(bot, questions[name]) for name in sets}
+        rows, details, solo_rows = [], [], []
+        totals = {"off": 0, "on": 0, "n": 0, "false": 0, "emergencies_lost": 0}
         for name in sets:
-            inner = [s for s in SETS if s != name]
-            thresholds = choose_thresholds(*out_of_fold(inner, {name}))
-            chosen[name] = thresholds
+            thresholds = replay_thresholds([r for r in REPLAYED if r != name], {name})
             bot.router = fit({name}, thresholds)
             alone = bot.router.probabilities(vectors[source == name]) >= np.array(
                 [thresholds[k] for k in ("emergency", "onboarding", "unknown")])
@@ -141,6 +212,8 @@ def run(quick: bool) -> str:
             # recognises, and how many of the others it would call that class
             solo = {k: (int(alone[expect == k, i].sum()), int((expect == k).sum()), int(alone[expect != k, i].sum()))
                     for i, k in enumerate(("emergency", "onboarding", "unknown"))}
+            solo_rows.append([name] + [f"{solo[k][0]}/{solo[k][1]} (+{solo[k][2]} others)"
+                                       for k in ("emergency", "onboarding", "unknown")])
             on = evaluation.score(bot, questions[name])
             bot.router = None
             a, b = counts(rules[name]), counts(on, rules[name])
@@ -149,22 +222,11 @@ def run(quick: bool) -> str:
             totals["n"] += a["n"]
             totals["false"] += len(b["false_emergencies"])
             totals["emergencies_lost"] += len(b["emergencies_lost"])
-            frac = lambda c: f"{c[0]}/{c[1]}"  # noqa: E731
-            rows.append([name, a["n"], f"{a['on_topic']:.3f}", f"{b['on_topic']:.3f}",
-                         f"{frac(a['emergency'])} -> {frac(b['emergency'])}", len(b["false_emergencies"]),
-                         f"{frac(a['onboarding'])} -> {frac(b['onboarding'])}",
-                         f"{frac(a['unknown'])} -> {frac(b['unknown'])}",
-                         f"{frac(a['answer'])} -> {frac(b['answer'])}",
-                         f"{thresholds['emergency']:.2f} / {thresholds['onboarding']:.2f} / {thresholds['unknown']:.2f}"])
-            solo_rows.append([name] + [f"{solo[k][0]}/{solo[k][1]} (+{solo[k][2]} others)"
-                                       for k in ("emergency", "onboarding", "unknown")])
-            details.append(f"### {name}\n\n" + "".join(
-                f"- {what}: {q!r}\n" for what, key in (("gained", "gained"), ("lost", "lost"),
-                                                       ("false emergency", "false_emergencies"))
-                for q in b[key]) + ("" if b["gained"] or b["lost"] or b["false_emergencies"] else "no change\n"))
+            rows.append(_row(name, a, b, thresholds))
+            details.append(_changes(name, b))
 
-        # the shipped thresholds: the same choice over all the sets' out-of-fold probabilities
-        ship = choose_thresholds(*out_of_fold(list(sets), set()))
+        # 3. the shipped thresholds: the same choice over every first-contact set; the test set, to report
+        ship = replay_thresholds(list(REPLAYED), set())
         test_q = evaluation.load(EVAL / "test.json")
         test_off = evaluation.score(bot, test_q)
         bot.router = fit(set(), ship)
@@ -175,46 +237,100 @@ def run(quick: bool) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
 
     t_a, t_b = counts(test_off), counts(test_on, test_off)
-    helps = totals["on"] > totals["off"]
-    safe = totals["emergencies_lost"] == 0 and totals["false"] <= len(sets)
+    r = replay_totals[True]
+    helps = r[1] > r[0] and totals["on"] >= totals["off"]
+    safe = r[4] == 0 and totals["emergencies_lost"] == 0 and r[3] + totals["false"] <= len(REPLAYED) + len(sets)
     same = all(abs(ship[k] - THRESHOLDS[k]) < 1e-9 for k in ship)
     body = (
         busy_warning(load_before)
         + f"Offline backend, embedder all-MiniLM-L6-v2 in numpy; router: one-versus-rest logistic regression "
         f"(C = {C}) over the sentence embedding, {len(examples)} labelled examples "
         f"({int(np.sum(source == 'written'))} written for the router). {time.perf_counter() - started:.0f} s.\n\n"
-        "## Leave one set out\n\n"
-        "Each row: the set left out of the router's training and of its threshold choice (inner leave-one-set-out "
-        "over the other sets), scored with the rules alone (off) and with the router (on). Emergencies / joins / "
-        "unknowns / answers: questions of that `expect` on topic, off -> on. False emergencies: ordinary questions "
-        "the router made lead with the emergency guidance.\n\n"
-        + md_table(["left out", "questions", "on topic off", "on topic on", "emergencies", "false emergencies",
-                    "joins", "unknowns", "answers", "thresholds e / j / u"], rows)
-        + "\nThe rules were written while reading every one of these sets (their emergencies are all caught), so "
-        "what the router adds here is what it adds to rules that already know the left-out set's wordings. The "
-        "router by itself, fitted without the left-out set, at its thresholds, recognises (of the set's questions "
-        "of that class; + how many of the set's other questions it calls that class):\n\n"
-        + md_table(["left out", "emergencies", "joins", "unknowns"], solo_rows)
+        "Columns: on topic with the rules alone (off) and with the router (on); emergencies / joins / unknowns / "
+        "answers: that set's questions of that `expect` on topic, off -> on; false emergencies: ordinary questions "
+        "the router made lead with the emergency guidance; the thresholds the router used for that set, chosen "
+        "without it (inner leave-one-set-out over the other first-contact sets).\n\n"
+        "## 1. First contact: the rules before they were tuned on the set\n\n"
+        f"{', '.join(REPLAYED)} were each scored once by `benchmarks.assistant_heldout` before any rule was written "
+        "for them (benchmarks/results/assistant-<set>-scored.json). Here those verdicts are replayed with the "
+        "router fitted without the set: an emergency it adds makes the reply the emergency guidance (on topic "
+        "exactly when the question is an emergency); \"onboarding\" or \"unknown\" replaces an answer from the "
+        "documents. This is what the router would have added on a set nobody had read, as each of these was.\n\n"
+        "Router fitted on the other sets and the written examples:\n\n"
+        + md_table(HEADER, replay_rows[True])
+        + f"\nTotal: {r[0]}/{r[2]} -> {r[1]}/{r[2]} on topic; {r[4]} emergency lost, {r[3]} false emergencies.\n\n"
+        "The written examples were written after reading all five seen sets, so they may echo these sets' "
+        "wordings. Router fitted on the other sets only (no written example):\n\n"
+        + md_table(HEADER, replay_rows[False])
+        + f"\nTotal: {replay_totals[False][0]}/{replay_totals[False][2]} -> {replay_totals[False][1]}/"
+        f"{replay_totals[False][2]} on topic; {replay_totals[False][4]} emergency lost, {replay_totals[False][3]} "
+        "false emergencies.\n\n"
+        "## 2. Today's rules, leave one set out (scored by `assistant.evaluation`)\n\n"
+        "The rules were written while reading every one of these sets, so what the router adds here is what it "
+        "adds to rules that already know the left-out set's wordings.\n\n"
+        + md_table(HEADER, rows)
         + f"\nAll left-out sets: {totals['off']}/{totals['n']} on topic off, {totals['on']}/{totals['n']} on; "
         f"{totals['emergencies_lost']} emergency lost, {totals['false']} false emergencies added.\n\n"
-        f"## What ships\n\nThresholds chosen over all {len(sets)} sets' out-of-fold probabilities: emergency "
+        "The router by itself, fitted without the left-out set, at that set's thresholds, recognises (of the "
+        "set's questions of that class; + how many of the set's other questions it calls that class):\n\n"
+        + md_table(["left out", "emergencies", "joins", "unknowns"], solo_rows)
+        + f"\n## What ships\n\nThresholds chosen over all first-contact sets ({', '.join(REPLAYED)}): emergency "
         f"{ship['emergency']:.2f}, onboarding {ship['onboarding']:.2f}, unknown {ship['unknown']:.2f} "
         f"({'the same as' if same else 'NOT the same as'} `assistant.router.THRESHOLDS`: {THRESHOLDS}).\n\n"
-        f"- helps on the left-out sets: {'yes' if helps else 'no'} ({totals['off']} -> {totals['on']} on topic)\n"
+        f"- helps at first contact and costs nothing on today's rules: {'yes' if helps else 'no'} "
+        f"({r[0]} -> {r[1]}; {totals['off']} -> {totals['on']})\n"
         f"- no emergency lost and at most one false emergency per set: {'yes' if safe else 'no'}\n\n"
         "## Test set (report only: never fitted on, never used to choose)\n\n"
         + md_table(["test.json", "questions", "on topic", "emergencies", "joins", "unknowns", "answers"],
-                   [[label, c["n"], f"{c['on_topic']:.3f}", "%d/%d" % c["emergency"], "%d/%d" % c["onboarding"],
-                     "%d/%d" % c["unknown"], "%d/%d" % c["answer"]]
+                   [[label, c["n"], f"{c['on_topic']:.3f}"] + ["{}/{}".format(*c[k]) for k in
+                                                                 ("emergency", "onboarding", "unknown", "answer")]
                     for label, c in (("rules alone", t_a), ("rules + router (all examples)", t_b))])
         + f"\nFalse emergencies added on test: {len(t_b['false_emergencies'])}; lost: {t_b['lost']}; "
         f"gained: {t_b['gained']}.\n\n"
-        "## What changed per left-out set\n\n" + "\n".join(details)
+        "## What changed\n\n#### First contact (router with the written examples)\n\n" + "\n".join(replay_details)
+        + "\n#### Today's rules, leave one set out\n\n" + "\n".join(details)
     )
     write_result("router_cv-quick" if quick else "router_cv", "Learned router beside the rules: leave one set out",
                  body, quick=False)
     return body
 
 
+def cold(runs: int = 5) -> str:
+    """`medhive ask` in a new process, the index and the router's fit already in MEDHIVE_HOME, with the router
+    off and on (MEDHIVE_ASSISTANT_ROUTER), interleaved run by run so the machine's load hits both alike: wall
+    and CPU seconds (user + sys of the child, `os.wait4`), medians."""
+    load_before = os.getloadavg()[0]
+    questions = ["what does epsilon mean for our hospital?", "my grandmother is slumped in her chair and not answering"]
+    tmp = Path(tempfile.mkdtemp(prefix="medhive-router-cold-"))
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    try:
+        env = {**os.environ, "MEDHIVE_HOME": str(tmp / "home"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+        def once(question: str, router: str) -> tuple[float, float]:
+            started = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "medhive.cli", "ask", question], cwd=str(ROOT),
+                                    env={**env, "MEDHIVE_ASSISTANT_ROUTER": router}, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            assert proc.returncode == 0, f"medhive ask exited {proc.returncode}"
+            return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+        once(questions[0], "on")  # untimed: builds the index and fits the router, seeds the registry
+        for _ in range(runs):
+            for q in questions:
+                for router in ("off", "on"):
+                    times.setdefault((q, router), []).append(once(q, router))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = [[q, router, runs, f"{statistics.median(w for w, _ in v):.2f}", f"{statistics.median(c for _, c in v):.2f}"]
+            for (q, router), v in times.items()]
+    body = (busy_warning(load_before) + f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after. "
+            "`medhive ask QUESTION` in a new process each time (offline backend, index and router fit present), "
+            "medians:\n\n" + md_table(["question", "router", "runs", "wall s", "CPU s (user + sys)"], rows))
+    write_result("router_cold", "Cold `medhive ask` with the learned router off and on", body, quick=False)
+    return body
+
+
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    print(cold() if "--cold" in sys.argv else run("--quick" in sys.argv))
