@@ -188,10 +188,6 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     cache_dir = Path(cache_dir)
     key = {"format": _FORMAT, "examples": examples_digest(examples), "model_id": getattr(embedder, "model_id", ""),
            "c": c, "classes": list(CLASSES)}
-    fitted = _FITTED.get(json.dumps(key, sort_keys=True))
-    if fitted is not None:  # fitted in this process already (a server's second assistant, a test's)
-        return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
-                      embedder=embedder)
     try:
         manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
         if manifest == key:
@@ -200,17 +196,24 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
                           thresholds=dict(thresholds or THRESHOLDS), embedder=embedder)
     except (OSError, ValueError):
         pass
-    router = Router.fit(load_examples(examples), embedder, c=c, thresholds=thresholds)
-    _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts)
-    cache_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".router-", dir=cache_dir.parent))
+    fitted = _FITTED.get(json.dumps(key, sort_keys=True))  # fitted in this process already, for another home
+    if fitted is None:
+        router = Router.fit(load_examples(examples), embedder, c=c, thresholds=thresholds)
+        fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts)
     try:
-        np.save(tmp / "weights.npy", router.weights, allow_pickle=False)
-        np.save(tmp / "intercepts.npy", router.intercepts, allow_pickle=False)
+        cache_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".router-", dir=cache_dir.parent))
+    except OSError:  # an unwritable home: the fit is used, not kept
+        return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
+                      embedder=embedder)
+    try:
+        np.save(tmp / "weights.npy", fitted[0], allow_pickle=False)
+        np.save(tmp / "intercepts.npy", fitted[1], allow_pickle=False)
         (tmp / "manifest.json").write_text(json.dumps(key), encoding="utf-8")
         if cache_dir.exists():
             shutil.rmtree(cache_dir, ignore_errors=True)
         os.replace(tmp, cache_dir)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # an unwritable home: the fit is used, not kept
-    return router
+    return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
+                  embedder=embedder)
