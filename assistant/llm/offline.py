@@ -63,6 +63,11 @@ class OfflineBackend:
 
     def answer(self, turn: Turn) -> Answer:
         answer = self._answer(turn)
+        instead = turn.routing.instead_of_answer if turn.routing is not None and answer.intent == "question" else None
+        if instead == "onboarding":  # the learned router replaces only an answer from the documentation
+            answer = self._onboarding(turn, turn.state.setdefault("onboarding", {}))
+        elif instead == "unknown":
+            answer = self._unknown()
         answer.backend = NAME
         turn.state["last_intent"] = answer.intent
         return answer
