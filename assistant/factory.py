@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant import router as learned_router
 from assistant.embeddings import Embedder, default_embedder
 from assistant.llm.base import Backend
 from assistant.llm.offline import OfflineBackend
@@ -50,10 +51,13 @@ def build_assistant(*, knowledge_dir: Path, home: Path, registry: Any, predictor
                     backend: str | Backend = "auto", groq_api_key: str = "", groq_model: str = "llama-3.3-70b-versatile",
                     groq_base_url: str | None = None, groq_max_retries: int = 3,
                     superlink: str = DEFAULT_SUPERLINK, root_certificates: str | None = None,
-                    hub_url: str = DEFAULT_HUB_URL) -> Assistant:
+                    hub_url: str = DEFAULT_HUB_URL, router: Any = None, use_router: bool | None = None) -> Assistant:
     if index is None:
         embedder = embedder or default_embedder(embedding_model or None)
         index = KnowledgeIndex.open(Path(knowledge_dir), Path(home) / "assistant" / "index", embedder=embedder)
+    if router is None and (use_router if use_router is not None else learned_router.enabled()):
+        # fitted once beside the index with the same embedder, then loaded (three small arrays)
+        router = learned_router.open_router(Path(home) / "assistant" / "router", index.embedder)
     chosen = backend if not isinstance(backend, str) else choose_backend(
         backend=backend, groq_api_key=groq_api_key, groq_model=groq_model, groq_base_url=groq_base_url,
         groq_max_retries=groq_max_retries)
@@ -61,7 +65,7 @@ def build_assistant(*, knowledge_dir: Path, home: Path, registry: Any, predictor
                      predictor=predictor if predictor is not None else Deferred(lambda: _predictor(registry)),
                      accounts=accounts,
                      federation=FederationStatus(registry, home), superlink=superlink,
-                     root_certificates=root_certificates, hub_url=hub_url)
+                     root_certificates=root_certificates, hub_url=hub_url, router=router)
 
 
 def _predictor(registry: Any) -> Any:

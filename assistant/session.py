@@ -29,14 +29,18 @@ log = logging.getLogger("medhive.assistant")
 _FOLLOW_UP = re.compile(r"^\W*(and|also|what about|how about|then)\b|\b(it|its|it's|that model|this model|that one|"
                         r"the same)\b", re.I)
 MAX_HISTORY = 12
+#: `Answer.emergency` when the learned router, not a rule family, recognised the emergency
+LEARNED_EMERGENCY = "emergency (learned router)"
 
 
 class Assistant:
     def __init__(self, *, index: KnowledgeIndex, backend: Backend, registry: Any, predictor: Any,
                  accounts: AccountsPort | None = None, federation: FederationStatus | None = None,
                  superlink: str = DEFAULT_SUPERLINK, root_certificates: str | None = None,
-                 hub_url: str = DEFAULT_HUB_URL, top_k: int = 5) -> None:
+                 hub_url: str = DEFAULT_HUB_URL, top_k: int = 5, router: Any = None) -> None:
         self.index = index
+        #: the learned router beside the rules (`assistant.router`), or None for the rules alone
+        self.router = router
         self.backend = backend
         self.offline = backend if isinstance(backend, OfflineBackend) else OfflineBackend()
         self.registry = registry
@@ -104,9 +108,12 @@ class ChatSession:
         elif self.state.get("topic") and _FOLLOW_UP.search(clean):
             # "and what data was it trained on?": the task of the conversation so far is what "it" is
             query = f"{clean} ({self.state['topic'].replace('_', ' ')} model)"
-        return Turn(text=clean, raw=text, history=list(self.history), hits=self.assistant.index.search(query, self.assistant.top_k),
-                    tools=self.tools, state=self.state, emergency=emergency(text), attached=attached,
-                    knowledge=self.assistant.index)
+        hits = self.assistant.index.search(query, self.assistant.top_k)
+        # the learned router can add an emergency the rules miss, never remove one (`assistant.router`)
+        routing = self.assistant.router.classify(clean) if self.assistant.router is not None else None
+        found = emergency(text) or (LEARNED_EMERGENCY if routing is not None and routing.emergency else None)
+        return Turn(text=clean, raw=text, history=list(self.history), hits=hits, tools=self.tools, state=self.state,
+                    emergency=found, attached=attached, knowledge=self.assistant.index, routing=routing)
 
     def ask(self, text: str, *, files: tuple[Path | str, ...] = ()) -> Answer:
         """One finished answer (the backend's non-streaming path)."""

@@ -56,6 +56,8 @@ class Turn:
     attached: list[str] = field(default_factory=list)
     #: the whole knowledge index (for sections an answer must give whole, e.g. the emergency guidance)
     knowledge: Any = None
+    #: what the learned router (`assistant.router.Routing`) says of the message, None without one
+    routing: Any = None
 
 
 class Backend(Protocol):

@@ -63,6 +63,11 @@ class OfflineBackend:
 
     def answer(self, turn: Turn) -> Answer:
         answer = self._answer(turn)
+        instead = turn.routing.instead_of_answer if turn.routing is not None and answer.intent == "question" else None
+        if instead == "onboarding":  # the learned router replaces only an answer from the documentation
+            answer = self._onboarding(turn, turn.state.setdefault("onboarding", {}))
+        elif instead == "unknown":
+            answer = self._unknown()
         answer.backend = NAME
         turn.state["last_intent"] = answer.intent
         return answer
@@ -79,8 +84,7 @@ class OfflineBackend:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
-        if intent == "tiers" and not (detect_task(turn.text) or scope.names_medhive(turn.text)) and (
-                turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
+        if intent == "tiers" and not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn):
             # "compare snowflake and bigquery pricing": a price word in another domain's question is not a question
             # about MedHive's tiers; the scope checks of an ordinary question decide
             intent = "question"
@@ -287,8 +291,7 @@ class OfflineBackend:
         best = max((h.relevance for h in hits), default=0.0)
         if not hits or (intent == "question" and best < MIN_RELEVANCE):
             return self._unknown()
-        if intent == "question" and best < SCOPE_RELEVANCE and not detect_task(turn.text) and (
-                turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE):
+        if intent == "question" and best < SCOPE_RELEVANCE and not detect_task(turn.text) and _foreign_words(turn):
             return self._unknown()  # another domain's words, and no passage close: not what the documents cover
         if intent == "question" and turn.knowledge is not None and not detect_task(turn.text) and (
                 scope.foreign_account(turn.text, turn.knowledge)):
@@ -323,6 +326,11 @@ class OfflineBackend:
             answer.text += f"\n\n{extract}" if extract else ""
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _foreign_words(turn: Turn) -> bool:
+    """Half or fewer of the message's content words occur in knowledge/ (`scope.coverage`)."""
+    return turn.knowledge is not None and scope.coverage(turn.text, turn.knowledge) <= SCOPE_COVERAGE
 
 
 def _unmet(turn: Turn, name: str) -> str | None:

@@ -81,12 +81,24 @@ def bot(kindex, registry, predictor, store, medhive_home):
     return make_bot(kindex, registry, predictor, store, medhive_home)
 
 
+@pytest.fixture(scope="session")
+def router_dir(tmp_path_factory, embedder) -> Path:
+    """The learned router fitted once (`assistant.router.open_router`), as a first run leaves it."""
+    from assistant.router import open_router
+
+    path = tmp_path_factory.mktemp("assistant-router") / "router"
+    open_router(path, embedder)
+    return path
+
+
 @pytest.fixture
-def home_with_index(medhive_home, index_dir, kindex) -> Path:
-    """MEDHIVE_HOME holding the already-built index, so surfaces reuse it instead of re-embedding."""
+def home_with_index(medhive_home, index_dir, kindex, router_dir) -> Path:
+    """MEDHIVE_HOME holding the already-built index and the router's fit, so surfaces reuse them instead of
+    re-embedding."""
     target = medhive_home / "assistant" / "index"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(index_dir, target)
+    shutil.copytree(router_dir, medhive_home / "assistant" / "router")
     return medhive_home
 
 

@@ -50,7 +50,11 @@ def test_documentation_answers_through_groq_cite_what_was_sent(fake, groq_bot):
         before += 1
         context = next(m["content"] for m in request["messages"] if m["content"].startswith("Documentation passages"))
         first = context.split("\n[1] ", 1)[1].split("\n", 1)[0]
-        assert [f"{s['doc']} > {s['heading']}" for s in answer.sources] == [first] or first == answer.sources[0]["doc"]
+        sources = list(answer.sources)
+        if answer.emergency:  # the learned router may take one for an emergency: its guidance is then cited first
+            assert (sources[0]["doc"], sources[0]["heading"]) == (evaluation.EMERGENCY_DOC, evaluation.EMERGENCY_HEADING)
+            sources = sources[1:]
+        assert [f"{s['doc']} > {s['heading']}" for s in sources] == [first] or first == sources[0]["doc"]
         assert {t["function"]["name"] for t in request["tools"]} >= {"predict", "interpret", "onboard_hospital"}
 
 

@@ -120,3 +120,21 @@ def test_shipped_profiles_refuse_at_most_one_percent_of_their_validation_split()
     for name in ("breast_cancer", "pneumonia", "glaucoma"):
         pl = json.loads((Path(SHIPPED) / name / TRUST_FILE).read_text())["plausibility"]
         assert pl["validation_refused"] <= 0.01 * pl["validation_cases"]
+
+
+def test_the_threshold_leaves_room_on_both_sides_of_the_boundary_case():
+    """A validation case a hair from the threshold flips with the machine's arithmetic: the fitted
+    threshold keeps the same refusals when every distance moves by 1e-6 either way."""
+    from hub.trust import plausibility
+
+    rng = np.random.default_rng(3)
+    z_train, z_val = rng.normal(size=(400, 6)), rng.normal(size=(300, 6))
+    stats = plausibility.fit(z_train, z_val)
+    allowed = int(0.01 * len(z_val))
+    assert stats["validation_refused"] == allowed
+    scores = plausibility._distance(stats, np.asarray(z_val)) / stats["threshold"]  # unrounded
+    for wobble in (1 - 1e-6, 1 + 1e-6):
+        assert int((scores * wobble > 1.0).sum()) == allowed
+    kept = np.sort(scores)[::-1][allowed]
+    refused = np.sort(scores)[::-1][allowed - 1]
+    assert kept < 1.0 < refused and min(1.0 - kept, refused - 1.0) > 1e-4

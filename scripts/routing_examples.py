@@ -1,0 +1,39 @@
+"""Refresh assistant/routing_examples.json from the seen question sets: `python scripts/routing_examples.py`.
+
+The router's training file holds two kinds of rows: each seen set's questions (`source`: the set's name;
+`label`: its `expect`, "answer" for tests/assistant/eval_questions.json) and the wordings written for the
+router (`source`: "written"), which this keeps as they are. The sets are named one by one (SEEN): the
+repository's test set (test.json) and any held-apart set are never read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "tests" / "assistant" / "eval"
+OUT = ROOT / "assistant" / "routing_examples.json"
+SEEN = ("dev", "fresh", "fresh2", "fresh3", "fresh4")
+
+
+def set_rows() -> list[dict[str, str]]:
+    rows = []
+    for name in SEEN:
+        for q in json.loads((EVAL / f"{name}.json").read_text(encoding="utf-8")):
+            rows.append({"text": q["q"], "label": q["expect"], "source": name})
+    for q in json.loads((ROOT / "tests" / "assistant" / "eval_questions.json").read_text(encoding="utf-8")):
+        rows.append({"text": q["q"], "label": "answer", "source": "eval_questions"})
+    return rows
+
+
+def main() -> None:
+    written = [r for r in json.loads(OUT.read_text(encoding="utf-8")) if r["source"] == "written"] if OUT.exists() else []
+    rows = set_rows() + written
+    # one example a line, so a change reads as one line in a diff
+    OUT.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n", encoding="utf-8")
+    print(f"{OUT.relative_to(ROOT)}: {len(rows)} examples ({len(written)} written)")
+
+
+if __name__ == "__main__":
+    main()

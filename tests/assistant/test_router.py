@@ -1,0 +1,164 @@
+"""The learned router beside the rules (`assistant.router`): a deterministic fit that matches scikit-learn,
+emergencies it adds and never removes, and a `medhive ask` path that imports neither torch nor scikit-learn.
+
+Every wording below is written for these tests: none is copied from a question set or from
+assistant/routing_examples.json (a test checks that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from assistant import router as learned
+from assistant.router import CLASSES, Router, Routing, fit_binary, load_examples, open_router
+from assistant.safety import EMERGENCY_NOTICE, emergency
+from tests.assistant.conftest import make_bot
+from tests.conftest import REPO
+
+EVAL = REPO / "tests" / "assistant" / "eval"
+#: emergencies in words the rule families do not know (checked below: the rules miss each one)
+UNSEEN_EMERGENCIES = [
+    "my uncle keeled over at dinner and his eyes won't focus on anything",
+    "our patient's heart stopped a minute ago, someone is doing cpr",
+    "my sister is shaking uncontrollably on the floor and her eyes rolled back",
+    "the boy fell off his bike, cracked his head and is asleep and we can't rouse him",
+    "my son got stung and now his throat feels tight and he is dizzy",
+]
+#: emergencies the rules recognise
+RULE_EMERGENCIES = ["my dad is clutching his chest and sweating", "she has taken a whole packet of her tablets",
+                    "he is bleeding heavily from the head and it won't stop"]
+ORDINARY = ["does the heart disease model detect chest pain", "the node stopped responding after the upgrade",
+            "what is the price of one prediction on the paid tier", "how do i read the glaucoma model's explanation"]
+
+
+@pytest.fixture(scope="module")
+def vectors(embedder):
+    return np.asarray(embedder.encode([e["text"] for e in load_examples()]), dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def fitted(embedder, vectors):
+    return Router.fit(load_examples(), embedder, vectors=vectors)
+
+
+class Fixed:
+    """A stand-in router that says the same of every message."""
+
+    def __init__(self, **probabilities: float) -> None:
+        self.p = {k: probabilities.get(k, 0.0) for k in CLASSES}
+
+    def classify(self, text: str) -> Routing:
+        return Routing(dict(self.p), {k: 0.5 for k in CLASSES})
+
+
+def test_the_newton_fit_is_scikit_learns_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, 20))
+    y = (x[:, 0] - 0.5 * x[:, 3] + 0.3 * rng.normal(size=300) > 0.8).astype(float)  # unbalanced, not separable
+    for c in (0.5, 10.0):
+        w, b = fit_binary(x, y, c=c)
+        ref = LogisticRegression(C=c, class_weight="balanced", tol=1e-12, max_iter=10000).fit(x, y)
+        assert np.abs(ref.coef_[0] - w).max() < 1e-4 and abs(ref.intercept_[0] - b) < 1e-4
+        assert np.abs(ref.predict_proba(x)[:, 1] - 1 / (1 + np.exp(-(x @ w + b)))).max() < 1e-5
+    with pytest.raises(ValueError):
+        fit_binary(x, np.zeros(300))
+
+
+def test_the_fit_is_deterministic(embedder, vectors, fitted):
+    again = Router.fit(load_examples(), embedder, vectors=vectors.copy())
+    assert np.array_equal(again.weights, fitted.weights) and np.array_equal(again.intercepts, fitted.intercepts)
+    assert fitted.weights.shape == (len(CLASSES), vectors.shape[1])
+
+
+def test_it_recognises_emergency_wordings_the_rules_miss(fitted):
+    for text in UNSEEN_EMERGENCIES:
+        assert emergency(text) is None, text  # the rules miss it...
+        assert fitted.classify(text).emergency, (text, fitted.classify(text).probabilities)  # ...the router does not
+    for text in ORDINARY:
+        assert not fitted.classify(text).emergency, (text, fitted.classify(text).probabilities)
+
+
+def test_the_examples_are_the_seen_sets_and_written_wordings_never_the_test_set():
+    examples = load_examples()
+    texts = {" ".join(e["text"].lower().split()) for e in examples}
+    test_set = {" ".join(q["q"].lower().split()) for q in json.loads((EVAL / "test.json").read_text())}
+    assert not texts & test_set
+    assert {e["source"] for e in examples} == {"dev", "fresh", "fresh2", "fresh3", "fresh4", "eval_questions",
+                                               "written"}
+    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4"):  # refreshed by scripts/routing_examples.py
+        rows = [(e["text"], e["label"]) for e in examples if e["source"] == name]
+        assert rows == [(q["q"], q["expect"]) for q in json.loads((EVAL / f"{name}.json").read_text())], name
+    # this file's wordings are new: the tests measure wording the router was not fitted on
+    mine = UNSEEN_EMERGENCIES + RULE_EMERGENCIES + ORDINARY
+    assert not texts & {" ".join(t.lower().split()) for t in mine}
+
+
+def test_an_emergency_the_rules_catch_stays_one_whatever_the_router_says(kindex, registry, predictor, store,
+                                                                         medhive_home):
+    bot = make_bot(kindex, registry, predictor, store, medhive_home)
+    bot.router = Fixed(onboarding=0.99, unknown=0.99)  # the router sees nothing urgent, and wants another route
+    for text in RULE_EMERGENCIES:
+        answer = bot.session().ask(text)
+        assert answer.text.startswith(EMERGENCY_NOTICE) and answer.intent == "emergency", text
+
+
+def test_the_router_adds_an_emergency_and_replaces_only_answers_from_the_documents(kindex, registry, predictor,
+                                                                                     store, medhive_home):
+    bot = make_bot(kindex, registry, predictor, store, medhive_home)
+    bot.router = Fixed(emergency=0.9)
+    answer = bot.session().ask("what is secure aggregation?")
+    assert answer.text.startswith(EMERGENCY_NOTICE) and answer.emergency
+    bot.router = Fixed(unknown=0.9)
+    assert bot.session().ask("what is secure aggregation?").intent == "unknown"
+    assert bot.session().ask("which models do you have?").intent == "list_models"  # a tool's answer stays
+    bot.router = Fixed(onboarding=0.9, unknown=0.6)
+    assert bot.session().ask("what is secure aggregation?").intent == "onboarding"
+    bot.router = Fixed(emergency=0.4, onboarding=0.4, unknown=0.4)  # under every threshold: the rules' answer
+    answer = bot.session().ask("what is secure aggregation?")
+    assert answer.intent == "question" and answer.sources and not answer.emergency
+
+
+def test_the_fit_is_cached_beside_the_index_and_refitted_when_the_examples_change(embedder, tmp_path, monkeypatch):
+    examples = tmp_path / "examples.json"
+    rows = [{"text": t, "label": lab, "source": "written"} for t, lab in (
+        ("my friend stopped breathing", "emergency"), ("someone is bleeding out here", "emergency"),
+        ("we want our hospital to join", "onboarding"), ("please register our clinic", "onboarding"),
+        ("write a haiku about rain", "unknown"), ("who won the chess final", "unknown"),
+        ("what is epsilon", "answer"), ("how do I get an API key", "answer"))]
+    examples.write_text(json.dumps(rows))
+    monkeypatch.setattr(learned, "_FITTED", {})
+    first = open_router(tmp_path / "router", embedder, examples=examples)
+    assert (tmp_path / "router" / "weights.npy").is_file()
+    monkeypatch.setattr(learned, "_FITTED", {})
+    monkeypatch.setattr(Router, "fit", classmethod(lambda *a, **k: pytest.fail("refitted a cached router")))
+    again = open_router(tmp_path / "router", embedder, examples=examples)
+    assert np.array_equal(first.weights, again.weights)
+    monkeypatch.undo()
+    examples.write_text(json.dumps(rows + [{"text": "tell me a riddle", "label": "unknown", "source": "written"}]))
+    monkeypatch.setattr(learned, "_FITTED", {})
+    changed = open_router(tmp_path / "router", embedder, examples=examples)
+    assert not np.array_equal(first.weights, changed.weights)
+
+
+def test_medhive_ask_with_the_router_imports_neither_torch_nor_sklearn(home_with_index):
+    # the index and the router's fit are in MEDHIVE_HOME, as after the first run (which builds both, and may
+    # use torch to embed in bulk): a cold `medhive ask` loads them
+    probe = ("import sys\n"
+             "from medhive.commands.ask import open_session; from medhive.settings import get_settings\n"
+             "s = open_session(get_settings(), None); a = s.ask('what is secure aggregation?')\n"
+             f"b = s.ask({UNSEEN_EMERGENCIES[0]!r})\n"
+             "assert s.assistant.router is not None and a.sources and b.emergency, (a.text, b.text)\n"
+             "print('torch' in sys.modules, 'sklearn' in sys.modules, 'scipy' in sys.modules)")
+    env = {**os.environ, "MEDHIVE_HOME": str(home_with_index), "PYTHONPATH": str(REPO), "MEDHIVE_ASSISTANT_ROUTER": "on"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=str(REPO), capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["False", "False", "False"]
