@@ -3,13 +3,15 @@
 A signed-in visitor (the portal's session cookie) is metered against their tier in one transaction with
 the usage event, the audit entry and, if they opted in, the history entry, exactly as `/v1` does; an
 anonymous visitor gets a small demo allowance per client address and day (`MEDHIVE_SPACE_DEMO_PER_DAY`,
-a token bucket in the same database), after which the Space asks them to sign in. A refusal is one
-readable message (`gr.Error`); nothing is shown for a refused prediction.
+a token bucket in the same database: one prediction comes back every day / allowance), after which the
+Space asks them to sign in. A refusal is one readable message (`gr.Error`); nothing is shown for a refused
+prediction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 import gradio as gr
@@ -33,6 +35,18 @@ def _cookie(request: Any) -> str | None:
 def _client(request: Any) -> str:
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"
+
+
+def _about(seconds: float) -> str:
+    """A wait in words ("about 2 h 24 min", "about 5 min", "under a minute"): the demo allowance is a token
+    bucket, so it comes back one prediction at a time through the day, not all at midnight."""
+    minutes = math.ceil(seconds / 60)
+    if seconds < 60:
+        return "under a minute"
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
 
 
 class SpaceMeter:
@@ -65,8 +79,9 @@ class SpaceMeter:
         with self.api.store.transaction() as s:
             d = ratelimit.take(s, key, limit=self.demo_per_day, period_s=DAY_S, units=UNITS)
         if not d.allowed:
-            raise gr.Error(f"You have used the {self.demo_per_day} free demo predictions for today. Sign in or "
-                           f"create a free account at {self.signin_url} to keep going (free tier: a monthly quota).",
+            raise gr.Error(f"You have used the {self.demo_per_day} free demo predictions of the last 24 hours; the "
+                           f"next one is free in {_about(d.retry_after_s)}. Sign in or create a free account at "
+                           f"{self.signin_url} to keep going (free tier: a monthly quota).",
                            title="Sign in to continue")
         return _DemoBill(self, task, key, d.remaining)
 
@@ -108,8 +123,8 @@ class _DemoBill:
             audit.append(s, actor="anonymous", action="predict", target=f"{self.task}@{batch.version}",
                          details={"units": UNITS, "via": "space-demo"})
         n = self.meter.demo_per_day
-        return (f"**Usage:** demo · {self.remaining} of {n} free predictions left today · "
-                f"[sign in]({self.meter.signin_url}) for your monthly quota")
+        return (f"**Usage:** demo · {self.remaining} of {n} free predictions left (one more every "
+                f"{_about(DAY_S / n)}) · [sign in]({self.meter.signin_url}) for your monthly quota")
 
     def release(self) -> None:
         with self.meter.api.store.transaction() as s:

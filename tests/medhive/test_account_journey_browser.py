@@ -79,9 +79,9 @@ def test_patient_quota_journey_and_clinician_history_pdf(server, tmp_path):
         anon = browser.new_page(viewport={"width": 1366, "height": 900})
         anon.goto(base + "/spaces/breast_cancer/")
         anon.locator("#predict").wait_for(timeout=60_000)
-        assert "0 of 1 free predictions left today" in predict_once(anon)
+        assert "0 of 1 free predictions left (one more every about 24 h)" in predict_once(anon)
         refused = predict_once(anon)
-        assert "free demo predictions for today" in refused and "/signin" in refused
+        assert "free demo predictions of the last 24 hours" in refused and "/signin" in refused
         screenshot(anon, "journey-anonymous-demo-used")
 
         # --- a patient: sign up, the meter, predict until the quota is used, the refusal, sign out

@@ -69,3 +69,23 @@ def test_a_failed_space_prediction_gives_its_units_back(app, client, store):
         _predict(space, h["Authorization"].split()[1])
     assert predictor.calls == 1
     assert _used(store, h["_org_id"]) == (0, 0)
+
+
+def test_the_demo_allowance_says_when_the_next_free_prediction_comes_back(app):
+    """The demo allowance is a token bucket: used up, it names the wait for the next one (a day / allowance
+    at most), not "today"; each visitor address has its own; a failed prediction gives its unit back."""
+    from medhive.space_meter import SpaceMeter
+
+    meter = SpaceMeter(app.state.medhive_api, demo_per_day=4)
+    visitor = SimpleNamespace(cookies={}, client=SimpleNamespace(host=f"192.0.2.{uuid.uuid4().int % 250 + 1}"))
+    meter.begin(visitor, task="breast_cancer").release()  # a prediction that failed: nothing used
+    bills = [meter.begin(visitor, task="breast_cancer") for _ in range(4)]
+    assert "0 of 4 free predictions left (one more every about 6 h)" in bills[-1].commit(
+        batch=SimpleNamespace(version="v1.0"), cases=None)
+    with pytest.raises(gr.Error) as refused:
+        meter.begin(visitor, task="breast_cancer")
+    message = str(refused.value)
+    assert "the next one is free in about 6 h" in message or "the next one is free in about 5 h" in message
+    assert "/signin" in message and "today" not in message
+    other = SimpleNamespace(cookies={}, client=SimpleNamespace(host="198.51.100.7"))
+    assert meter.begin(other, task="breast_cancer").remaining == 3
