@@ -12,6 +12,10 @@ runtime APIs on one port): this module is the one to change. Checked against the
   private key on a NIST curve (see `federation.pki`).
 - The ServerAppIo API stays plaintext on 127.0.0.1: only the SuperLink's own `flower-superexec` uses it.
 - `--disable-runtime-dependency-installation`: otherwise the SuperLink runs `uv sync` for the app (offline).
+- Telemetry: every Flower process (`flwr.supercore.telemetry`) sends a start and an exit event with platform
+  details to telemetry.flower.ai unless `FLWR_TELEMETRY_ENABLED=0`, and its exit waits up to 4 s for that
+  request. A hospital's node must not call out to a third party, and with no network each call costs a DNS
+  timeout: MedHive's Flower processes start with it off unless the operator sets the variable.
 
 The executables are found next to this Python interpreter, never on PATH; a SuperNode runs as this
 interpreter's `-m federation.flower_runtime supernode` (Flower's SuperNode with shorter polls).
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+TELEMETRY_VARIABLE = "FLWR_TELEMETRY_ENABLED"
 
 
 def process_env(base: dict[str, str], *, flwr_home: Path | None = None) -> dict[str, str]:
@@ -32,6 +37,7 @@ def process_env(base: dict[str, str], *, flwr_home: Path | None = None) -> dict[
     import os
 
     env = {**base, "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}"}
+    env.setdefault(TELEMETRY_VARIABLE, "0")  # see the module note: no call to telemetry.flower.ai by default
     if flwr_home is not None:
         env["FLWR_HOME"] = str(flwr_home)
     return env

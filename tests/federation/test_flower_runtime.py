@@ -153,3 +153,15 @@ def test_each_fork_draws_its_own_random_numbers():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     draws = [tuple(line.split()) for line in out.stdout.splitlines()]
     assert len(draws) == 3 and len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3
+
+
+def test_flower_processes_start_with_telemetry_off_unless_the_operator_turns_it_on():
+    """Flower sends start/exit events to telemetry.flower.ai unless told not to: every process MedHive starts
+    has it off, an operator's own setting wins, and the installed Flower reads that very variable."""
+    env = flower_cli.process_env({"PATH": "/usr/bin"})
+    assert env[flower_cli.TELEMETRY_VARIABLE] == "0"
+    assert flower_cli.process_env({flower_cli.TELEMETRY_VARIABLE: "1"})[flower_cli.TELEMETRY_VARIABLE] == "1"
+    probe = subprocess.run(
+        [sys.executable, "-c", "from flwr.supercore import telemetry; print(telemetry.FLWR_TELEMETRY_ENABLED)"],
+        env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert probe.stdout.strip() == "0"
