@@ -36,7 +36,7 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
     """The rules for one catalog (the interpret rule names its labels and task words), compiled once."""
     return [
         ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
-                                  r"clinic|organi[sz]ation|node|site|data provider|department)|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
+                                  r"clinic|organi[sz]ation|node|site|data provider|department)s?\b|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
                                   r"onboard|contribute|participate|take part|help train|become a data provider)|"
                                   r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
                                   r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
@@ -106,15 +106,22 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
 # "we want to take part in the glaucoma training. How do we sign up?"): onboarding starts; a question about a
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
-_JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|be part of|get (involved|on board)|"
+_JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|(be|become) (a )?part of|"
+         r"get(ting)? (involved|on ?board)|in on\b|"
          r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
          r"become (a |an )?(data )?(provider|partner|contributor|member|participant|site))")
 # the words for an organisation that can take part; a request to join also names one, or the federation itself
 _ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|centre|center|unit|department|dept|"
                       r"ward|institute|trust|group|network|consortium)")
+_WISH = re.compile(
+    r"\b(we|i|our)\b[^.?!]{0,120}?(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love|want))\b"
+    r".{0,40}\b(to |in )?" + _JOIN, re.I)
 _JOIN_REQUEST = re.compile(
-    r"\b(we|i|our)\b[^.?!]{0,120}?(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love))\b.{0,40}\b(to |in )?" + _JOIN + r"|"
-    r"\bcan (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
+    _WISH.pattern + r"|"
+    r"\b(can|could|may) (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
+    # "can a small private clinic like ours also sign up?"
+    r"\b(can|could|may) (an?|any|small|smaller|other|private)\b[^.?!]{0,30}\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,25}\b"
+    + _JOIN + r"|"
     r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
 _ORGANISATION = re.compile(r"\b(" + _ORGANISATION_NOUN + r"|training|federation|federated|data provider)\b", re.I)
 _LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
@@ -127,8 +134,11 @@ _ABOUT_PROCESS = re.compile(r"\b(what|which) (are|is) (all )?(the )?(steps?|proc
 
 
 def _join_request(text: str) -> bool:
+    """An organisation asks to take part. A question about the process alone is for the guide; with a wish
+    stated ("we want in on the heart disease training, what's the process?") the onboarding starts (its
+    replies say the steps)."""
     return bool(_JOIN_REQUEST.search(text) and _ORGANISATION.search(text) and not _PROBLEM.search(text)
-                and not _LATER_STEP.search(text) and not _ABOUT_PROCESS.search(text))
+                and not _LATER_STEP.search(text) and (_WISH.search(text) or not _ABOUT_PROCESS.search(text)))
 
 
 # "can I run every model at once?": a question about the screening form, not a case to predict

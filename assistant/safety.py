@@ -46,7 +46,8 @@ _EMERGENCY = [
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
                      r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
-                     r"\b(can'?t|cannot|can not|unable to) (lift|raise|move) " + _WHO + r" (arm|leg)|"
+                     r"\b(can'?t|cannot|can not|unable to) (lift|raise|move|feel) " + _WHO + r" ((right|left) )?(arm|leg|hand|side)|"
+                     r"\b(talk|talks|talking|speaks?|speaking)\b.{0,12}\b(gibberish|nonsense)\b|"
                      r"\bsudden(ly)?\b.{0,40}\b(can'?t|cannot) (see|speak|talk)|\b(words|speech)\b.{0,25}\b(jumbled|garbled|wrong|mixed up|funny|weird)|"
                      r"\bworst headache\b|\b(can'?t|cannot) (smile|speak|talk) (properly|straight|right)|"
                      r"\bsudden(ly)?\b.{0,40}\b(can'?t|cannot) see|\bsudden(ly)?\b.{0,30}\b(vision loss|lost " + _WHO + r"? ?vision|blind)"),
@@ -55,7 +56,8 @@ _EMERGENCY = [
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
-                    r"stopped breathing|seizure|convuls|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
+                    r"stopped breathing|seizure|convuls|having a fit\b|shaking all over|(jerking|twitching|shaking) (uncontrollably|violently)|"
+                    r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
     # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
@@ -187,9 +189,21 @@ _ABOUT_PRODUCT = re.compile(r"\b(models?|outputs?|results?|predictions?|predicte
                             re.I)
 
 
+# stopping, starting or skipping one's own medicine, even because of a model's output ("the diabetes model said
+# I'm fine, can I stop taking my metformin?"): advice whatever product words the question also uses
+_OWN_TREATMENT_CHANGE = re.compile(
+    r"\b(can|could|may|should|do|must) (i|he|she|we|they|my \w+) (now |just |safely )?(stop|quit|skip|start|come off|"
+    r"cut down( on)?|reduce|lower|double) (taking |using )?(my|his|her|their|the|our)? ?(\w+ ){0,2}" + _MEDICINES + r"|"
+    r"\b(stop|quit|skip) taking (my|his|her|their|the|this|that|it|them)\b(?! part)|"
+    r"\bcome off (my|his|her|their) (\w+ ){0,2}" + _MEDICINES + r"|\b(stop|quit|skip) (taking )?(my|his|her|their) "
+    r"(metformin|insulin|statins?|inhalers?|blood thinners?|warfarin|chemo\w*|antibiotics?|" + _MEDICINES + r")", re.I)
+
+
 def medical_advice(text: str) -> bool:
     """The text asks for individual medical advice (a treatment, a medicine or dose, a clinician to see) and
-    not about MedHive itself."""
+    not about MedHive itself, or asks whether to change one's own medicine whatever else it names."""
+    if _OWN_TREATMENT_CHANGE.search(text):
+        return True
     return bool((_TREATMENT.search(text) or _REFERRAL.search(text)) and not _ABOUT_PRODUCT.search(text))
 
 

@@ -133,3 +133,49 @@ def foreign_account(text: str, index: Any) -> bool:
         if any(not known(w, vocab) for w in names if w not in _EVERYDAY):
             return True
     return False
+
+
+# "is medhive better than ada or those other symptom checker apps?", "how does your per prediction price compare to
+# google cloud healthcare api and aws healthlake": a comparison with something the documents never mention. They
+# describe MedHive only, so an answer from them would read as a verdict on the other product. What is compared to
+# follows the comparison word; a word there that the knowledge base does not know names the other thing. A
+# comparison between MedHive's own parts ("is v1.1 better than v1.0", "compared with the free tier") uses only
+# words the documents know.
+_COMPARISON = re.compile(r"\b(better|worse|cheaper|faster|safer|more accurate|more expensive) than\b|"
+                         r"\bcompared? (to|with|against)\b|\bcompares? (to|with|against)\b|\b(vs\.?|versus)\s", re.I)
+
+
+def comparison_elsewhere(text: str, index: Any) -> bool:
+    """The text compares with something of which the knowledge base knows no word (in the few words after the
+    comparison)."""
+    vocab = vocabulary(index)
+    for m in _COMPARISON.finditer(text):
+        compared = _PHRASE_END.split(text[m.end():], maxsplit=1)[0]  # "fedavg" of "vs fedavg on skewed data"
+        if any(not known(w, vocab) for w in content_words(compared)[:3]):
+            return True
+    return False
+
+
+# where the thing compared to ends: a preposition or conjunction that starts what is said about it, or punctuation
+_PHRASE_END = re.compile(r"\s(?:on|for|in|at|when|if|because|since|under|over|which|that|so)\s|[,;:?!.]\s|[?!]", re.I)
+
+
+# "write me a python script that scrapes pubmed abstracts", "can u write our grant application", "explain the krebs
+# cycle for my biochem exam": work to be done for the writer (a text, a program, homework) on something that is not
+# MedHive. A request about MedHive's own things ("write a curl call to the predict endpoint", "explain the pneumonia
+# model for my thesis") names one of them and is a documentation question (callers also check for a task).
+_WORK = re.compile(
+    r"\b(write|draft|compose|code|program|generate|make)\b.{0,20}\b(me|us|our|my|an?|the)\b.{0,30}\b(scripts?|code|"
+    r"programs?|essays?|grants?|(grant |job |cover )?applications?|letters?|poems?|stor(y|ies)|articles?|papers?|"
+    r"summar(y|ies)|proposals?|speech|slides|cv|resume|homework|assignments?)\b|"
+    r"\b(for|before) (my|our|the|an?) (\w+ ){0,2}(exams?|tests?|homework|assignments?|essays?|class(es)?|course|lecture|quiz)\b",
+    re.I)
+
+
+def work_elsewhere(text: str, index: Any) -> bool:
+    """The text asks for a piece of work (a program, a text, homework help), names nothing of MedHive's and uses
+    a word the knowledge base does not know ("pubmed", "krebs"): "make me a summary of my predictions" is ours."""
+    if not _WORK.search(text) or _OURS.search(text):
+        return False
+    vocab = vocabulary(index)
+    return any(not known(w, vocab) for w in content_words(text))

@@ -298,6 +298,11 @@ class OfflineBackend:
             return self._unknown()  # "reset my ubuntu root password": another product's account
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):
             return self._unknown()  # "aws or azure, which one is better?": not a choice the documents make
+        if intent == "question" and turn.knowledge is not None and scope.comparison_elsewhere(turn.text, turn.knowledge):
+            return self._unknown()  # "better than ada?", "compared to aws healthlake": the documents describe only MedHive
+        if intent == "question" and turn.knowledge is not None and scope.work_elsewhere(turn.text, turn.knowledge) and (
+                not detect_task(turn.text)):
+            return self._unknown()  # "write me a script that scrapes pubmed", "the krebs cycle for my exam"
         names = getattr(turn.knowledge, "foreign_names", None)
         if intent == "question" and names is not None and names(turn.text) and (
                 max(h.relevance for h in hits) < NAMED_RELEVANCE):

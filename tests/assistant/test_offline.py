@@ -249,3 +249,38 @@ def test_coverage_counts_topic_words_the_knowledge_base_knows(kindex):
     assert coverage("how do i make an acount and see my predicitons", kindex) == 1.0  # typing slips are read
     assert coverage("outlook on my iphone", kindex) == 0.0  # "iphone" is not read as "phone"
     assert coverage("epsilon budget of our node", kindex) == 1.0
+
+
+def test_a_comparison_with_a_product_the_documents_never_name_is_not_answered_from_them(kindex):
+    from assistant.scope import comparison_elsewhere
+
+    assert comparison_elsewhere("is medhive more accurate than babylon or the other triage apps", kindex)
+    assert comparison_elsewhere("how do your prices compare with azure health data services", kindex)
+    assert not comparison_elsewhere("is v1.1 better than v1.0 for pneumonia", kindex)
+    assert not comparison_elsewhere("how does pay-per-use compare with the free tier", kindex)
+    assert not comparison_elsewhere("fedprox vs fedavg on skewed hospital data", kindex)
+
+
+def test_a_request_for_unrelated_work_is_not_medhives_but_work_on_medhives_things_is(kindex):
+    from assistant.scope import work_elsewhere
+
+    assert work_elsewhere("write me a python script that downloads arxiv papers about sepsis", kindex)
+    assert work_elsewhere("could you draft our grant proposal for a new oncology wing", kindex)
+    assert work_elsewhere("summarise the citric acid cycle for my pharmacology exam", kindex)
+    assert not work_elsewhere("write me a curl call to the predict endpoint", kindex)
+    assert not work_elsewhere("make me a summary of my past predictions", kindex)
+
+
+@pytest.mark.parametrize("text", ["the heart model said low risk so can I stop taking my statins?",
+                                  "my mum wants to come off her blood pressure pills since the model said normal"])
+def test_changing_ones_own_medicine_because_of_a_model_gets_the_advice_refusal(bot, text):
+    bot.router = None  # the rules' path: the learned router may add an emergency notice (safety wins), not checked here
+    answer = bot.session().ask(text)
+    assert answer.intent == "unknown" and "can't advise on treatment" in answer.text
+
+
+def test_taking_part_or_stopping_a_node_is_not_a_medicine_question():
+    from assistant.safety import medical_advice
+
+    assert not medical_advice("can we stop taking part in the diabetes training for a while")
+    assert not medical_advice("can I stop the node over the weekend")

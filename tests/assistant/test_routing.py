@@ -60,6 +60,20 @@ def test_a_question_about_the_joining_process_is_answered_not_started(text):
 
 
 @pytest.mark.parametrize("text", [
+    "our pathology lab would love to get in on the breast cancer training, what's the process for signing up?",
+    "could our hospital take part in the kidney disease model",
+    "may a tiny rural practice like ours also join the training?",
+    "we are four community clinics keen to become part of the diabetes federation",
+])
+def test_a_stated_wish_to_take_part_starts_onboarding_even_with_a_question_about_the_process(text):
+    assert route(text) == "onboarding"
+
+
+def test_a_person_registering_as_a_clinician_is_not_an_organisation_joining():
+    assert route("what changes if I register as a clinician instead of a normal user") == "question"
+
+
+@pytest.mark.parametrize("text", [
     "the glaucoma predict endpoint gives us a 500 since this morning",
     "ecg predict says 'no beats detected' for our holter file",
     "Our ward would like to score all incoming ECGs with the ecg model overnight. Is that what it is for?",

@@ -67,6 +67,10 @@ def test_emergencies_are_recognised(text):
     ("I really can't find any point in life anymore", "self-harm"),
     ("life feels pointless and I've made plans to end my life this weekend", "self-harm"),
     ("lately I keep thinking about the ways I could end it", "self-harm"),
+    # a seizure as a parent sees it, stroke signs with the side named
+    ("my daughter is jerking uncontrollably on the sofa and her eyes are rolling up", "unconscious"),
+    ("my little boy is shaking all over and won't look at me", "unconscious"),
+    ("grandpa suddenly cannot lift his left arm and is speaking gibberish", "stroke signs"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
