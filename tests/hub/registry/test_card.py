@@ -63,3 +63,20 @@ def test_synthetic_data_is_flagged():
 def test_parse_card_rejects_bad_metadata(text):
     with pytest.raises(RegistryError):
         parse_card(text)
+
+
+def test_every_tasks_card_parses_the_same_with_libyaml_as_with_pure_python_and_refuses_tags():
+    """parse_card uses libyaml's safe loader when PyYAML has it: same data as PyYAML's own safe loader, no tags."""
+    import yaml
+
+    from hub.models import task_names
+    from hub.registry.card import SAFE_LOADER
+
+    for name in task_names():
+        text = render_card(get_task(name).card_facts(), version="v1.0", created_at="2025-01-01T00:00:00+00:00",
+                           metrics={"roc_auc": 0.9}, lineage=Lineage().to_dict(), data={"dataset": "x"}, key_id="k")
+        front = text.split("\n---", 1)[0][3:]
+        assert parse_card(text) == yaml.load(front, Loader=yaml.SafeLoader), name  # noqa: S506
+    assert issubclass(SAFE_LOADER, yaml.constructor.SafeConstructor)  # never the full constructor
+    with pytest.raises(RegistryError):
+        parse_card("---\nx: !!python/object/apply:os.system ['true']\n---\nbody")
