@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH_SPEC)"
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	@# the editable install leaves MedHive's own modules as source: compile them once, so the first command
+	@# does not (and a shell with PYTHONDONTWRITEBYTECODE set does not compile them on every command)
+	$(PY) -m compileall -q -j 0 medhive hub assistant federation
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -75,6 +75,9 @@ def measure(repeats: int, before: Path | None) -> tuple[list[dict], float]:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="medhive-cli-latency-") as tmp:
         env = {**os.environ, "MEDHIVE_HOME": str(Path(tmp) / "home"), "HF_HUB_OFFLINE": "1"}
+        # a user's first run writes the project's bytecode (`make install` compiles it too); a shell that sets
+        # PYTHONDONTWRITEBYTECODE would have every timed run compile MedHive's modules again (~0.15 s here)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = _commands(_hospital_csv(Path(tmp) / "hospital.csv"))
         trees = {"now": ROOT, **({"before": before} if before else {})}
         rows = []
@@ -120,7 +123,9 @@ def report(rows: list[dict], *, repeats: int, load_before: float, before: Path |
         + f"Each command in a fresh interpreter, {repeats} timed runs after one untimed run, median; "
         "`predict` reads the shipped one-row example CSV, `node validate` the 569-row WDBC file. CPU time is "
         "user + system of the child process: on an idle machine these single-threaded start-ups take about "
-        "their CPU time in wall time, while on a loaded one the wall time also counts waiting for a CPU."
+        "their CPU time in wall time, while on a loaded one the wall time also counts waiting for a CPU. The "
+        "children run without PYTHONDONTWRITEBYTECODE, so the untimed run leaves MedHive's bytecode as a user's "
+        "first run (or `make install`'s compileall) does."
         + (f" \"before\" is the tree at `{before}` timed on the same commands, interleaved run by run." if before
            else "") + "\n\n"
         + md_table(header, table)
