@@ -85,7 +85,8 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is
                      r"[-\u2013\u2014,:;(]\s*(where|how|which (page|command|endpoint|screen|menu))\b[^.!?]{0,20}\?*\W*$",
                      re.I)
 # a problem report ("our node is not joining", "keeps failing"): troubleshooting, not a status tool
-_PROBLEM = re.compile(r"\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck|"
+# "not" as the other of two alternatives ("glaucoma / not", "whether or not") reports no problem
+_PROBLEM = re.compile(r"(?<!/ )(?<!/)(?<!\bor )\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck|"
                       r"declin(e|es|ed|ing)|keeps? (dropping|crashing|failing|declining)|broken|wrong)\b", re.I)
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
 _DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report", "onboarding"}

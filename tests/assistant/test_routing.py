@@ -69,6 +69,18 @@ def test_a_stated_wish_to_take_part_starts_onboarding_even_with_a_question_about
     assert route(text) == "onboarding"
 
 
+@pytest.mark.parametrize("text", [
+    "we have 800 chest films read as pneumonia or not. may our radiology department take part in the training?",
+    "our cardiology unit holds ECGs annotated arrhythmia / not - could we take part in the ecg federation",
+])
+def test_not_between_two_alternatives_is_no_problem_report(text):
+    assert route(text) == "onboarding"
+
+
+def test_a_join_with_a_problem_report_still_goes_to_the_documentation():
+    assert route("we joined last week but our node is not taking part in the training, how do we join rounds") == "question"
+
+
 def test_a_person_registering_as_a_clinician_is_not_an_organisation_joining():
     assert route("what changes if I register as a clinician instead of a normal user") == "question"
 
