@@ -107,12 +107,13 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
 # "we want to take part in the glaucoma training. How do we sign up?"): onboarding starts; a question about a
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
-_JOIN = (r"(join|connect|take part|participate|contribute|sign (us |our \w+ )?up|enrol+|onboard|(be|become) (a )?part of|"
+_JOIN = (r"(join(ing)?|connect|take part|taking part|participat(e|ing|ion)|contribut(e|ing)|sign (us |our \w+ )?up|enrol+|"
+         r"onboard|(be|become) (a )?part of|partner(ing)? (with|as)|become one of (the|your) \w+|"
          r"get(ting)? (involved|on ?board)|in on\b|"
          r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
          r"become (a |an )?(data )?(provider|partner|contributor|member|participant|site))")
 # the words for an organisation that can take part; a request to join also names one, or the federation itself
-_ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|centre|center|unit|department|dept|"
+_ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|laborator(y|ies)|centre|center|unit|department|dept|"
                       r"ward|institute|trust|group|network|consortium)")
 _WISH = re.compile(
     r"\b(we|i|our)\b[^.?!]{0,120}?(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love|want))\b"
@@ -123,7 +124,14 @@ _JOIN_REQUEST = re.compile(
     # "can a small private clinic like ours also sign up?"
     r"\b(can|could|may) (an?|any|small|smaller|other|private)\b[^.?!]{0,30}\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,25}\b"
     + _JOIN + r"|"
-    r"\bhow (do|can|would) (we|i) " + _JOIN + r"\b(?!.{0,20}\b(node|token)\b)", re.I)
+    r"\bhow (do|can|would|could|should) (we|i|our( \w+)? " + _ORGANISATION_NOUN + r") (go about |start |begin )?" + _JOIN
+    + r"\b(?!.{0,20}\b(node|token)\b)|"
+    # an organisation, by name, as the one who wishes: "Mercy Valley Medical Centre wants to become one of the hospitals"
+    r"\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,40}?\b(wants?|wish(es)?|hopes?|plans?|is keen|is interested|would like)\b"
+    r".{0,40}\b(to |in )?" + _JOIN + r"|"
+    # an order: "please register us", "sign our clinic up"
+    r"\b(please )?(register|enrol+|onboard|sign up) (us|our (\w+ )?" + _ORGANISATION_NOUN + r")\b(?!')|"
+    r"\bsign (us|our (\w+ )?" + _ORGANISATION_NOUN + r") up\b|\badd us\b", re.I)
 _ORGANISATION = re.compile(r"\b(" + _ORGANISATION_NOUN + r"|training|federation|federated|data provider)\b", re.I)
 _LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
                          r"\bcommands? (to|for)\b", re.I)

@@ -56,7 +56,7 @@ _EMERGENCY = [
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
-                    r"stopped breathing|seizure|convuls|having a fit\b|shaking all over|(jerking|twitching|shaking) (uncontrollably|violently)|"
+                    r"stopped breathing|seizure|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
@@ -73,8 +73,8 @@ _EMERGENCY = [
                  r"\b(lots of|a lot of|loads of|so much|tons of|pool of) blood\b|\blost (a lot of |so much )?blood\b|"
                  r"\b(soaked|soaking|bled) (through|right through)\b|\b(towels?|bandages?|cloths?|shirt)\b.{0,25}\bsoaked|"
                  r"(coughing|vomiting|throwing|spitting) up blood"),
-    ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tighten)|"
-                    r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen)|swollen (tongue|throat|face)"),
+    ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tight)|"
+                    r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen|puff(s|ed|ing)? up)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
                               r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
@@ -123,10 +123,12 @@ _SOMEONE_ELSE = re.compile(r"\b(" + _OTHERS + r"|they|them|man|woman|person|boy|
 # can tell, of an event the text itself places in the past, is a question about the product, even naming a person.
 # Anything placing it now (or minutes ago, or asking for help) still counts.
 _MODEL_CAN = re.compile(
-    r"\b(models?|medhive|assistant|classifier|predictor|tool|app)\b.{0,40}\b(tell|detect|know|see|spot|show|find|"
+    r"(\b(models?|medhive|assistant|classifier|predictor|tool|app)|\bthe \w+( \w+)? one)\b.{0,40}\b(tell|detect|know|see|spot|show|find|"
     r"predict|recogni[sz]e|pick up|identify|work out)\b", re.I)
 _PAST_EVENT = re.compile(r"\b(in the past|history of|previous(ly)?|prior|(years?|months?) (ago|before|earlier)|"
-                         r"last (year|month)|ever had|once had|old (heart attack|stroke|infarct\w*))\b", re.I)
+                         r"last (year|month)|ever had|once had|old (heart attack|stroke|infarct\w*)|"
+                         # or one that may come, which a model is asked to foresee: "whether I'm going to have a heart attack"
+                         r"(going to|gonna|will|likely to) (ever )?(have|get|suffer)|(at )?risk of|chances? of|in (the )?future|one day)\b", re.I)
 _HAPPENING = re.compile(r"\b(now|right now|currently|tonight|today|just|is having|am having|i'?m having|are having|"
                         r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|help)\b", re.I)
 
@@ -149,7 +151,7 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
             if name not in _ALWAYS and _about_a_past_event(text):
-                continue  # what a model can tell about a past event, nothing happening now
+                continue  # what a model can tell of a past or a future event, nothing happening now
             if name in _NEEDS_PERSON and not _SOMEONE_ELSE.search(text):
                 continue  # "our node is not responding", "I got no answer, the API is not responding"
             return name, m
@@ -180,8 +182,11 @@ _TREATMENT = re.compile(
     r"\b(prescribe|prescription for)\b|\bside effects? of\b", re.I)
 _REFERRAL = re.compile(
     r"\b(recommend|suggest|find)\b.{0,20}\b(doctors?|gps?|physicians?|specialists?|surgeons?|\w+ologists?|"
-    r"\w+iatrists?|pharmac(y|ies|ists?)|dentists?)\b|\b(doctors?|gps?|specialists?|\w+ologists?)\b.{0,10}"
-    r"\b(near me|nearby|in my area|in town)\b", re.I)
+    r"\w+iatrists?|pharmac(y|ies|ists?)|dentists?)\b|\b(doctors?|gps?|specialists?|\w+ologists?|hospitals?|clinics?|"
+    r"practices?|a&e|emergency rooms?|er)\b.{0,40}\b(near me|nearby|in my area|in town|close to me|around here)\b|"
+    # "which hospital has the best cardiology department?": choosing where to be treated
+    r"\b(which|what|the) (hospital|clinic|doctor|surgeon|specialist)s? (has|have|is|are) the best\b|"
+    r"\bbest (\w+ )?(hospital|clinic|doctor|surgeon|specialist|cardiologist|department)s? (near|in|for (me|my))\b", re.I)
 _ABOUT_PRODUCT = re.compile(r"\b(models?|outputs?|results?|predictions?|predicted|scores?|probabilit(y|ies)|medhive|"
                             r"assistant|reports?|explanations?|labels?|data ?sets?|data|inputs?|features?|training|api|samples?|images?|"
                             r"rows?|records?|tiers?|quotas?|nodes?|supernodes?|rounds?|jobs?|servers?|keys?|accounts?|federat\w*|privacy|"

@@ -28,7 +28,7 @@ UNSEEN_EMERGENCIES = [
     "our patient's heart stopped a minute ago, someone is doing cpr",
     "my grandad went stiff in his chair and now he is drooling and his whole body twitches",
     "the boy fell off his bike, cracked his head and is asleep and we can't rouse him",
-    "my son got stung and now his throat feels tight and he is dizzy",
+    "my sister's ankles and eyelids ballooned after the wasp sting and she feels faint",
 ]
 #: emergencies the rules recognise
 RULE_EMERGENCIES = ["my dad is clutching his chest and sweating", "she has taken a whole packet of her tablets",
@@ -91,9 +91,9 @@ def test_the_examples_are_the_seen_sets_and_written_wordings_never_the_test_set(
     texts = {" ".join(e["text"].lower().split()) for e in examples}
     test_set = {" ".join(q["q"].lower().split()) for q in json.loads((EVAL / "test.json").read_text())}
     assert not texts & test_set
-    assert {e["source"] for e in examples} == {"dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5",
+    assert {e["source"] for e in examples} == {"dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
                                                "eval_questions", "written"}
-    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"):  # refreshed by scripts/routing_examples.py
+    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):  # refreshed by scripts/routing_examples.py
         rows = [(e["text"], e["label"]) for e in examples if e["source"] == name]
         assert rows == [(q["q"], q["expect"]) for q in json.loads((EVAL / f"{name}.json").read_text())], name
     # this file's wordings are new: the tests measure wording the router was not fitted on

@@ -70,6 +70,25 @@ def test_a_stated_wish_to_take_part_starts_onboarding_even_with_a_question_about
 
 
 @pytest.mark.parametrize("text", [
+    "Northfield General Hospital would like to become one of the sites in your kidney disease federation",
+    "the trust board approved taking part in the federated training, please sign our hospital up",
+    "we are a rural clinic, interested in partnering with you as a training site for diabetes",
+    "how should our laboratory go about joining the pneumonia federation?",
+])
+def test_an_organisation_named_as_the_one_who_wishes_or_an_order_to_register_starts_onboarding(text):
+    assert route(text) == "onboarding"
+
+
+@pytest.mark.parametrize("text", [
+    "how do we add our hospital's second node",
+    "what does participating involve for our hospital?",
+    "the hospital wants to know where its data is stored",
+])
+def test_a_question_about_an_organisation_is_not_a_request_to_join(text):
+    assert route(text) == "question"
+
+
+@pytest.mark.parametrize("text", [
     "we have 800 chest films read as pneumonia or not. may our radiology department take part in the training?",
     "our cardiology unit holds ECGs annotated arrhythmia / not - could we take part in the ecg federation",
 ])

@@ -71,6 +71,10 @@ def test_emergencies_are_recognised(text):
     ("my daughter is jerking uncontrollably on the sofa and her eyes are rolling up", "unconscious"),
     ("my little boy is shaking all over and won't look at me", "unconscious"),
     ("grandpa suddenly cannot lift his left arm and is speaking gibberish", "stroke signs"),
+    # a seizure as a spouse sees it; an allergic reaction by its look and feel
+    ("my flatmate collapsed onto the rug and is thrashing all over", "unconscious"),
+    ("ate a prawn cracker and my throat is getting tight", "anaphylaxis"),
+    ("my son's lips are puffing up after the peanut biscuit", "anaphylaxis"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
@@ -203,6 +207,10 @@ def test_every_emergency_question_of_every_eval_set_is_recognised():
     "can the ecg model tell whether someone had a stroke years ago?",
     "does the heart disease model know if a patient has a history of heart attack?",
     "could the kidney model detect a previous heart attack from the lab values?",
+    # or of one that may come
+    "can the heart disease model predict whether my dad will have a heart attack?",
+    "is the ecg one able to tell my risk of a stroke in the future",
+    "my face looks puffy in the mornings, can the kidney model say why",
 ])
 def test_what_a_model_can_tell_about_a_past_event_is_not_an_emergency(text):
     assert emergency(text) is None
@@ -213,6 +221,7 @@ def test_what_a_model_can_tell_about_a_past_event_is_not_an_emergency(text):
     "can the ECG model tell if I'm having a heart attack right now?",
     "my chest has hurt for the past hour, can the ecg model tell what it is",
     "she had a stroke in the past and her face is drooping again, can the model see it",
+    "can the model tell if I will have a heart attack? my chest is crushing right now",
 ])
 def test_a_past_event_with_something_happening_now_is_still_an_emergency(text):
     assert emergency(text) is not None
@@ -226,6 +235,9 @@ def test_a_past_event_with_something_happening_now_is_still_an_emergency(text):
     "should I stop taking my blood pressure tablets",
     "my mum's potassium is 5.9, should we switch her to a different diuretic",
     "latest guidelines on treating high blood pressure in pregnancy",
+    # choosing where to be treated
+    "is there a good eye clinic around here",
+    "what hospital has the best oncology ward?",
 ])
 def test_requests_for_individual_medical_advice_are_recognised(text):
     from assistant.safety import medical_advice
@@ -242,6 +254,7 @@ def test_requests_for_individual_medical_advice_are_recognised(text):
     "are there side effects of federated learning on privacy?",
     "should we stop the round if one node drops out?",
     "what guidelines on data protection does medhive follow?",
+    "which hospitals near me are in the federation?",
 ])
 def test_questions_about_the_product_are_not_medical_advice(text):
     from assistant.safety import medical_advice
