@@ -11,6 +11,7 @@ from typing import Any
 
 from assistant import router as learned_router
 from assistant.embeddings import Embedder, default_embedder
+from assistant.examples import open_examples
 from assistant.llm.base import Backend
 from assistant.llm.offline import OfflineBackend
 from assistant.ports import AccountsPort, FederationStatus
@@ -51,10 +52,14 @@ def build_assistant(*, knowledge_dir: Path, home: Path, registry: Any, predictor
                     backend: str | Backend = "auto", groq_api_key: str = "", groq_model: str = "llama-3.3-70b-versatile",
                     groq_base_url: str | None = None, groq_max_retries: int = 3,
                     superlink: str = DEFAULT_SUPERLINK, root_certificates: str | None = None,
-                    hub_url: str = DEFAULT_HUB_URL, router: Any = None, use_router: bool | None = None) -> Assistant:
+                    hub_url: str = DEFAULT_HUB_URL, router: Any = None, use_router: bool | None = None,
+                    use_examples: bool = True) -> Assistant:
     if index is None:
         embedder = embedder or default_embedder(embedding_model or None)
         index = KnowledgeIndex.open(Path(knowledge_dir), Path(home) / "assistant" / "index", embedder=embedder)
+    if use_examples and getattr(index, "examples", False) is None:
+        # earlier users' questions and the sections that answered them, embedded once beside the index
+        index.examples = open_examples(Path(home) / "assistant" / "examples", index.embedder)
     if router is None and (use_router if use_router is not None else learned_router.enabled()):
         # fitted once beside the index with the same embedder, then loaded (three small arrays)
         router = learned_router.open_router(Path(home) / "assistant" / "router", index.embedder)

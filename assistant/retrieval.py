@@ -34,7 +34,8 @@ seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `We
 - a document's introduction (the text under its title) starts `Weights.intro` lower: it summarises the
   whole page, so its title-heading matches broadly ("Privacy and compliance" for "which personal data do
   you store centrally"), while the section it points to says the answer.
-Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
+Questions asked before (`assistant.examples`, when `examples` is set) lift the sections that answered the
+nearest of them (`Weights.example`). Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
 `Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question),
 both of the question as asked.
 """
@@ -176,6 +177,10 @@ class Weights:
     task_section: float = 0.15  # subtracted from a section about one task (see the module docstring)
     named_task_section: float = 0.5  # the share of it kept for a section about a task the question names
     intro: float = 0.1  # subtracted from a document's introduction (the text under its title)
+    # added to a section as close as the question comes to a seen question it answered, over the floor
+    # (`assistant.examples`; chosen by leave-one-set-out cross-validation, benchmarks/retrieval_examples_cv.py)
+    example: float = 1.0
+    example_floor: float = 0.5
 
 
 VECTORS = ("chunks", "headings", "sentences")  # one FAISS IndexFlatIP file each
@@ -220,6 +225,15 @@ class KnowledgeIndex:
         self._section_tasks = _tasks_of(chunks)  # the task each section is about, if any
         self._task_section = np.array([bool(t) for t in self._section_tasks], dtype=np.float64)
         self._intro = np.array([c.heading in ("", c.title) for c in chunks], dtype=np.float64)
+        sections = sorted({c.source for c in chunks})
+        self._n_sections = len(sections)
+        self._section_of = {s: i for i, s in enumerate(sections)}
+        # a label may name a document's introduction by its title ("doc.md > Title"), as the question sets do
+        self._section_of.update({f"{c.doc} > {c.title}": self._section_of[c.source] for c in chunks
+                                 if c.source == c.doc and c.title})
+        self._chunk_section = np.array([self._section_of[c.source] for c in chunks], dtype=np.int64)
+        #: questions asked before and the sections that answered them (`assistant.examples`), or None
+        self.examples: Any = None
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
@@ -288,6 +302,10 @@ class KnowledgeIndex:
             named = {task for _, _, task in mentions}
             handicap = handicap * np.array([w.named_task_section if t & named else 1.0 for t in self._section_tasks])
         score = score - w.task_section * handicap - w.intro * self._intro
+        if self.examples is not None and w.example > 0 and len(self.examples):
+            near = self.examples.best_per_section(vectors[0], self._section_of, self._n_sections)
+            lift = np.clip((near - w.example_floor) / (1.0 - w.example_floor), 0.0, 1.0)
+            score = score + w.example * lift[self._chunk_section]
         cosine, best_sentence = cosines[0], parts[0][1]
         best: dict[tuple[str, str], Hit] = {}
         for i in np.argsort(-score, kind="stable"):

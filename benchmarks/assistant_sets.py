@@ -54,7 +54,10 @@ def main() -> None:
     try:
         bot, store = offline_bot(home)
         asked: list[str] = []
+        every = bot.index.examples
         for name in args.sets:
+            # scored as if new: the set's own questions are not among the re-ranking examples (`assistant.examples`)
+            bot.index.examples = every.without(name) if every is not None else None
             questions = evaluation.load(EVAL / f"{name}.json")
             scored = evaluation.score(bot, questions)
             s = evaluation.summary(scored)

@@ -2,7 +2,9 @@
 
 The router's training file holds two kinds of rows: each seen set's questions (`source`: the set's name;
 `label`: its `expect`, "answer" for tests/assistant/eval_questions.json) and the wordings written for the
-router (`source`: "written"), which this keeps as they are. The sets are named one by one (SEEN): the
+router (`source`: "written"), which this keeps as they are. An "answer" question also carries `sections`,
+the labelled sections that answer it ("doc.md > Heading" labels only: a whole-document label says nothing
+about which section), which `assistant.examples` uses to re-rank. The sets are named one by one (SEEN): the
 repository's test set (test.json) and any held-apart set are never read.
 """
 
@@ -14,16 +16,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests" / "assistant" / "eval"
 OUT = ROOT / "assistant" / "routing_examples.json"
-SEEN = ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+SEEN = ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
 
 
 def set_rows() -> list[dict[str, str]]:
     rows = []
     for name in SEEN:
         for q in json.loads((EVAL / f"{name}.json").read_text(encoding="utf-8")):
-            rows.append({"text": q["q"], "label": q["expect"], "source": name})
+            row = {"text": q["q"], "label": q["expect"], "source": name}
+            sections = [s for s in q.get("relevant") or [] if " > " in s] if q["expect"] == "answer" else []
+            rows.append({**row, "sections": sections} if sections else row)
     for q in json.loads((ROOT / "tests" / "assistant" / "eval_questions.json").read_text(encoding="utf-8")):
-        rows.append({"text": q["q"], "label": "answer", "source": "eval_questions"})
+        rows.append({"text": q["q"], "label": "answer", "source": "eval_questions",
+                     "sections": [f"{q['doc']} > {q['heading']}"]})
     return rows
 
 

@@ -26,10 +26,20 @@ def index_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kindex(embedder, index_dir):
+def examples_dir(index_dir) -> Path:
+    return index_dir.with_name("examples")
+
+
+@pytest.fixture(scope="session")
+def kindex(embedder, index_dir, examples_dir):
+    """The index as an assistant uses it: with the earlier users' questions (`assistant.examples`) attached,
+    so every test sees the same ranking whatever ran before it."""
+    from assistant.examples import open_examples
     from assistant.retrieval import KnowledgeIndex
 
-    return KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=embedder)
+    index = KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=embedder)
+    index.examples = open_examples(examples_dir, embedder)
+    return index
 
 
 @pytest.fixture(scope="session")
@@ -92,13 +102,14 @@ def router_dir(tmp_path_factory, embedder) -> Path:
 
 
 @pytest.fixture
-def home_with_index(medhive_home, index_dir, kindex, router_dir) -> Path:
-    """MEDHIVE_HOME holding the already-built index and the router's fit, so surfaces reuse them instead of
-    re-embedding."""
+def home_with_index(medhive_home, index_dir, kindex, router_dir, examples_dir) -> Path:
+    """MEDHIVE_HOME holding the already-built index, the router's fit and the embedded example questions, so
+    surfaces reuse them instead of re-embedding."""
     target = medhive_home / "assistant" / "index"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(index_dir, target)
     shutil.copytree(router_dir, medhive_home / "assistant" / "router")
+    shutil.copytree(examples_dir, medhive_home / "assistant" / "examples")
     return medhive_home
 
 

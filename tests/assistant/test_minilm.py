@@ -43,11 +43,14 @@ def test_a_vector_without_some_words_comes_from_the_same_pass_in_both_embedders(
     assert np.abs(NumpyMiniLMEmbedder().encode_excluding(text, [])[1] - mine[0]).max() < 1e-5
 
 
-def test_the_index_built_by_either_is_the_same(embedder, index_dir, kindex):
+def test_the_index_built_by_either_is_the_same(embedder, index_dir, examples_dir, kindex):
+    from assistant.examples import open_examples
+
     numpy_embedder = NumpyMiniLMEmbedder()
     assert numpy_embedder.model_id == embedder.model_id
     reopened = KnowledgeIndex.open(KNOWLEDGE, index_dir, embedder=numpy_embedder)
     assert not reopened.rebuilt
+    reopened.examples = open_examples(examples_dir, numpy_embedder)  # the same vectors, read back
     for q in ["what is epsilon?", "how do I get an API key", "my node does not join a round",
               "does medhive keep my x-ray after the prediction?"]:  # names a task: the topic vector too
         assert [h.source for h in reopened.search(q, 5)] == [h.source for h in kindex.search(q, 5)]
