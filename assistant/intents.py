@@ -93,7 +93,7 @@ _DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "re
 # a question about something ("can I run this without internet?", "will it work with ...?", "why does our node
 # decline rounds?", "what happens when our budget runs out?"): asked to know, not to have it done; "how many" and
 # "how much" ask for the caller's own figures and stay with the account tools
-_ASKING = re.compile(r"^\W*(why|what happens|what if|can (i|we|my|our|this|it|the|a|an)\b|"
+_ASKING = re.compile(r"(?:^|[:.!?]\s+)\W*(why|what happens|what if|can (i|we|my|our|this|it|the|a|an)\b|"
                      r"could (i|we|my|our|this|it)\b|will (it|this|that|the|my|our|a|an|i|we)\b|would (it|this|that|the|my|"
                      r"our|i|we)\b|does (it|this|that|the|my|our|medhive)\b|do (i|we|you) (need|have to|get)\b|"
                      r"is (it|this|that|there)\b|are (there|they|you)\b|should (i|we)\b|when (do|does|is|are|will)\b)|"
@@ -107,8 +107,10 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
 # "we want to take part in the glaucoma training. How do we sign up?"): onboarding starts; a question about a
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
-_JOIN = (r"(join(ing)?|connect|take part|taking part|participat(e|ing|ion)|contribut(e|ing)|sign (us |our \w+ )?up|enrol+|"
+_JOIN = (r"(join(ing)?|connect(?!\w*\s+(through|via|over|behind|using|inbound|outbound|to (the |our |your )?(proxy|port|"
+         r"aggregat\w+|superlink|server|internet)))|take part|taking part|participat(e|ing|ion)|contribut(e|ing)|sign (us |our \w+ )?up|enrol+|"
          r"onboard|(be|become) (a )?part of|partner(ing)? (with|as)|become one of (the|your) \w+|"
+         r"help (to )?(train|improve|build)|(data )?(to )?feed (in|into)|get connected|"
          r"get(ting)? (involved|on ?board)|in on\b|"
          r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
          r"become (a |an )?(data )?(provider|partner|contributor|member|participant|site))")
@@ -130,8 +132,12 @@ _JOIN_REQUEST = re.compile(
     r"\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,40}?\b(wants?|wish(es)?|hopes?|plans?|is keen|is interested|would like)\b"
     r".{0,40}\b(to |in )?" + _JOIN + r"|"
     # an order: "please register us", "sign our clinic up"
-    r"\b(please )?(register|enrol+|onboard|sign up) (us|our (\w+ )?" + _ORGANISATION_NOUN + r")\b(?!')|"
-    r"\bsign (us|our (\w+ )?" + _ORGANISATION_NOUN + r") up\b|\badd us\b", re.I)
+    r"\b(please )?(register|enrol+|onboard|sign up) (us|our (\w+ )?" + _ORGANISATION_NOUN + r")\b(?!')"
+    r"(?![^.?!]{0,40}\b(tiers?|plans?|accounts?|pay[- ]per[- ]use|enterprise|free)\b)|"
+    r"\bsign (us|our (\w+ )?" + _ORGANISATION_NOUN + r") up\b|\badd us\b|"
+    # "Please register St. Aldric Medical Centre for MedHive training": an organisation by its name
+    r"(?:^|[.!?]\s+)(please )?(register|enrol+|sign up|onboard)\b[^?!]{0,50}?\b" + _ORGANISATION_NOUN
+    + r"\b(?![^.?!]{0,40}\b(tiers?|plans?|accounts?|pay[- ]per[- ]use|enterprise|free)\b)", re.I)
 _ORGANISATION = re.compile(r"\b(" + _ORGANISATION_NOUN + r"|training|federation|federated|data provider)\b", re.I)
 _LATER_STEP = re.compile(r"\b(got|have|has|received|already)\b.{0,30}\btoken\b|\b(exact|which|what) commands?\b|"
                          r"\bcommands? (to|for)\b", re.I)

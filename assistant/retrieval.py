@@ -336,7 +336,9 @@ class KnowledgeIndex:
         """Capitalised names in `text` (not its first word; short acronyms such as IT, GP, DPO aside) of which
         no word occurs in the documentation: "Lyon", "Epic", "ChatGPT" say the question is about something
         the documents do not cover."""
-        df = self._bm25.df
+        from assistant.vocabulary import user_words
+
+        df, mapped = self._bm25.df, user_words()  # a user's word the expansion maps ("MRNs") is not foreign
         out = []
         for m in _NAME.finditer(text):
             word = m.group(0)
@@ -345,7 +347,7 @@ class KnowledgeIndex:
             if not (word[0].isupper() or re.search(r"[a-z][A-Z]", word)):
                 continue
             words = tokens(word)
-            if words and not any(w in df for w in words):
+            if words and not any(w in df or w in mapped or w.rstrip("s") in mapped for w in words):
                 out.append(word)
         return out
 

@@ -82,7 +82,27 @@ _EMERGENCY = [
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
                               r"\b(took|swallowed|taken|ate|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
-                              r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES),
+                              r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
+                              # a household chemical swallowed: "drank from the wrong bottle, it was the descaler"
+                              r"\b(drank|drunk|swallowed|ate|took a (sip|swig|gulp))\b.{0,30}\b(wrong bottle|bleach|descaler|"
+                              r"cleaner|detergent|antifreeze|weed ?killer|drain|lye|caustic|chemical|battery|pesticide|"
+                              r"white spirit|petrol|paraffin|lamp oil|dishwasher|washing (pod|tablet|liquid))"),
+    # sepsis as a relative sees it: confusion with fever or fast breathing, mottled or purple skin
+    ("sepsis signs", r"\bsepsis\b|\bseptic shock\b|\b(mottled|blotchy)\b.{0,30}\b(purple|blue|grey|gray|skin|knees|legs|arms)\b|"
+                     r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b"),
+    # confusion with fever or fast breathing in someone else ("I'm so confused, does a fever change ..." is not)
+    ("confusion with fever", r"\b(really|very|so|suddenly|getting|gets|got|is|she'?s|he'?s|shes|hes|seems?|became|more) confused\b.{0,60}"
+                     r"\b(burning (up|hot)|fever\w*|high temperature|(breathing|breathes) (really |very |so )?fast)\b|"
+                     r"\b(burning (up|hot)|a fever|feverish|high temperature)\b.{0,60}\b(really|very|so|suddenly|getting|is|and|now) "
+                     r"confused\b"),
+    # a large or deep burn: white, charred or blistering skin over a big area, or one that no longer hurts
+    ("severe burn", r"\b(hot oil|boiling (water|oil)|scald\w*|burn(ed|t|s)?|fire|flames?|chip pan)\b.{0,60}\b(blister\w*|"
+                    r"charred|leathery|white and|big area|large area|whole (arm|leg|side|back|chest|face))\b|"
+                    r"\b(blister\w*|charred|burn\w*)\b.{0,40}\b(doesn'?t|does not|dont|don't) (even )?hurt"),
+    # a head injury with confusion, vomiting or drowsiness after it
+    ("head injury", r"\b(hit|banged|bumped|knocked|fell|fall|fallen|injur\w*|smacked|cracked)\b.{0,30}\bhead\b.{0,80}"
+                    r"\b(vomit\w*|threw up|throwing up|being sick|been sick|confused|drowsy|sleepy|(don'?t|doesn'?t|dont|does not|can'?t) "
+                    r"(know|remember|recogni[sz]e)|keeps? asking|ask(s|ing)? (the )?same|passed out|knocked out|seizure)"),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
                   r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
                   r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
@@ -110,12 +130,13 @@ _ABOUT_SYSTEM = re.compile(
     re.I)
 # someone other than the writer, in the words people use for them
 _OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
-           r"dad|father|husband|wife|partner|brother|sister|grand\w+|neighbou?r|roommate|colleague|patient")
+           r"dad|father|husband|wife|partner|brother|sister|grand\w+|nan|nana|nanna|gran|granny|aunt|auntie|uncle|cousin|"
+           r"neighbou?r|roommate|flatmate|colleague|coworker|patient")
 _PERSON_OR_NOW = re.compile(
     r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
     r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
-_NEEDS_PERSON = {"unresponsive"}
+_NEEDS_PERSON = {"unresponsive", "confusion with fever"}
 _SOMEONE_ELSE = re.compile(r"\b(" + _OTHERS + r"|they|them|man|woman|person|boy|girl)\b", re.I)
 
 
@@ -171,8 +192,9 @@ _SYMPTOM = re.compile(
 # ("can I use the pneumonia output to decide whether to start antibiotics?") is a documentation question.
 _TREATMENT = re.compile(
     r"\b(doses?|dosage|dosing|how many (mg|milligrams?|ml|pills|tablets|capsules))\b|"
-    r"\b(first[- ]line|best|right|recommended|standard|usual|correct) (treatment|therapy|medication|medicine|drug|"
-    r"antibiotics?|painkillers?)\b|\b(treatment|therapy|medication|medicine|cure|remedy|antibiotics?) (for|of|against)\b|"
+    r"\b(first[- ]line|second[- ]line|best|right|recommended|standard|usual|correct|preferred) (\w+ )?(treatment|therapy|"
+    r"medication|medicine|drug|antibiotics?|painkillers?|anti\w+s?|\w+ inhibitors?|statins?|diuretics?|"
+    r"beta[- ]blockers?|blockers?|steroids?|inhalers?)\b|\b(treatment|therapy|medication|medicine|cure|remedy|antibiotics?) (for|of|against)\b|"
     r"\bhow (do i|do you|to|should i|should we|can i|can we) (treat|cure|manage)\b|"
     r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?)\b|"
     r"\bshould (i|he|she|we|they) (take|stop taking|start taking|keep taking)\b|"

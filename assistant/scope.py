@@ -179,3 +179,13 @@ def work_elsewhere(text: str, index: Any) -> bool:
         return False
     vocab = vocabulary(index)
     return any(not known(w, vocab) for w in content_words(text))
+
+
+# "can you book me an appointment with a doctor", "schedule a consultation": a service MedHive does not offer
+_BOOKING = re.compile(r"\b(book|make|schedule|arrange|set up|get)\b.{0,25}\b(an? )?(appointments?|consultations?|"
+                      r"check-?ups?|doctor'?s? visits?|visits? (with|to) (a|my|the) (doctor|gp|specialist|\w+ologist))\b", re.I)
+
+
+def booking(text: str) -> bool:
+    """The text asks MedHive to book a medical appointment."""
+    return bool(_BOOKING.search(text))

@@ -84,9 +84,11 @@ class OfflineBackend:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
-        if intent == "tiers" and not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn):
-            # "compare snowflake and bigquery pricing": a price word in another domain's question is not a question
-            # about MedHive's tiers; the scope checks of an ordinary question decide
+        if intent == "tiers" and ((not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn))
+                                  or (turn.knowledge is not None and scope.comparison_elsewhere(turn.text, turn.knowledge))):
+            # "compare snowflake and bigquery pricing": a price word in another domain's question, or "your price
+            # compared to aws", is not a question the tiers table answers; the scope checks of an ordinary
+            # question decide
             intent = "question"
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
@@ -296,6 +298,8 @@ class OfflineBackend:
         if intent == "question" and turn.knowledge is not None and not detect_task(turn.text) and (
                 scope.foreign_account(turn.text, turn.knowledge)):
             return self._unknown()  # "reset my ubuntu root password": another product's account
+        if intent in ("question", "symptom") and scope.booking(turn.text):
+            return self._unknown()  # "book me an appointment with a cardiologist": a service MedHive does not offer
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):
             return self._unknown()  # "aws or azure, which one is better?": not a choice the documents make
         if intent == "question" and turn.knowledge is not None and scope.comparison_elsewhere(turn.text, turn.knowledge):

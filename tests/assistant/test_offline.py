@@ -220,6 +220,19 @@ def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     assert answer.intent == "question" and answer.sources
 
 
+@pytest.mark.parametrize("text", ["could you schedule a consultation with a dermatologist for me",
+                                  "how do your per-prediction fees compare with google vertex ai pricing?"])
+def test_booking_an_appointment_or_comparing_prices_elsewhere_gets_i_dont_know(bot, text):
+    answer = bot.session().ask(text)
+    assert answer.intent == "unknown" and not answer.tool_calls
+
+
+def test_an_identifier_abbreviation_is_not_a_foreign_name(kindex):
+    """"MRNs", "DOB": a hospital's words for what the documents call record numbers and dates of birth."""
+    assert kindex.foreign_names("will the node refuse a file that still has MRNs and DOB in it?") == []
+    assert kindex.foreign_names("can it send results into Cerner?") == ["Cerner"]
+
+
 def test_a_price_question_about_medhive_still_gets_the_tiers(bot):
     answer = bot.session().ask("what is your pricing for a hospital research group?")
     assert answer.intent != "unknown" and (answer.tool_calls or answer.sources)

@@ -74,6 +74,9 @@ def test_a_stated_wish_to_take_part_starts_onboarding_even_with_a_question_about
     "the trust board approved taking part in the federated training, please sign our hospital up",
     "we are a rural clinic, interested in partnering with you as a training site for diabetes",
     "how should our laboratory go about joining the pneumonia federation?",
+    "our pathology department would like its slides data to feed into the breast cancer model, can you start that?",
+    "Committee said yes. Please register Dr. Ames Memorial Hospital for the ecg federation, contact ops@ames.example",
+    "a group of 3 clinics here, we would love to help improve the heart disease model",
 ])
 def test_an_organisation_named_as_the_one_who_wishes_or_an_order_to_register_starts_onboarding(text):
     assert route(text) == "onboarding"
@@ -83,6 +86,8 @@ def test_an_organisation_named_as_the_one_who_wishes_or_an_order_to_register_sta
     "how do we add our hospital's second node",
     "what does participating involve for our hospital?",
     "the hospital wants to know where its data is stored",
+    "network team asks: can our hospital node connect through a proxy, or only directly?",
+    "security review: does the superlink connect inbound to our clinic's node, which port?",
 ])
 def test_a_question_about_an_organisation_is_not_a_request_to_join(text):
     assert route(text) == "question"

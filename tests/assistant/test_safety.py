@@ -75,6 +75,13 @@ def test_emergencies_are_recognised(text):
     ("my flatmate collapsed onto the rug and is thrashing all over", "unconscious"),
     ("ate a prawn cracker and my throat is getting tight", "anaphylaxis"),
     ("my son's lips are puffing up after the peanut biscuit", "anaphylaxis"),
+    # a swallowed household chemical, sepsis as a relative sees it, a deep burn, a head injury
+    ("my toddler drank some of the drain cleaner under the sink", "overdose or poisoning"),
+    ("grandma's legs look mottled and purple and she is hard to talk to", "sepsis signs"),
+    ("my husband has had flu for days, now he is very confused and breathing so fast", "confusion with fever"),
+    ("boiling water went over her whole leg and the skin is peeling white and blistering", "severe burn"),
+    ("she fell off the swing and hit her head, since then she's been sick twice and can't remember the afternoon",
+     "head injury"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
@@ -96,6 +103,9 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "is there any point in running the heavy chest X-ray model on a CPU?",
     "what stops one rogue site from poisoning the shared weights?",
     "could a bad actor poison our federation with fake updates?",
+    "I'm so confused, does a fever change what the heart model says?",
+    "can we use a septic tank analogy to explain secure aggregation?",
+    "we hit our head against the rate limit again, sick of it",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
