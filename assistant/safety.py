@@ -87,6 +87,22 @@ _EMERGENCY = [
                               r"\b(drank|drunk|swallowed|ate|took a (sip|swig|gulp))\b.{0,30}\b(wrong bottle|bleach|descaler|"
                               r"cleaner|detergent|antifreeze|weed ?killer|drain|lye|caustic|chemical|battery|pesticide|"
                               r"white spirit|petrol|paraffin|lamp oil|dishwasher|washing (pod|tablet|liquid))"),
+    # carbon monoxide: headaches, dizziness or drowsiness, in several people or after a heater, boiler or engine is on
+    ("carbon monoxide", r"\bcarbon monoxide\b|\bco (alarm|detector|poisoning)\b|"
+                        r"\b(gas (heater|fire|boiler|stove|cooker)|boiler|generator|fumes|exhaust|paraffin heater)\b.{0,80}"
+                        r"\b(headaches?|dizzy|dizziness|drowsy|hard to wake|faint(ed|ing)?|confused|passed out|nause\w*)\b|"
+                        r"\b(headaches?|dizzy|dizziness|drowsy|nause\w*)\b.{0,80}\b(gas (heater|fire|boiler|stove|cooker)|boiler|"
+                        r"generator|fumes|exhaust)\b"),
+    # a diabetic emergency: ketoacidosis's deep fast breathing and fruity breath, or a hypo that does not come round
+    ("diabetic emergency", r"\bbreath\b.{0,20}\b(smells?|smelling)\b.{0,20}\b(fruity|sweet|like (nail polish|acetone|pear drops))|"
+                           r"\b(type ?1|diabet\w*|sugars?|vomit\w*|throwing up|thrown up|threw up)\b.{0,80}\b(breathing|breaths?|"
+                           r"breathes) (really |very |so )?(deep and fast|fast and deep)\b|"
+                           r"\bketoacidosis\b|\bdka\b|\b(sugar|glucose|bg)\b.{0,20}\b(won'?t come up|is (really |very )?low and "
+                           r"(she|he|they) (is|are|won'?t))"),
+    # about to faint with a racing heart, or the feeling itself said outright
+    ("near fainting", r"\b(about to|going to|gonna) (pass out|faint|black out|collapse)\b(?!\s+(the|a|an|some|copies|flyers|papers))|"
+                      r"\b(heart|pulse|heart ?rate|hr)\b.{0,25}\b(1[6-9]\d|2\d\d)\b.{0,60}\b(dizz\w*|faint\w*|pass(ing)? out|"
+                      r"chest|breath\w*|pounding)"),
     # sepsis as a relative sees it: confusion with fever or fast breathing, mottled or purple skin
     ("sepsis signs", r"\bsepsis\b|\bseptic shock\b|\b(mottled|blotchy)\b.{0,30}\b(purple|blue|grey|gray|skin|knees|legs|arms)\b|"
                      r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b"),
@@ -115,7 +131,10 @@ _EMERGENCY = [
                   r"\b(see|is|there'?s|find)( no| not| any)? (the )?point (in|of|to) (living|life|being alive|going on|"
                   r"anything( any ?more)?|carrying on)\b|\blife (is|feels) (pointless|not worth (living|it))|"
                   # thinking about how to end one's own life: "been thinking of ways to end it", "how I would end it"
-                  r"\b(think\w*|thought|planning|plans?|ways?|how)\b.{0,20}\b(to|i'?d|i would|i could|i will) end (it|my life|things)\b)"),
+                  r"\b(think\w*|thought|planning|plans?|ways?|how)\b.{0,20}\b(to|i'?d|i would|i could|i will) end (it|my life|things)\b|"
+                  # "I can't do this anymore. I have a plan for tonight and nobody would even notice"
+                  r"\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b.{0,80}\b(plan|nobody|no one|goodbye)\b|"
+                  r"\b(have|got|made) a plan\b.{0,40}\b(nobody|no one) (would|will) (even )?(notice|care|miss me)\b)"),
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
 
@@ -199,7 +218,9 @@ _TREATMENT = re.compile(
     r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?)\b|"
     r"\bshould (i|he|she|we|they) (take|stop taking|start taking|keep taking)\b|"
     r"\bshould (i|he|she|we|they) (start|stop|switch|begin|increase|reduce|double)\b.{0,20}\b(an?|the|my|his|her|on)\b|"
-    r"\b(current|latest|clinical|official)? ?guidelines? (for|on)\b|"
+    r"\b(current|latest|clinical|official)? ?guidelines? (for|on)\b|\bguidelines?\b.{0,20}\b(recommend|say|suggest|advise)\b|"
+    r"\b(start|starting|begin|beginning)\b.{0,10}\b(an? |the )?(statins?|insulin|antibiotics?|blood thinners?|anticoagulants?|"
+    r"beta[- ]blockers?|ace inhibitors?|antidepressants?|chemo\w*)\b|"
     r"\bhow (much|many)\b.{0,30}\b(should|can|may)\b.{0,20}\b(take|give)\b(?! part)|"
     r"\b(prescribe|prescription for)\b|\bside effects? of\b", re.I)
 _REFERRAL = re.compile(

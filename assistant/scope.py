@@ -189,3 +189,14 @@ _BOOKING = re.compile(r"\b(book|make|schedule|arrange|set up|get)\b.{0,25}\b(an?
 def booking(text: str) -> bool:
     """The text asks MedHive to book a medical appointment."""
     return bool(_BOOKING.search(text))
+
+
+# school work about medicine itself ("explain type 1 vs type 2 diabetes for my exam tomorrow"): even when it names
+# a condition a model covers, it asks for teaching, not for MedHive's documentation, unless it names MedHive's things
+_SCHOOL = re.compile(r"\b(for|before) (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|tests?|homework|assignments?|essays?|"
+                     r"class(es)?|course|lecture|quiz|revision)\b", re.I)
+
+
+def homework(text: str) -> bool:
+    """The text asks for help with school work and names nothing of MedHive's."""
+    return bool(_SCHOOL.search(text)) and not _OURS.search(text)

@@ -298,6 +298,8 @@ class OfflineBackend:
         if intent == "question" and turn.knowledge is not None and not detect_task(turn.text) and (
                 scope.foreign_account(turn.text, turn.knowledge)):
             return self._unknown()  # "reset my ubuntu root password": another product's account
+        if intent in ("question", "symptom") and scope.homework(turn.text):
+            return self._unknown()  # "the pathophysiology of type 1 vs type 2 for my exam": teaching, not our documents
         if intent in ("question", "symptom") and scope.booking(turn.text):
             return self._unknown()  # "book me an appointment with a cardiologist": a service MedHive does not offer
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):

@@ -214,13 +214,15 @@ def test_another_domains_question_gets_i_dont_know(bot, text):
 
 
 @pytest.mark.parametrize("text", ["can i run medhive on a raspberry pi at our clinic",
-                                  "where do I see how many predictions I made"])
+                                  "where do I see how many predictions I made",
+                                  "for my exam, explain how medhive's federated training keeps data private"])
 def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "question" and answer.sources
 
 
 @pytest.mark.parametrize("text", ["could you schedule a consultation with a dermatologist for me",
+                                  "summarise how glaucoma damages the optic nerve for my pharmacology quiz",
                                   "how do your per-prediction fees compare with google vertex ai pricing?"])
 def test_booking_an_appointment_or_comparing_prices_elsewhere_gets_i_dont_know(bot, text):
     answer = bot.session().ask(text)

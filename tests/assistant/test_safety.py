@@ -82,6 +82,12 @@ def test_emergencies_are_recognised(text):
     ("boiling water went over her whole leg and the skin is peeling white and blistering", "severe burn"),
     ("she fell off the swing and hit her head, since then she's been sick twice and can't remember the afternoon",
      "head injury"),
+    # carbon monoxide, ketoacidosis, near fainting, a plan to end one's life said indirectly
+    ("since we lit the paraffin heater in the cabin we all have headaches and my wife is drowsy", "carbon monoxide"),
+    ("my husband is diabetic, vomiting since noon and breathing fast and deep, his breath smells like pear drops",
+     "diabetic emergency"),
+    ("pulse is 185 and I'm going to black out, the room is spinning", "near fainting"),
+    ("I can't take it anymore, I've made a plan and no one will even notice", "self-harm"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
@@ -106,6 +112,10 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "I'm so confused, does a fever change what the heart model says?",
     "can we use a septic tank analogy to explain secure aggregation?",
     "we hit our head against the rate limit again, sick of it",
+    "our boiler room server has a dizzying number of errors",
+    "breathing deep and fast during a run is normal, right?",
+    "i can't do this anymore, the api keeps failing",
+    "the ecg model says heart rate 180, what does that mean?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
@@ -242,6 +252,8 @@ def test_a_past_event_with_something_happening_now_is_still_an_emergency(text):
     "which antibiotic is best for a urinary infection",
     "can you suggest a good cardiologist near Lille",
     "what is the standard therapy for open-angle glaucoma?",
+    "what do the NICE guidelines recommend for blood pressure in diabetics",
+    "at what cholesterol should my dad be starting a statin",
     "should I stop taking my blood pressure tablets",
     "my mum's potassium is 5.9, should we switch her to a different diuretic",
     "latest guidelines on treating high blood pressure in pregnancy",
