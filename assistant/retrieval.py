@@ -35,9 +35,9 @@ seen question sets, tests/assistant/eval/{dev,fresh,fresh2,fresh3}.json; see `We
   whole page, so its title-heading matches broadly ("Privacy and compliance" for "which personal data do
   you store centrally"), while the section it points to says the answer.
 Questions asked before (`assistant.examples`, when `examples` is set) lift the sections that answered the
-nearest of them (`Weights.example`). Results are distinct sections (document and heading), best first; `Hit.dense` is the whole-chunk cosine,
-`Hit.relevance` the best of it and the sentences' (what says whether the documentation covers a question),
-both of the question as asked.
+nearest of them (`Weights.example`). Results are distinct sections (document and heading), best first;
+`Hit.dense` is the whole-chunk cosine, `Hit.relevance` the best of it and the sentences' (what says whether
+the documentation covers a question), both of the question as asked.
 """
 
 from __future__ import annotations

@@ -193,8 +193,9 @@ def booking(text: str) -> bool:
 
 # school work about medicine itself ("explain type 1 vs type 2 diabetes for my exam tomorrow"): even when it names
 # a condition a model covers, it asks for teaching, not for MedHive's documentation, unless it names MedHive's things
-_SCHOOL = re.compile(r"\b(for|before) (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|tests?|homework|assignments?|essays?|"
-                     r"class(es)?|course|lecture|quiz|revision)\b", re.I)
+# ("test", "class" and "course" are left out: "for the connectivity test" is a hospital's, not a student's)
+_SCHOOL = re.compile(r"\b(for|before) (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|homework|assignments?|essays?|"
+                     r"coursework|lecture|quiz(zes)?|revision|finals|midterms?)\b", re.I)
 
 
 def homework(text: str) -> bool:
