@@ -216,7 +216,7 @@ def test_another_domains_question_gets_i_dont_know(bot, text):
 @pytest.mark.parametrize("text", ["can i run medhive on a raspberry pi at our clinic",
                                   "where do I see how many predictions I made",
                                   "for my exam, explain how medhive's federated training keeps data private",
-                                  "which port has to be open for the connectivity test of our node"])
+                                  "which port has to be open in the firewall for the connectivity test"])
 def test_loosely_worded_documentation_questions_are_still_answered(bot, text):
     answer = bot.session().ask(text)
     assert answer.intent == "question" and answer.sources
