@@ -109,7 +109,7 @@ _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|
 # later step ("got our enrollment token, what's the exact command to enrol the node") is a how-to for the docs
 _JOIN = (r"(join(ing)?|connect(?!\w*\s+(through|via|over|behind|using|inbound|outbound|to (the |our |your )?(proxy|port|"
          r"aggregat\w+|superlink|server|internet)))|take part|taking part|participat(e|ing|ion)|contribut(e|ing)|sign (us |our \w+ )?up|enrol+|"
-         r"onboard|(be|become) (a )?part of|partner(ing)? (with|as)|become one of (the|your) \w+|"
+         r"onboard|(be|become) (a )?part of|partner(ing)? (with|as)|(be|become) one of (the|your) \w+|"
          r"help (to )?(train|improve|build)|(data )?(to )?feed (in|into)|get connected|"
          r"get(ting)? (involved|on ?board)|in on\b|"
          r"register( as)?|share (our |their |its )?(data|records|images|scans|recordings)(?!\s+with\s+(the\s+)?(other|another|each))|"
@@ -120,6 +120,9 @@ _ORGANISATION_NOUN = (r"(hospitals?|clinics?|practice|organi[sz]ation|site|lab|l
 _WISH = re.compile(
     r"\b(we|i|our)\b[^.?!]{0,120}?(\b(wants?|wish(es)?|hopes?|plan(s|ning)?|keen|interested|like|love)\b|'d (like|love|want))\b"
     r".{0,40}\b(to |in )?" + _JOIN, re.I)
+# a decision already taken, as strong as a wish: "the board approved joining MedHive as a contributing site"
+_DECIDED = re.compile(r"(?<!be )(?<!been )(?<!is )(?<!are )(?<!get )(?<!gets )(?<!getting )\b(approved|agreed (to|on)|decided (to|on)|signed off on|voted (for|to)|green[- ]?lit)\b.{0,20}\b"
+                      + _JOIN, re.I)
 _JOIN_REQUEST = re.compile(
     _WISH.pattern + r"|"
     r"\b(can|could|may) (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
@@ -131,6 +134,7 @@ _JOIN_REQUEST = re.compile(
     # an organisation, by name, as the one who wishes: "Mercy Valley Medical Centre wants to become one of the hospitals"
     r"\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,40}?\b(wants?|wish(es)?|hopes?|plans?|is keen|is interested|would like)\b"
     r".{0,40}\b(to |in )?" + _JOIN + r"|"
+    + _DECIDED.pattern + r"|"
     # an order: "please register us", "sign our clinic up"
     r"\b(please )?(register|enrol+|onboard|sign up) (us|our (\w+ )?" + _ORGANISATION_NOUN + r")\b(?!')"
     r"(?![^.?!]{0,40}\b(tiers?|plans?|accounts?|pay[- ]per[- ]use|enterprise|free)\b)|"
@@ -153,7 +157,8 @@ def _join_request(text: str) -> bool:
     stated ("we want in on the heart disease training, what's the process?") the onboarding starts (its
     replies say the steps)."""
     return bool(_JOIN_REQUEST.search(text) and _ORGANISATION.search(text) and not _PROBLEM.search(text)
-                and not _LATER_STEP.search(text) and (_WISH.search(text) or not _ABOUT_PROCESS.search(text)))
+                and not _LATER_STEP.search(text)
+                and (_WISH.search(text) or _DECIDED.search(text) or not _ABOUT_PROCESS.search(text)))
 
 
 # "can I run every model at once?": a question about the screening form, not a case to predict

@@ -41,6 +41,8 @@ _EMERGENCY = [
                    r"\b(crush\w*|squeez\w*|press(ing|ure)|heav(y|iness)|tight\w*|burning|stabbing|sharp)\b.{0,25}"
                    r"\b(in|on|across|around|behind|through) " + _WHO + r" (chest|breastbone|sternum)\b"
                    r"(?![- ]*(x[- ]?rays?|films?|scans?|ct|radiograph\w*|images?|pictures?|model|federation|data))"),
+    # a weight on the chest: "feels like someone is sitting on my chest", "an elephant on his chest"
+    ("chest pain", r"\b(sitting|standing|elephant|weight|something heavy)\b.{0,15}\b(on|across) (my|his|her|their) chest\b"),
     # the look of shock or a heart attack, as a bystander describes it
     ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
@@ -103,9 +105,19 @@ _EMERGENCY = [
     ("near fainting", r"\b(about to|going to|gonna) (pass out|faint|black out|collapse)\b(?!\s+(the|a|an|some|copies|flyers|papers))|"
                       r"\b(heart|pulse|heart ?rate|hr)\b.{0,25}\b(1[6-9]\d|2\d\d)\b.{0,60}\b(dizz\w*|faint\w*|pass(ing)? out|"
                       r"chest|breath\w*|pounding)"),
+    # pregnancy's red flags: a severe headache or flashing lights (pre-eclampsia), bleeding, severe pain, waters
+    # breaking early, a baby that stopped moving
+    ("pregnancy emergency", r"\b(pregnant|pregnancy|\d{1,2}[- ]?(weeks?|wks?) (pregnant|along|gestation)|expecting a baby)\b"
+                            r".{0,120}\b((severe|bad|worst|splitting|terrible|pounding) headache|flashing lights|blurr(ed|y) vision|"
+                            r"seeing (spots|stars|flashes)|bleeding|(severe|bad|sharp) (tummy|abdominal|belly|stomach) pain|"
+                            r"waters? (broke|broken|have broken)|(baby|babies) (is |are )?(not moving|moving less|stopped moving)|"
+                            r"(bp|blood pressure) (of )?(1[6-9]\d|2\d\d) ?/ ?\d{2,3}|fits?|seizures?)"),
     # sepsis as a relative sees it: confusion with fever or fast breathing, mottled or purple skin
     ("sepsis signs", r"\bsepsis\b|\bseptic shock\b|\b(mottled|blotchy)\b.{0,30}\b(purple|blue|grey|gray|skin|knees|legs|arms)\b|"
-                     r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b"),
+                     r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b|"
+                     # spots that do not fade under a pressed glass (a non-blanching rash)
+                     r"\b(spots|rash|marks|blotches)\b.{0,40}\b(don'?t|dont|doesn'?t|do not|does not|won'?t|will not) "
+                     r"(fade|go away|disappear|go pale)\b.{0,40}\b(glass|tumbler)\b"),
     # confusion with fever or fast breathing in someone else ("I'm so confused, does a fever change ..." is not)
     ("confusion with fever", r"\b(really|very|so|suddenly|getting|gets|got|is|she'?s|he'?s|shes|hes|seems?|became|more) confused\b.{0,60}"
                      r"\b(burning (up|hot)|fever\w*|high temperature|(breathing|breathes) (really |very |so )?fast)\b|"
@@ -215,7 +227,7 @@ _TREATMENT = re.compile(
     r"medication|medicine|drug|antibiotics?|painkillers?|anti\w+s?|\w+ inhibitors?|statins?|diuretics?|"
     r"beta[- ]blockers?|blockers?|steroids?|inhalers?)\b|\b(treatment|therapy|medication|medicine|cure|remedy|antibiotics?) (for|of|against)\b|"
     r"\bhow (do i|do you|to|should i|should we|can i|can we) (treat|cure|manage)\b|"
-    r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?)\b|"
+    r"\b(what|which) (antibiotic|drug|medication|medicine|pill|painkiller)s? (should|can|do|to|is|are|works?|would|will)\b|"
     r"\bshould (i|he|she|we|they) (take|stop taking|start taking|keep taking)\b|"
     r"\bshould (i|he|she|we|they) (start|stop|switch|begin|increase|reduce|double)\b.{0,20}\b(an?|the|my|his|her|on)\b|"
     r"\b(current|latest|clinical|official)? ?guidelines? (for|on)\b|\bguidelines?\b.{0,20}\b(recommend|say|suggest|advise)\b|"
@@ -245,6 +257,18 @@ _OWN_TREATMENT_CHANGE = re.compile(
     r"\b(stop|quit|skip) taking (my|his|her|their|the|this|that|it|them)\b(?! part)|"
     r"\bcome off (my|his|her|their) (\w+ ){0,2}" + _MEDICINES + r"|\b(stop|quit|skip) (taking )?(my|his|her|their) "
     r"(metformin|insulin|statins?|inhalers?|blood thinners?|warfarin|chemo\w*|antibiotics?|" + _MEDICINES + r")", re.I)
+
+
+def names_someone_or_now(text: str) -> bool:
+    """The text names a person (the writer, someone near them, a patient) or the present ("now", "tonight",
+    "help"): what a message describing an emergency happening to someone does (138 of the 139 emergency
+    questions of the question sets name a person, the last "a pregnant woman")."""
+    return bool(_PERSON_OR_NOW.search(text) or _SOMEONE_ELSE.search(text))
+
+
+def own_treatment_change(text: str) -> bool:
+    """The text asks whether to stop, start or change one's own (or a relative's) medicine."""
+    return bool(_OWN_TREATMENT_CHANGE.search(text))
 
 
 def medical_advice(text: str) -> bool:

@@ -201,3 +201,9 @@ _SCHOOL = re.compile(r"\b(for|before) (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(e
 def homework(text: str) -> bool:
     """The text asks for help with school work and names nothing of MedHive's."""
     return bool(_SCHOOL.search(text)) and not _OURS.search(text)
+
+
+def unknown_terms(text: str, index: Any) -> list[str]:
+    """The content words of `text` the knowledge base does not know ("uptime", "sla"), typing slips forgiven."""
+    vocab = vocabulary(index)
+    return [w for w in content_words(text) if not known(w, vocab)]

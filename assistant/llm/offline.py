@@ -85,10 +85,11 @@ class OfflineBackend:
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
         if intent == "tiers" and ((not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn))
-                                  or (turn.knowledge is not None and scope.comparison_elsewhere(turn.text, turn.knowledge))):
-            # "compare snowflake and bigquery pricing": a price word in another domain's question, or "your price
-            # compared to aws", is not a question the tiers table answers; the scope checks of an ordinary
-            # question decide
+                                  or (turn.knowledge is not None and (scope.comparison_elsewhere(turn.text, turn.knowledge)
+                                                                      or scope.unknown_terms(turn.text, turn.knowledge)))):
+            # "compare snowflake and bigquery pricing": a price word in another domain's question, "your price
+            # compared to aws", or a term the documents never use ("your uptime SLA for the enterprise tier") is not
+            # a question the tiers table answers; the scope checks of an ordinary question decide
             intent = "question"
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):

@@ -280,7 +280,7 @@ def test_a_comparison_with_a_product_the_documents_never_name_is_not_answered_fr
 def test_a_request_for_unrelated_work_is_not_medhives_but_work_on_medhives_things_is(kindex):
     from assistant.scope import work_elsewhere
 
-    assert work_elsewhere("write me a python script that downloads arxiv papers about sepsis", kindex)
+    assert work_elsewhere("write me a python script that downloads arxiv papers about astrophysics", kindex)
     assert work_elsewhere("could you draft our grant proposal for a new oncology wing", kindex)
     assert work_elsewhere("summarise the citric acid cycle for my pharmacology exam", kindex)
     assert not work_elsewhere("write me a curl call to the predict endpoint", kindex)

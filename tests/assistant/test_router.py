@@ -92,8 +92,8 @@ def test_the_examples_are_the_seen_sets_and_written_wordings_never_the_test_set(
     test_set = {" ".join(q["q"].lower().split()) for q in json.loads((EVAL / "test.json").read_text())}
     assert not texts & test_set
     assert {e["source"] for e in examples} == {"dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
-                                               "fresh7", "fresh8", "eval_questions", "written"}
-    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"):  # refreshed by scripts/routing_examples.py
+                                               "fresh7", "fresh8", "fresh9", "eval_questions", "written"}
+    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9"):  # refreshed by scripts/routing_examples.py
         rows = [(e["text"], e["label"]) for e in examples if e["source"] == name]
         assert rows == [(q["q"], q["expect"]) for q in json.loads((EVAL / f"{name}.json").read_text())], name
     # this file's wordings are new: the tests measure wording the router was not fitted on
@@ -114,8 +114,11 @@ def test_the_router_adds_an_emergency_and_replaces_only_answers_from_the_documen
                                                                                      store, medhive_home):
     bot = make_bot(kindex, registry, predictor, store, medhive_home)
     bot.router = Fixed(emergency=0.9)
-    answer = bot.session().ask("what is secure aggregation?")
+    answer = bot.session().ask("my dad asks what secure aggregation is")
     assert answer.text.startswith(EMERGENCY_NOTICE) and answer.emergency
+    # ... but not to a message that names no person and nothing happening now
+    answer = bot.session().ask("try the ecg model on an example")
+    assert not answer.emergency and not answer.text.startswith(EMERGENCY_NOTICE)
     bot.router = Fixed(unknown=0.9)
     assert bot.session().ask("what is secure aggregation?").intent == "unknown"
     assert bot.session().ask("which models do you have?").intent == "list_models"  # a tool's answer stays
@@ -124,6 +127,18 @@ def test_the_router_adds_an_emergency_and_replaces_only_answers_from_the_documen
     bot.router = Fixed(emergency=0.4, onboarding=0.4, unknown=0.4)  # under every threshold: the rules' answer
     answer = bot.session().ask("what is secure aggregation?")
     assert answer.intent == "question" and answer.sources and not answer.emergency
+
+
+def test_the_router_adds_no_emergency_to_a_question_about_changing_ones_own_medicine(kindex, registry, predictor,
+                                                                                       store, medhive_home):
+    """"It makes me drowsy, can I just stop taking it?" gets the advice to ask the prescriber, not the emergency
+    guidance, whatever the router says; an emergency the rules find in such a message still counts."""
+    bot = make_bot(kindex, registry, predictor, store, medhive_home)
+    bot.router = Fixed(emergency=0.99)
+    answer = bot.session().ask("my new blood pressure pills make me drowsy, can I just stop taking them?")
+    assert not answer.emergency and answer.intent == "unknown" and "can't advise" in answer.text
+    answer = bot.session().ask("I swallowed 40 of my blood pressure pills, should I stop taking them?")
+    assert answer.text.startswith(EMERGENCY_NOTICE)
 
 
 def test_the_fit_is_cached_beside_the_index_and_refitted_when_the_examples_change(embedder, tmp_path, monkeypatch):

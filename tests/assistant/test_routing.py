@@ -77,6 +77,8 @@ def test_a_stated_wish_to_take_part_starts_onboarding_even_with_a_question_about
     "our pathology department would like its slides data to feed into the breast cancer model, can you start that?",
     "Committee said yes. Please register Dr. Ames Memorial Hospital for the ecg federation, contact ops@ames.example",
     "a group of 3 clinics here, we would love to help improve the heart disease model",
+    "our trust's governance board signed off on taking part in the glaucoma training. what are the next steps?",
+    "could our practice be one of the sites training the diabetes model?",
 ])
 def test_an_organisation_named_as_the_one_who_wishes_or_an_order_to_register_starts_onboarding(text):
     assert route(text) == "onboarding"

@@ -88,6 +88,12 @@ def test_emergencies_are_recognised(text):
      "diabetic emergency"),
     ("pulse is 185 and I'm going to black out, the room is spinning", "near fainting"),
     ("I can't take it anymore, I've made a plan and no one will even notice", "self-harm"),
+    # pregnancy's red flags, a rash that does not fade under a glass, a weight on the chest
+    ("she is 36 weeks pregnant, seeing flashing lights and has a pounding headache", "pregnancy emergency"),
+    ("I'm 20 weeks pregnant with sharp tummy pain and some bleeding", "pregnancy emergency"),
+    ("toddler has a fever and a rash of tiny red dots, the marks don't fade when I roll a glass over them",
+     "sepsis signs"),
+    ("it's like an elephant is standing on my chest", "chest pain"),
 ])
 def test_emergencies_in_peoples_own_words(text, kind):
     assert emergency(text) == kind
@@ -116,6 +122,9 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "breathing deep and fast during a run is normal, right?",
     "i can't do this anymore, the api keeps failing",
     "the ecg model says heart rate 180, what does that mean?",
+    "does the diabetes model use the number of pregnancies?",
+    "how many weeks pregnant does the model's data cover",
+    "we strap a band on the chest for the ECG recording",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
