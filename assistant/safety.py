@@ -111,7 +111,7 @@ _EMERGENCY = [
                             r".{0,120}\b((severe|bad|worst|splitting|terrible|pounding) headache|flashing lights|blurr(ed|y) vision|"
                             r"seeing (spots|stars|flashes)|bleeding|(severe|bad|sharp) (tummy|abdominal|belly|stomach) pain|"
                             r"waters? (broke|broken|have broken)|(baby|babies) (is |are )?(not moving|moving less|stopped moving)|"
-                            r"(bp|blood pressure) (of )?(1[6-9]\d|2\d\d) ?/ ?\d{2,3}|fits?|seizures?)"),
+                            r"(bp|blood pressure) (of )?(1[6-9]\d|2\d\d) ?/ ?\d{2,3}|having (a )?fits?|seizures?|convuls\w*)"),
     # sepsis as a relative sees it: confusion with fever or fast breathing, mottled or purple skin
     ("sepsis signs", r"\bsepsis\b|\bseptic shock\b|\b(mottled|blotchy)\b.{0,30}\b(purple|blue|grey|gray|skin|knees|legs|arms)\b|"
                      r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b|"

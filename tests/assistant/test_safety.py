@@ -125,6 +125,7 @@ def test_emergencies_in_peoples_own_words(text, kind):
     "does the diabetes model use the number of pregnancies?",
     "how many weeks pregnant does the model's data cover",
     "we strap a band on the chest for the ECG recording",
+    "I'm pregnant, which of your models fits me best?",
 ])
 def test_documentation_questions_that_name_a_symptom_are_not_emergencies(text):
     assert emergency(text) is None
