@@ -54,16 +54,21 @@ class SectionExamples:
         return SectionExamples(np.asarray(self.vectors)[keep], tuple(self.sections[i] for i in keep),
                                tuple(self.sources[i] for i in keep))
 
-    def best_per_section(self, query: np.ndarray, section_of: dict[str, int], n_sections: int) -> np.ndarray:
-        """For each section (numbered by `section_of`), the highest cosine of `query` to an example it
-        answered; 0 for a section no example names."""
-        best = np.zeros(n_sections, dtype=np.float64)
-        if not len(self):
-            return best
-        sims = np.asarray(self.vectors, dtype=np.float32) @ np.asarray(query, dtype=np.float32).ravel()
+    def pairs(self, section_of: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(section number, example number) for every section an example names that `section_of` knows: what
+        an index computes once, not per query."""
         pairs = [(section_of[s], i) for i, secs in enumerate(self.sections) for s in secs if s in section_of]
-        if pairs:
-            sec, ex = np.array(pairs, dtype=np.int64).T
+        sec, ex = np.array(pairs, dtype=np.int64).reshape(-1, 2).T
+        return sec, ex
+
+    def best_per_section(self, query: np.ndarray, section_of: dict[str, int], n_sections: int,
+                         pairs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """For each section (numbered by `section_of`), the highest cosine of `query` to an example it
+        answered; 0 for a section no example names. `pairs`: `self.pairs(section_of)`, if already made."""
+        best = np.zeros(n_sections, dtype=np.float64)
+        sec, ex = pairs if pairs is not None else self.pairs(section_of)
+        if len(sec):
+            sims = np.asarray(self.vectors, dtype=np.float32) @ np.asarray(query, dtype=np.float32).ravel()
             np.maximum.at(best, sec, sims[ex].astype(np.float64))
         return best
 

@@ -232,8 +232,18 @@ class KnowledgeIndex:
         self._section_of.update({f"{c.doc} > {c.title}": self._section_of[c.source] for c in chunks
                                  if c.source == c.doc and c.title})
         self._chunk_section = np.array([self._section_of[c.source] for c in chunks], dtype=np.int64)
-        #: questions asked before and the sections that answered them (`assistant.examples`), or None
-        self.examples: Any = None
+        self.examples = None  # questions asked before and the sections that answered them (`assistant.examples`)
+
+    @property
+    def examples(self) -> Any:
+        """Questions asked before and the sections that answered them (`assistant.examples`), or None."""
+        return self._examples
+
+    @examples.setter
+    def examples(self, examples: Any) -> None:
+        self._examples = examples
+        # which example names which section, resolved once here rather than on every search
+        self._example_pairs = examples.pairs(self._section_of) if examples is not None else None
 
     # ----- building and persistence ----------------------------------------------------------------
     @classmethod
@@ -303,7 +313,7 @@ class KnowledgeIndex:
             handicap = handicap * np.array([w.named_task_section if t & named else 1.0 for t in self._section_tasks])
         score = score - w.task_section * handicap - w.intro * self._intro
         if self.examples is not None and w.example > 0 and len(self.examples):
-            near = self.examples.best_per_section(vectors[0], self._section_of, self._n_sections)
+            near = self.examples.best_per_section(vectors[0], self._section_of, self._n_sections, self._example_pairs)
             lift = np.clip((near - w.example_floor) / (1.0 - w.example_floor), 0.0, 1.0)
             score = score + w.example * lift[self._chunk_section]
         cosine, best_sentence = cosines[0], parts[0][1]

@@ -11,6 +11,7 @@ of meaning, never per evaluation question. Task names are added from the task ca
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # (user words, documentation words)
 _FAMILIES: list[tuple[str, str]] = [
@@ -87,14 +88,15 @@ def _table() -> dict[str, tuple[str, ...]]:
 _TABLE = _table()
 
 
-def user_words() -> set[str]:
+@cache
+def user_words() -> frozenset[str]:
     """Every word this table and the task catalog know (not misspellings to put right)."""
     from hub.models import all_tasks
 
     words = set(_TABLE) | {d for v in _TABLE.values() for d in v}
     for spec in all_tasks().values():
         words |= set(_WORDS.findall(" ".join(getattr(spec, "keywords", ()) or ()).lower()))
-    return words
+    return frozenset(words)
 
 
 def expand(query: str) -> str:
