@@ -17,10 +17,10 @@ messages, the seen question sets' questions (never the test set's) and wordings 
 
 How it combines with the rules (`Routing`): an emergency is flagged when the rules OR the router say so (the
 router adds, it never removes one); "onboarding" and "unknown" replace an answer from the documentation only
-when the router's probability reaches the class's threshold, chosen by leave-one-set-out cross-validation
-(`python -m benchmarks.router_cv`, results in benchmarks/results/router_cv.md). A class whose threshold is
-None is never taken: only the emergency class ships on ("onboarding" and "unknown" cost more answers than
-they won on today's rules).
+when the router's probability reaches the class's threshold, chosen out of fold on the held-apart sets'
+first-contact verdicts and on today's rules (`python -m benchmarks.router_gated`, results in
+benchmarks/results/router_gated.md); "unknown" also needs the offline backend's own signals to agree (a word
+the documents never use, no passage close). A class whose threshold is None is never taken.
 
 The fit is cached beside the knowledge index (`open_router`), keyed by the examples' digest, the embedding
 model and the fitting settings, as plain .npy arrays (no pickle), so a cold `medhive ask` loads three small
@@ -46,15 +46,18 @@ CLASSES = ("emergency", "onboarding", "unknown")
 LABELS = ("answer",) + CLASSES
 #: the inverse L2 strength of each one-versus-rest fit (scikit-learn's `C`)
 C = 10.0
-#: the probability at which the router's class is taken, chosen by cross-validation; None: the router never
-#: takes that class. benchmarks/results/router_cv.md: an added emergency won 5 emergencies the rules missed at
-#: first contact and cost 1 false emergency in 654 questions on today's rules; "onboarding" (0.85 by the same
-#: choice) and "unknown" (0.75) in place of an answer won at first contact but lost more than they won on
-#: today's rules, so they are left to the rules
-#: re-read as the seen sets grow (`python -m benchmarks.router_threshold`, results in
-#: benchmarks/results/router_threshold.md): with ten sets, out of fold, 0.55 flags 112 of 118 emergencies and 4 of
-#: 1186 other messages, 0.65 109 emergencies and 3 others (nine sets had put 0.65 one point ahead)
-THRESHOLDS: dict[str, float | None] = {"emergency": 0.55, "onboarding": None, "unknown": None}
+#: the probability at which the router's class is taken. Emergency: re-read as the seen sets grow
+#: (`python -m benchmarks.router_threshold`, benchmarks/results/router_threshold.md): with ten sets, out of fold,
+#: 0.55 flags 112 of 118 emergencies and 4 of 1186 other messages. "onboarding" and "unknown" replace an answer
+#: from the documentation; chosen on the first-contact verdicts of eight held-apart sets and on today's rules over
+#: ten seen sets, out of fold (`python -m benchmarks.router_gated`, benchmarks/results/router_gated.md):
+#: onboarding at 0.8 won 18 joins the rules had missed at first contact and lost no answer, on either; unknown at
+#: 0.85 only where the offline backend's own signals agree (`UNKNOWN_GATE_RELEVANCE`): alone it lost 4 answers on
+#: today's rules for 6 won, with the gate none for 5 (18 won, none lost at first contact; at 0.8 one lost on each)
+THRESHOLDS: dict[str, float | None] = {"emergency": 0.55, "onboarding": 0.8, "unknown": 0.85}
+#: the router's "unknown" replaces an answer only when the message also uses a word the documents never use
+#: (`assistant.scope.unknown_terms`) and no passage is this close (`Hit.relevance`): three signals that agree
+UNKNOWN_GATE_RELEVANCE = 0.6
 #: whether the assistant uses the router by default (benchmarks/results/router_cv.md says why); the
 #: environment variable MEDHIVE_ASSISTANT_ROUTER ("on" / "off") overrides it
 ENABLED = True
@@ -172,11 +175,12 @@ class Routing:
     def emergency(self) -> bool:
         return self._over("emergency")
 
-    @property
-    def instead_of_answer(self) -> str | None:
+    def instead_of_answer(self, *, unknown_agreed: bool) -> str | None:
         """"onboarding" or "unknown" when that class reaches its threshold (the more probable if both do):
-        what replaces an answer from the documentation; None to keep the answer."""
-        over = [(self.probabilities[n], n) for n in ("onboarding", "unknown") if self._over(n)]
+        what replaces an answer from the documentation; None to keep the answer. "unknown" only when
+        `unknown_agreed`: the caller's own signals agree (`UNKNOWN_GATE_RELEVANCE`)."""
+        over = [(self.probabilities[n], n) for n in ("onboarding", "unknown")
+                if self._over(n) and (n != "unknown" or unknown_agreed)]
         return max(over)[1] if over else None
 
 
