@@ -61,6 +61,14 @@ _EMERGENCY = [
                     r"stopped breathing|seizure|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
+    # an infant who is floppy, hard to wake or will not feed
+    ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
+                    r"(hard|difficult) to wake|won'?t (wake|feed|take (a |her |his )?feeds?)|not (feeding|waking)|refus\w* (feeds?|to feed)|"
+                    r"weak,? (high[- ]pitched |whimpery )?cry)\b|"
+                    # a fever under three months of age
+                    r"\b(newborn|([1-9]|1[0-2]) ?(weeks?|wks?)[- ]?old|([12]|one|two) ?months?[- ]?old|(baby|she|he) is "
+                    r"([1-9]|1[0-2]) (weeks?|wks?))\b.{0,60}\b(fever\w*|temp(erature)?\b.{0,12}\b(3[89]|4\d)|3[89](\.\d)? ?(°|c\b|degrees)|"
+                    r"(3[89]|4[01])\.\d\b)"),
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
     # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
     ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
@@ -77,7 +85,8 @@ _EMERGENCY = [
                  r"(coughing|vomiting|throwing|spitting) up blood"),
     ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tight)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen|puff(s|ed|ing)? up)|swollen (tongue|throat|face)"),
-    ("overdose or poisoning", r"\boverdos|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
+    ("overdose or poisoning", r"\boverdos(?!\w*\s+(of|on)\s+(\w+\s+)?(api|calls?|requests?|traffic|data|e-?mails?|notifications?|"
+                              r"meetings?|information|info|content|jargon|acronyms?)\b)|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
                               r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
@@ -116,8 +125,10 @@ _EMERGENCY = [
     ("sepsis signs", r"\bsepsis\b|\bseptic shock\b|\b(mottled|blotchy)\b.{0,30}\b(purple|blue|grey|gray|skin|knees|legs|arms)\b|"
                      r"\brash\b.{0,25}\b(doesn'?t|does not|won'?t|will not) fade\b|"
                      # spots that do not fade under a pressed glass (a non-blanching rash)
-                     r"\b(spots|rash|marks|blotches)\b.{0,40}\b(don'?t|dont|doesn'?t|do not|does not|won'?t|will not) "
-                     r"(fade|go away|disappear|go pale)\b.{0,40}\b(glass|tumbler)\b"),
+                     r"\b(spots|rash|marks|blotches|dots)\b.{0,40}\b((don'?t|dont|doesn'?t|do not|does not|won'?t|will not) "
+                     r"(fade|go away|disappear|go pale)|(are |is )?still (there|visible|showing))\b.{0,40}\b(glass|tumbler)\b|"
+                     r"\b(spots|rash|marks|blotches|dots)\b.{0,80}\b(glass|tumbler)\b.{0,40}\b(don'?t|dont|doesn'?t|do not|does not|"
+                     r"won'?t|will not|didn'?t|did not|still)( \w+)? (fade|go away|disappear|go pale|blanch|there|visible)\b"),
     # confusion with fever or fast breathing in someone else ("I'm so confused, does a fever change ..." is not)
     ("confusion with fever", r"\b(really|very|so|suddenly|getting|gets|got|is|she'?s|he'?s|shes|hes|seems?|became|more) confused\b.{0,60}"
                      r"\b(burning (up|hot)|fever\w*|high temperature|(breathing|breathes) (really |very |so )?fast)\b|"
@@ -131,6 +142,27 @@ _EMERGENCY = [
     ("head injury", r"\b(hit|banged|bumped|knocked|fell|fall|fallen|injur\w*|smacked|cracked)\b.{0,30}\bhead\b.{0,80}"
                     r"\b(vomit\w*|threw up|throwing up|being sick|been sick|confused|drowsy|sleepy|(don'?t|doesn'?t|dont|does not|can'?t) "
                     r"(know|remember|recogni[sz]e)|keeps? asking|ask(s|ing)? (the )?same|passed out|knocked out|seizure)"),
+    # the eye: a painful red eye with halos round lights or vomiting (acute angle-closure glaucoma), a chemical in it
+    ("eye emergency", r"\b(halos?|rainbows?|rings?)\b.{0,30}\b(a?round|around) (the )?lights?\b.{0,120}\b(pain\w*|hurts?|sick|vomit\w*|"
+                      r"threw up|throwing up|nause\w*)\b|\b(pain\w*|hurts?|hurting|aching)\b.{0,120}\b(halos?|rainbows?)\b.{0,20}"
+                      r"\b(a?round|around) (the )?lights?\b|\beyes?\b.{0,40}\b(really |very |so |extremely )?(painful|pain|agony|hurts?)\b"
+                      r".{0,100}\b(vomit\w*|been sick|threw up|throwing up)\b|"
+                      r"\b(bleach|chemicals?|acid|alkali|oven cleaner|drain cleaner|lye|cement|lime|caustic|ammonia|cleaner)\b.{0,40}"
+                      r"\b(splash\w*|sprayed|squirted|went|got|in)\b.{0,20}\b(my|his|her|their|the|an?)? ?eyes?\b|"
+                      r"\b(splash\w*|sprayed|squirted)\b.{0,30}\b(in|into) (my|his|her|their|the) eyes?\b.{0,60}\b(burn\w*|sting\w*|"
+                      r"(can'?t|cannot|cant) open)"),
+    # a chemotherapy patient with a fever or shivers (neutropenic sepsis); a dangerous potassium, missed dialysis
+    ("sepsis signs", r"\b(chemo\w*|neutropeni\w*|immunosuppress\w*|(on|after|having) (radio|immuno)therapy)\b.{0,120}"
+                     r"\b(temp(erature)?|fever\w*|feverish|38(\.\d)?|39(\.\d)?|40(\.\d)?|shiver\w*|shaking|rigou?rs?|burning up)\b|"
+                     r"\b(temp(erature)?|fever\w*|feverish|shiver\w*|rigou?rs?|burning up)\b.{0,80}\b(chemo\w*|neutropeni\w*)\b"),
+    ("dangerous blood result", r"\b(potassium|k\+?)\b.{0,15}\b(6\.[5-9]|[7-9](\.\d)?)\b(?!\s*(mg|g|%|years?|days?))|"
+                               r"\bmissed\b.{0,25}\b(dialysis|(two|2|three|3|several|a few) (of (his|her|my) )?(dialysis )?sessions)\b"
+                               r".{0,120}\b(weak\w*|breathless|short of breath|flutter\w*|palpitat\w*|confused|chest|heart)\b"),
+    # carbon monoxide as a household describes it: several people with headaches or sickness that ease outside
+    ("carbon monoxide", r"\b(headaches?|dizzy|dizziness|drowsy|nause\w*|sick)\b.{0,160}\b(better|go(es)? away|clears?( up)?|ease\w*)\b"
+                        r".{0,30}\b(outside|out of the (house|flat|home)|outdoors|fresh air|away from (home|the house))\b|"
+                        r"\b(everyone|all of us|the whole (family|house(hold)?)|both of us|we all)\b.{0,80}\b(headaches?|dizzy|drowsy|"
+                        r"nause\w*|sick)\b.{0,80}\b(heating|heater|furnace|boiler|stove|fire|burner|generator|barbecue|bbq|charcoal)\b"),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
                   r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
                   r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
@@ -147,8 +179,88 @@ _EMERGENCY = [
                   # "I can't do this anymore. I have a plan for tonight and nobody would even notice"
                   r"\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b.{0,80}\b(plan|nobody|no one|goodbye)\b|"
                   r"\b(have|got|made) a plan\b.{0,40}\b(nobody|no one) (would|will) (even )?(notice|care|miss me)\b)"),
+    # the farewell signs (`_farewell`): letters to the family, a new home for a pet, "won't be needing it after Sunday"
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
+
+# Farewell signs of a suicide plan, said without naming it: two of them together count as self-harm wording
+_FAREWELL = [re.compile(p, re.I) for p in (
+    r"\b(written|wrote|writing|left|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the)\b",
+    r"\b(found|finding|given|giving|gave)\b.{0,10}\b(a )?(new )?homes? for (my|our)\b|\b(giving|given|gave) away (my|all my|all of my)\b",
+    r"\b(won'?t|wont|will not) (be )?(needing|need|using|around|here)\b.{0,40}\b(after|by|past|beyond|from)\b",
+    r"\b(said|saying) (my )?goodbyes?\b|\b(put|putting|got|getting) my (affairs|things) in order\b",
+    r"\b(after|by|past) this (weekend|week|friday|saturday|sunday)\b.{0,40}\b(won'?t|wont|will not|no longer)\b",
+)]
+
+
+def _farewell(text: str) -> re.Match[str] | None:
+    found = [m for p in _FAREWELL if (m := p.search(text))]
+    return found[0] if len(found) >= 2 else None
+
+
+# Messages that name a red flag but describe nothing happening now (benchmarks/results/assistant-emerg1.md):
+# - an event placed in the past and said to be over: "a seizure three years ago, seizure-free since", "a fall last
+#   month, just bruises, he's fine now" (anything new, sudden or happening again still counts);
+# - school work about emergencies: "revising for my OSCE: what does FAST stand for?" (nobody named, no "I have");
+# - a question about what the assistant does with such a message: "what would it do if someone typed chest pain?";
+# - a model's input named for what it codes: "what does chest pain type 4 mean in the heart disease model?";
+# - a system that collapses ("our batch pipeline collapses at 2am"), a vitamin taken twice.
+_PAST_TIME = re.compile(r"\b((\d+|a few|a couple of|several|two|three|four|five|six|ten|many) (years?|months?|weeks?) ago|"
+                        r"last (year|month|summer|winter|spring|autumn|christmas)|in (19|20)\d\d|since (19|20)\d\d|"
+                        r"years? back|as a (child|kid|teenager))\b", re.I)
+_RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|feeling|doing|seems?) (fine|well|ok|okay|good|great|"
+                       r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
+                       r"said it was|all clear)( now| since)?\b", re.I)
+_ACUTE = re.compile(r"\b(now|right now|at the moment|currently|tonight|today|this (morning|afternoon|evening)|"
+                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|help|just|sudden(ly)?|started|starting|began|"
+                    r"worse|is having|am having|i'?m having|are having|she'?s having|he'?s having)\b", re.I)
+_STUDY = re.compile(r"\b(revising|revision|studying|study(ing)? for|for (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|osces?|"
+                    r"tests?|quiz(zes)?|assignments?|essays?|course|class|lectures?|modules?|handouts?|presentations?|finals)|"
+                    r"(nursing|medical|pharmacology|physiology|homework|school|uni|university|college) (assignment|essay|exam|"
+                    r"question|revision)s?|(first[- ]aid|cpr|bls|als) (course|class|handout|training|exam)|"
+                    r"writing an? (handout|leaflet|essay|poster|quiz))\b", re.I)
+_SELF_NOW = re.compile(r"\b(i|i'?m|im|i am) (have|having|feel|feeling|got|am|can'?t|cant|really|so|very)\b|"
+                       r"\bmy (own )?(chest|head|heart|arm|face|throat|breathing|vision|eyes?|temp\w*|pulse|sugar|blood)\b", re.I)
+_RELATIVE = re.compile(r"\b(son|daughter|baby|toddler|child|kid|mum|mom|mother|dad|father|husband|wife|partner|brother|sister|"
+                       r"grand\w+|friend|roommate|flatmate|colleague|neighbou?r|boyfriend|girlfriend)\b", re.I)
+_TYPED = re.compile(r"\b(if|when|what if|suppose|whether)\b.{0,30}\b(someone|somebody|a (user|patient|person|customer|caller)|"
+                    r"users?|people|patients?)\b.{0,15}\b(types?|typed|writes?|wrote|enters?|entered|says?|said|mentions?|"
+                    r"messages?|reports?|asks?)\b", re.I)
+_THE_PRODUCT = re.compile(r"\b(assistant|chat ?bot|chat|bot|app|system|medhive|backend|groq|portal)\b", re.I)
+_CODED = re.compile(r"\bchest pain type\b|\b(coded|encoded|coding|column)\b|\b(uci|cleveland|kaggle)\b|"
+                    r"\bin the \w+( \w+)? (model|data ?set|data)\b", re.I)
+_SYSTEM_COLLAPSE = re.compile(r"\b(pipelines?|servers?|services?|nodes?|jobs?|clusters?|systems?|apps?|process(es)?|sites?|"
+                              r"pages?|queues?|batch(es)?|databases?|db|containers?|pods?|builds?|networks?|connections?|"
+                              r"accuracy|performance|metrics?|auc|scores?|uploads?)\b(\s+\w+){0,3}\s+collaps\w*", re.I)
+_SUPPLEMENT = re.compile(r"\b(vitamins?( [a-z]\d?)?|multivitamins?|supplements?|probiotics?|fish oil|cod liver oil)\b", re.I)
+_MANY = re.compile(r"(?<![\d,.])([3-9]|\d{2,}(,\d{3})*)(?![\d,.])(?!\s*(iu|mg|mcg|µg|ug|units?|ml)\b)|\b(three|four|five|six|seven|eight|nine|ten|dozens?|handful|bottle|packet|box|lots|a lot|"
+                   r"loads|all (of )?(the|them|my))\b", re.I)
+_CHILD = re.compile(r"\b(child|children|kid|kids|son|daughter|baby|toddler|boy|girl|\d{1,2}[- ]?(yo|year[- ]old|months?[- ]old))\b",
+                    re.I)
+
+
+def settled(text: str) -> bool:
+    """The text names a red flag only as something over, or as school work: nothing is happening now. Also
+    read for the learned router's emergencies (`assistant.session`)."""
+    if _PAST_TIME.search(text) and _RESOLVED.search(text) and not _ACUTE.search(_RESOLVED.sub(" ", text)):
+        return True
+    return bool(_STUDY.search(text) and not _ACUTE.search(text) and not _SELF_NOW.search(text)
+                and not _RELATIVE.search(text))
+
+
+def _not_happening(name: str, m: re.Match[str], text: str) -> bool:
+    """The match `m` of family `name` is in one of the messages above that describe nothing happening now."""
+    if settled(text):
+        return True
+    if _TYPED.search(text) and _THE_PRODUCT.search(text):
+        return True  # "what would the assistant do if someone typed that they have chest pain?"
+    if _CODED.search(text) and not _PERSON_OR_NOW.search(text):
+        return True  # "what does chest pain type 4 mean in the heart disease model?"
+    if name == "unconscious" and m.group(0).lower().startswith("collaps") and _SYSTEM_COLLAPSE.search(text) and (
+            not _SOMEONE_ELSE.search(text)):
+        return True  # "our batch pipeline collapses every night"
+    return (name == "overdose or poisoning" and bool(_SUPPLEMENT.search(text)) and not _MANY.search(text)
+            and not _CHILD.search(text))  # "I took two of my vitamin D tablets by mistake"
 
 # A documentation question that merely names a symptom ("does the ECG model detect chest pain?") is not an
 # emergency: it names the system (a model, the assistant, a dataset) and nobody in it (no "I", "my", "he",
@@ -200,6 +312,8 @@ def _about_a_past_event(text: str) -> bool:
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
     for name, pattern in _EMERGENCY_RE:
         if (m := pattern.search(text)) is not None:
+            if name not in _ALWAYS and _not_happening(name, m, text):
+                continue
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
             if name not in _ALWAYS and _about_a_past_event(text):
@@ -207,6 +321,8 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
             if name in _NEEDS_PERSON and not _SOMEONE_ELSE.search(text):
                 continue  # "our node is not responding", "I got no answer, the API is not responding"
             return name, m
+    if (m := _farewell(text)) is not None:
+        return "self-harm", m
     return None
 
 _SYMPTOM = re.compile(
@@ -256,7 +372,10 @@ _OWN_TREATMENT_CHANGE = re.compile(
     r"cut down( on)?|reduce|lower|double) (taking |using )?(my|his|her|their|the|our)? ?(\w+ ){0,2}" + _MEDICINES + r"|"
     r"\b(stop|quit|skip) taking (my|his|her|their|the|this|that|it|them)\b(?! part)|"
     r"\bcome off (my|his|her|their) (\w+ ){0,2}" + _MEDICINES + r"|\b(stop|quit|skip) (taking )?(my|his|her|their) "
-    r"(metformin|insulin|statins?|inhalers?|blood thinners?|warfarin|chemo\w*|antibiotics?|" + _MEDICINES + r")", re.I)
+    r"(metformin|insulin|statins?|inhalers?|blood thinners?|warfarin|chemo\w*|antibiotics?|" + _MEDICINES + r")|"
+    # taking one medicine with another: "can I take ibuprofen with my lisinopril?"
+    r"\b(can|could|may|should) (i|he|she|we|they|my \w+) (safely )?(take|have|give (him|her|them))\b.{0,40}"
+    r"\b(with|alongside|together with|while (on|taking))\b (my|his|her|their|the)\b", re.I)
 
 
 def names_someone_or_now(text: str) -> bool:
