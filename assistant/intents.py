@@ -78,7 +78,7 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
 
 # "how do I ...", "where can we ...": a question about how to do something is answered from the
 # documentation, not by running the tool that does it
-_HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is|are)|which endpoint|"
+_HOW_TO = re.compile(r"^\W*([^,.?!]{0,40},\s*)?(how (do|can|should|would|to)|where (do|can|should|is|are|does)|which endpoint|"
                      r"what endpoint|what('s| is) the (best )?way)\b|"
                      # the question word put last, as a note beside a task ("new enrollment token - where?",
                      # "promote the candidate, how?", "api key for the staging server: which page?")
@@ -86,9 +86,15 @@ _HOW_TO = re.compile(r"^\W*(how (do|can|should|would|to)|where (do|can|should|is
                      re.I)
 # a problem report ("our node is not joining", "keeps failing"): troubleshooting, not a status tool
 # "not" as the other of two alternatives ("glaucoma / not", "whether or not") reports no problem
-_PROBLEM = re.compile(r"(?<!/ )(?<!/)(?<!\bor )\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|error|refused|rejected|complains?|stuck|"
+_PROBLEM = re.compile(r"(?<!/ )(?<!/)(?<!\bor )\b(not|n't|won'?t|can'?t|cannot|fails?|failed|failing|errors?( out)?|errored|"
+                      r"crash(es|ed|ing)?|refused|rejected|complains?|stuck|"
                       r"declin(e|es|ed|ing)|keeps? (dropping|crashing|failing|declining)|broken|wrong)\b", re.I)
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
+# a metric or a measurement quoted with its number ("AUC 0.867", "sensitivity of 0.43", "out-of-distribution with
+# score 1.7", "a cup-to-disc ratio of 0.6"): not a model's result for a case to interpret
+_METRIC_NUMBER = re.compile(r"\b(auc|roc[- ]?auc|accuracy|sensitivity|specificity|precision|recall|f1|ece|brier|kappa|"
+                            r"ratio|interval|ci|iop|out[- ]of[- ]distribution|ood)\b\W{0,3}((of|is|was|at|with|=|:)\s*)?"
+                            r"((a|an|the)\s+)?(score\s+)?\(?\d", re.I)
 _DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report", "onboarding"}
 # a question about something ("can I run this without internet?", "will it work with ...?", "why does our node
 # decline rounds?", "what happens when our budget runs out?"): asked to know, not to have it done; "how many" and
@@ -102,6 +108,11 @@ _ASKING = re.compile(r"(?:^|[:.!?]\s+)\W*(why|what happens|what if|can (i|we|my|
 # documentation says which command or page does
 _ADMIN_ACTION = re.compile(r"\b(approve|approving|reject|rejecting|deny|promote|promoting|roll ?back|rolling back|revoke|"
                            r"suspend|deactivate|kick|ban)\b", re.I)
+
+
+def admin_action(text: str) -> bool:
+    """An administrator's action ("approve St Mary's request to join"): the documentation says where it is done."""
+    return bool(_ADMIN_ACTION.search(text))
 
 
 # an organisation asking to take part, even as a question ("can we connect our hospital to the federation?",
@@ -123,6 +134,11 @@ _WISH = re.compile(
 # a decision already taken, as strong as a wish: "the board approved joining MedHive as a contributing site"
 _DECIDED = re.compile(r"(?<!be )(?<!been )(?<!is )(?<!are )(?<!get )(?<!gets )(?<!getting )\b(approved|agreed (to|on)|decided (to|on)|signed off on|voted (for|to)|green[- ]?lit)\b.{0,20}\b"
                       + _JOIN, re.I)
+# offering the organisation's data to a training, as strong as a wish: "can we plug our chest x-rays into the
+# pneumonia training?", "we want to give our heart patients' data for the heart disease model training"
+_OFFER = re.compile(r"\b(we|our \w+)\b[^.?!]{0,40}\b(plug|put|add|bring|lend|offer|give|contribute|feed|use)\w*\b[^.?!]{0,40}"
+                    r"\b(data|records|images|x-?rays|scans|recordings|films|cases)\b[^.?!]{0,40}\b(training|federation|"
+                    r"federated)\b", re.I)
 _JOIN_REQUEST = re.compile(
     _WISH.pattern + r"|"
     r"\b(can|could|may) (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"
@@ -135,6 +151,7 @@ _JOIN_REQUEST = re.compile(
     r"\b" + _ORGANISATION_NOUN + r"\b[^.?!]{0,40}?\b(wants?|wish(es)?|hopes?|plans?|is keen|is interested|would like)\b"
     r".{0,40}\b(to |in )?" + _JOIN + r"|"
     + _DECIDED.pattern + r"|"
+    + _OFFER.pattern + r"|"
     # an order: "please register us", "sign our clinic up"
     r"\b(please )?(register|enrol+|onboard|sign up) (us|our (\w+ )?" + _ORGANISATION_NOUN + r")\b(?!')"
     r"(?![^.?!]{0,40}\b(tiers?|plans?|accounts?|pay[- ]per[- ]use|enterprise|free)\b)|"
@@ -158,7 +175,7 @@ def _join_request(text: str) -> bool:
     replies say the steps)."""
     return bool(_JOIN_REQUEST.search(text) and _ORGANISATION.search(text) and not _PROBLEM.search(text)
                 and not _LATER_STEP.search(text)
-                and (_WISH.search(text) or _DECIDED.search(text) or not _ABOUT_PROCESS.search(text)))
+                and (_WISH.search(text) or _DECIDED.search(text) or _OFFER.search(text) or not _ABOUT_PROCESS.search(text)))
 
 
 # "can I run every model at once?": a question about the screening form, not a case to predict
@@ -205,6 +222,8 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
         if pattern.search(text):
             if (name == "model_info" and not detect_task(text)) or (name == "interpret" and has_values):
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
+            if name == "interpret" and _METRIC_NUMBER.search(text) and "%" not in text:
+                continue  # "glaucoma AUC 0.9997??", "a cup-to-disc ratio of 0.6": a metric or a measure, not a result
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
                     (name == "onboarding" and (_LATER_STEP.search(text) or _ABOUT_PROCESS.search(text))) or _SEVERAL_MODELS.search(text)
                     or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(

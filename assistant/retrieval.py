@@ -343,17 +343,19 @@ class KnowledgeIndex:
         return self.embedder.encode([query, _without(query, spans)])
 
     def foreign_names(self, text: str) -> list[str]:
-        """Capitalised names in `text` (not its first word; short acronyms such as IT, GP, DPO aside) of which
-        no word occurs in the documentation: "Lyon", "Epic", "ChatGPT" say the question is about something
-        the documents do not cover."""
-        from assistant.vocabulary import user_words
+        """Capitalised names and acronyms in `text` (not its first word) of which no word occurs in the
+        documentation nor in the users' words the expansion knows: "Lyon", "Epic", "ChatGPT", "SOC", "HL7" say
+        the question is about something the documents do not cover; "DPO", "GUI", "EHR", "Thursday" do not
+        (`assistant.vocabulary`)."""
+        from assistant.vocabulary import EVERYDAY_NAMES, user_words
 
         df, mapped = self._bm25.df, user_words()  # a user's word the expansion maps ("MRNs") is not foreign
         out = []
         for m in _NAME.finditer(text):
             word = m.group(0)
-            if m.start() == 0 or (word.isupper() and len(word) <= 4):
-                continue
+            if m.start() == 0 or len(word) < 2 or (word.isupper() and len(word) == 2) or (
+                    word.lower().replace("'", "") in EVERYDAY_NAMES):
+                continue  # two capitals ("IT", "UK", "OK") are too often a plain word or a place everyone knows
             if not (word[0].isupper() or re.search(r"[a-z][A-Z]", word)):
                 continue
             words = tokens(word)

@@ -31,6 +31,9 @@ EMERGENCY_NOTICE = (
 _WHO = r"(my|his|her|their|the|our)"
 _MEDICINES = (r"(pills|tablets|capsules|meds|medicines?|medications?|drugs|paracetamol|acetaminophen|tylenol|"
               r"ibuprofen|aspirin|insulin|opioids?|sleeping)\b")
+# the people a bystander writes about (also `_OTHERS` below, which the checks use)
+_OTHERS_WORDS = (r"he|she|they|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|dad|father|"
+                 r"husband|wife|partner|brother|sister|patient|colleague|man|woman|boy|girl")
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
                    r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
@@ -58,9 +61,12 @@ _EMERGENCY = [
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
-                    r"stopped breathing|seizure|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
+                    r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
+    # "my son is fitting", "she's been fitting for 7 minutes" (a person, not a model being fitted)
+    ("unconscious", r"\b(" + _OTHERS_WORDS + r")\b( \([^)]{0,20}\))?('s| is| was| has been| keeps| started| began)( \w+)? "
+                    r"fitting\b"),
     # an infant who is floppy, hard to wake or will not feed
     ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
                     r"(hard|difficult) to wake|won'?t (wake|feed|take (a |her |his )?feeds?)|not (feeding|waking)|refus\w* (feeds?|to feed)|"
@@ -350,7 +356,10 @@ _TREATMENT = re.compile(
     r"\b(start|starting|begin|beginning)\b.{0,10}\b(an? |the )?(statins?|insulin|antibiotics?|blood thinners?|anticoagulants?|"
     r"beta[- ]blockers?|ace inhibitors?|antidepressants?|chemo\w*)\b|"
     r"\bhow (much|many)\b.{0,30}\b(should|can|may)\b.{0,20}\b(take|give)\b(?! part)|"
-    r"\b(prescribe|prescription for)\b|\bside effects? of\b", re.I)
+    r"\b(prescribe|prescription for)\b|\bside effects? of\b|"
+    # when to see a patient again: "what follow-up interval do you recommend", "how often should he be screened"
+    r"\bfollow[- ]?up (intervals?|schedules?|plans?|frequency)\b|\bhow often should (i|he|she|they|we|the patient|"
+    r"my \w+) (be )?(seen|checked|screened|tested|followed up|rechecked)\b", re.I)
 _REFERRAL = re.compile(
     r"\b(recommend|suggest|find)\b.{0,20}\b(doctors?|gps?|physicians?|specialists?|surgeons?|\w+ologists?|"
     r"\w+iatrists?|pharmac(y|ies|ists?)|dentists?)\b|\b(doctors?|gps?|specialists?|\w+ologists?|hospitals?|clinics?|"
@@ -376,6 +385,17 @@ _OWN_TREATMENT_CHANGE = re.compile(
     # taking one medicine with another: "can I take ibuprofen with my lisinopril?"
     r"\b(can|could|may|should) (i|he|she|we|they|my \w+) (safely )?(take|have|give (him|her|them))\b.{0,40}"
     r"\b(with|alongside|together with|while (on|taking))\b (my|his|her|their|the)\b", re.I)
+
+
+# "did the parkinsons voice test. it says healthy. can I stop worrying now?": a reassuring result reported, with
+# nothing described happening; the learned router's emergency is not taken for it (a rule emergency still is)
+_REASSURING_RESULT = re.compile(r"\b(it|the (model|result|test|app|space|report|score|prediction)|medhive)\b.{0,15}"
+                                r"\b(says?|said|shows?|showed|came back|gave|returned|is|was)\b.{0,10}\b(healthy|normal|"
+                                r"negative|fine|no disease|benign|low( risk)?|nothing)\b", re.I)
+
+
+def reports_a_reassuring_result(text: str) -> bool:
+    return bool(_REASSURING_RESULT.search(text))
 
 
 def names_someone_or_now(text: str) -> bool:

@@ -72,7 +72,26 @@ _FAMILIES: list[tuple[str, str]] = [
     ("percent percentage score scores number chance odds likely likelihood probability confident confidence",
      "probability score"),
     ("doctor doctors physician gp clinician nurse", "clinician doctor"),
+    # roles, formats and kinds of system people name by their acronyms: general words, not products the
+    # documents leave out ("Epic", "FHIR", "Helm" stay foreign names, `KnowledgeIndex.foreign_names`)
+    ("dpo dpos dpia dpias", "data protection"),
+    ("gui ui dashboard dashboards webpage website", "console browser"),
+    ("cli terminal shell command-line", "command line"),
+    ("ehr ehrs emr emrs chart charts", "records"),
+    ("cxr cxrs radiograph radiographs", "chest x-ray"),
+    ("ct mri ultrasound", "image"),
+    ("ai ml", "model"),
+    ("vcpu vcpus", "cores"),
+    ("mtls", "tls"),
+    ("sve sves svt svts pac pacs pvc pvcs", "supraventricular ventricular"),
+    ("github gitlab bitbucket slack teams", "public"),
 ]
+# Words of any message that are capitalised without naming anything the documents could cover: days, months,
+# greetings. Known words for `scope` and `KnowledgeIndex.foreign_names` (not query expansion).
+EVERYDAY_NAMES = frozenset("""
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december dear hello hi thank thanks im ive id ill pls
+""".split())
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9\-]*")
 
@@ -93,7 +112,7 @@ def user_words() -> frozenset[str]:
     """Every word this table and the task catalog know (not misspellings to put right)."""
     from hub.models import all_tasks
 
-    words = set(_TABLE) | {d for v in _TABLE.values() for d in v}
+    words = set(_TABLE) | {d for v in _TABLE.values() for d in v} | EVERYDAY_NAMES
     for spec in all_tasks().values():
         words |= set(_WORDS.findall(" ".join(getattr(spec, "keywords", ()) or ()).lower()))
     return frozenset(words)

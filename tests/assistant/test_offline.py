@@ -300,3 +300,30 @@ def test_taking_part_or_stopping_a_node_is_not_a_medicine_question():
 
     assert not medical_advice("can we stop taking part in the diabetes training for a while")
     assert not medical_advice("can I stop the node over the weekend")
+
+
+def test_acronyms_and_product_names_the_documents_never_use_are_foreign_but_general_ones_are_not(kindex):
+    """"SOC", "Okta", "Helm" name what the documents do not cover; a role, a kind of system or a day ("DPIA",
+    "GUI", "EHR", "Friday") does not (`assistant.vocabulary`)."""
+    assert kindex.foreign_names("do you have a SOC 2 report and Okta sign-in?") == ["SOC", "Okta"]
+    assert kindex.foreign_names("is there a Helm chart for it?") == ["Helm"]
+    assert kindex.foreign_names("our DPIA asks whether the GUI or the EHR export leaks anything by Friday") == []
+    assert kindex.foreign_names("Dear team, I've a question for Monday") == []
+
+
+@pytest.mark.parametrize("text", [
+    "is there a Kubernetes operator for the aggregator?",
+    "can it talk to Meditech over HL7 v2?",
+    "do you support Okta single sign-on?",
+])
+def test_a_question_naming_a_product_the_documents_never_mention_is_unknown(bot, text):
+    assert bot.session().ask(text).intent == "unknown"
+
+
+@pytest.mark.parametrize("text", [
+    "our DPO wants to know what leaves our network during a round",
+    "can I get my kidney result as a PDF to bring to my appointment on Monday?",
+    "is there a GUI for the node, our staff dislike the CLI",
+])
+def test_a_general_acronym_or_a_day_does_not_make_a_documentation_question_unknown(bot, text):
+    assert bot.session().ask(text).intent != "unknown"

@@ -142,3 +142,42 @@ def test_a_case_makes_any_wording_a_prediction():
                                   "will we have to pay for the api once the trial ends"])
 def test_asking_whether_one_has_to_pay_is_about_the_tiers(text):
     assert route(text) == "tiers"
+
+
+@pytest.mark.parametrize("text", [
+    "we're a cardiology unit in Porto, can we put our patients' records into the heart disease training?",
+    "our lab would like to lend its fundus images to the glaucoma federation, how does that work?",
+    "Hi, we are a practice in Ghent. We want to offer our diabetes cases for the diabetes model training without "
+    "sending them anywhere. What is the procedure?",
+])
+def test_offering_an_organisations_data_to_a_training_starts_onboarding(text):
+    assert route(text) == "onboarding"
+
+
+@pytest.mark.parametrize("text", [
+    "After enrolling the node, where are its keys stored?",
+    "Once the hospital is connected, where does the node keep its logs?",
+])
+def test_a_where_question_after_a_leading_clause_is_for_the_documentation(text):
+    assert route(text) == "question"
+
+
+@pytest.mark.parametrize("text", [
+    "the ecg model's AUC 0.95 for N beats, isn't that suspicious?",
+    "pneumonia sensitivity of 0.89, how was that measured?",
+    "my pressure reading and an IOP of 21 - does the glaucoma model use that?",
+])
+def test_a_metric_or_a_measure_quoted_with_its_number_is_not_a_result_to_interpret(text):
+    assert route(text) != "interpret"
+
+
+def test_a_score_quoted_as_a_result_is_still_interpreted():
+    assert route("the pneumonia model gave 82% pneumonia, what does that mean?") == "interpret"
+
+
+@pytest.mark.parametrize("text", [
+    "I want to score 20 cases from a CSV but it errors out on the header",
+    "tried to run the ecg model on my export and it crashes",
+])
+def test_a_prediction_request_that_reports_a_problem_is_for_the_documentation(text):
+    assert route(text) == "question"

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from assistant.safety import EMERGENCY_NOTICE, emergency, guard, redact
+from assistant.safety import EMERGENCY_NOTICE, emergency, guard, medical_advice, redact
 from tests.assistant.conftest import make_org
 
 
@@ -308,6 +308,8 @@ def test_questions_about_the_product_are_not_medical_advice(text):
     ("the whole family has been dizzy since the new gas heater went in", "carbon monoxide"),
     ("my 3 week old feels hot, thermometer says 38.4", "unwell baby"),
     ("our newborn is floppy and refusing feeds", "unwell baby"),
+    ("the man on the bus has been seizing for ages", "unconscious"),
+    ("my daughter (4) is fitting again", "unconscious"),
     ("I've given my cat a new home and written notes to my kids. I won't need any of it after Friday", "self-harm"),
 ])
 def test_emerg1_families_in_other_words(text, kind):
@@ -328,6 +330,7 @@ def test_emerg1_families_in_other_words(text, kind):
     "the upload queue collapses whenever we send 10,000 rows",
     "our traffic spike was an overdose of requests, do you bill the 429s?",
     "I took an extra fish oil capsule by mistake today",
+    "the model is fitting slowly on our node, is that normal?",
 ])
 def test_red_flags_named_as_over_as_school_work_or_of_a_system_are_not_emergencies(text):
     assert emergency(text) is None
@@ -352,7 +355,7 @@ def test_every_emergency_of_the_emergency_sets_is_flagged_by_the_rules_or_the_ro
     from pathlib import Path
 
     from assistant.router import open_router
-    from assistant.safety import names_someone_or_now, own_treatment_change, settled
+    from assistant.safety import names_someone_or_now, own_treatment_change, reports_a_reassuring_result, settled
 
     router = open_router(router_dir, embedder)
     missed = []
@@ -362,6 +365,22 @@ def test_every_emergency_of_the_emergency_sets_is_flagged_by_the_rules_or_the_ro
                 continue
             text = q["q"]
             if not (router.classify(text).emergency and names_someone_or_now(text) and not settled(text)
-                    and not own_treatment_change(text)):
+                    and not own_treatment_change(text) and not reports_a_reassuring_result(text)):
                 missed.append(f"{path.name} {q['id']}")
     assert not missed, missed
+
+
+@pytest.mark.parametrize("text", [
+    "what follow-up interval would you suggest for a patient with borderline glaucoma?",
+    "how often should my dad be screened for glaucoma at his age?",
+])
+def test_asking_when_to_see_a_patient_again_is_medical_advice(text):
+    assert medical_advice(text)
+
+
+def test_the_router_adds_no_emergency_to_a_reassuring_result_reported():
+    from assistant.safety import reports_a_reassuring_result
+
+    assert reports_a_reassuring_result("did the kidney check, it said normal, can I relax now?")
+    assert reports_a_reassuring_result("the model says healthy so am I fine?")
+    assert not reports_a_reassuring_result("the model says 91% pneumonia and she is struggling to breathe")
