@@ -148,6 +148,19 @@ _EMERGENCY = [
     ("head injury", r"\b(hit|banged|bumped|knocked|fell|fall|fallen|injur\w*|smacked|cracked)\b.{0,30}\bhead\b.{0,80}"
                     r"\b(vomit\w*|threw up|throwing up|being sick|been sick|confused|drowsy|sleepy|(don'?t|doesn'?t|dont|does not|can'?t) "
                     r"(know|remember|recogni[sz]e)|keeps? asking|ask(s|ing)? (the )?same|passed out|knocked out|seizure)"),
+    # a clot in the lung after a swollen calf or a long flight; the nerves of the spine pressed (numb around the
+    # bottom or between the legs, cannot pee); a new mother who does not know what is real
+    ("pulmonary embolism", r"\b(calf|leg)\b.{0,60}\b(swollen|swelling|sore|painful|tender|red)\b.{0,300}\b(short of breath|"
+                           r"breathless|out of breath|(can'?t|cannot|cant) (catch|get) (my|his|her) breath|chest (pain|hurts)|"
+                           r"(sharp|stabbing) pain\b.{0,50}\bbreath\w*|coughing (up )?blood)"),
+    ("cauda equina", r"\bnumb(ness)?\b.{0,40}\b(bottom|buttocks?|bum|groin|between (my|his|her|their) legs|saddle)\b|"
+                     r"\b(back pain|back)\b.{0,80}\b(can'?t|cannot|cant|unable to|trouble|not able to) (pee|wee|urinate|"
+                     r"control (my|his|her) (bladder|bowels))"),
+    ("postpartum psychosis", r"\b(had (our|the|a|her) baby|gave birth|since the birth|after the birth|postpartum|post-partum|"
+                             r"new mum|new mom)\b.{0,120}\b(not (really )?ours|evil|voices|not real|hallucinat\w*|paranoi\w*|"
+                             r"better (off )?(if|without)|hurt (the|her|our) baby|harm (the|her|our) baby|hasn'?t slept)"
+                             r"(?=.{0,200}\b(evil|voices|not real|hallucinat\w*|paranoi\w*|better (off )?(if|without)|hurt|harm|"
+                             r"not (really )?ours|isn'?t ours)\b)"),
     # the eye: a painful red eye with halos round lights or vomiting (acute angle-closure glaucoma), a chemical in it
     ("eye emergency", r"\b(halos?|rainbows?|rings?)\b.{0,30}\b(a?round|around) (the )?lights?\b.{0,120}\b(pain\w*|hurts?|sick|vomit\w*|"
                       r"threw up|throwing up|nause\w*)\b|\b(pain\w*|hurts?|hurting|aching)\b.{0,120}\b(halos?|rainbows?)\b.{0,20}"

@@ -310,6 +310,11 @@ def test_questions_about_the_product_are_not_medical_advice(text):
     ("our newborn is floppy and refusing feeds", "unwell baby"),
     ("the man on the bus has been seizing for ages", "unconscious"),
     ("my daughter (4) is fitting again", "unconscious"),
+    ("since the long drive my leg has been red and swollen, now I'm breathless climbing one stair", "pulmonary embolism"),
+    ("my back has been agony for two days and now I can't pee at all", "cauda equina"),
+    ("he has numbness around his buttocks since lifting the crate", "cauda equina"),
+    ("my sister gave birth a week ago, hasn't slept for days and says voices tell her the baby is evil",
+     "postpartum psychosis"),
     ("I've given my cat a new home and written notes to my kids. I won't need any of it after Friday", "self-harm"),
 ])
 def test_emerg1_families_in_other_words(text, kind):
@@ -331,6 +336,8 @@ def test_emerg1_families_in_other_words(text, kind):
     "our traffic spike was an overdose of requests, do you bill the 429s?",
     "I took an extra fish oil capsule by mistake today",
     "the model is fitting slowly on our node, is that normal?",
+    "since the birth of our daughter I have not slept much, is the app free for new parents?",
+    "my calf was sore after the marathon last month, all fine now, does the heart model need my weight?",
 ])
 def test_red_flags_named_as_over_as_school_work_or_of_a_system_are_not_emergencies(text):
     assert emergency(text) is None
