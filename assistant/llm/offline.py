@@ -348,7 +348,7 @@ def _unknown_agreed(turn: Turn) -> bool:
     """The offline backend's own signals agree with the learned router's "unknown": the message uses a word the
     documents never use ("uptime", "epic", "android") and no passage is close (`router.UNKNOWN_GATE_RELEVANCE`).
     Either alone is common in documentation questions (a third of them use such a word); with the router, out
-    of fold over ten seen sets, they lost no answer for 5 won on today's rules (benchmarks/results/router_gated.md)."""
+    of fold over eleven seen sets, they lost 1 answer for 5 won on today's rules (benchmarks/results/router_gated.md)."""
     from assistant.router import UNKNOWN_GATE_RELEVANCE
 
     if turn.knowledge is None or max((h.relevance for h in turn.hits), default=0.0) >= UNKNOWN_GATE_RELEVANCE:
