@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from assistant import cache
 
 EXAMPLES = Path(__file__).with_name("routing_examples.json")
 _FORMAT = 1
@@ -89,7 +88,7 @@ def open_examples(cache_dir: Path | str, embedder: Any, *, path: Path | str = EX
     cache_dir, path = Path(cache_dir), Path(path)
     key = {"format": _FORMAT, "examples": _digest(path), "model_id": getattr(embedder, "model_id", "")}
     try:
-        if json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8")) == key:
+        if cache.current(cache_dir, key):
             meta = json.loads((cache_dir / "examples.json").read_text(encoding="utf-8"))
             vectors = np.load(cache_dir / "vectors.npy", mmap_mode="r", allow_pickle=False)
             if len(vectors) == len(meta):
@@ -101,19 +100,11 @@ def open_examples(cache_dir: Path | str, embedder: Any, *, path: Path | str = EX
     vectors = np.asarray(embedder.encode([r["text"] for r in rows]), dtype=np.float32) if rows else (
         np.zeros((0, 1), dtype=np.float32))
     examples = SectionExamples(vectors, tuple(tuple(r["sections"]) for r in rows), tuple(r["source"] for r in rows))
-    try:
-        cache_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".examples-", dir=cache_dir.parent))
-    except OSError:
-        return examples
-    try:
-        np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-        (tmp / "examples.json").write_text(json.dumps([{"sections": list(s), "source": src} for s, src in zip(
+
+    def write(folder: Path) -> None:
+        np.save(folder / "vectors.npy", vectors, allow_pickle=False)
+        (folder / "examples.json").write_text(json.dumps([{"sections": list(s), "source": src} for s, src in zip(
             examples.sections, examples.sources)]), encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(key), encoding="utf-8")
-        if cache_dir.exists():
-            shutil.rmtree(cache_dir, ignore_errors=True)
-        os.replace(tmp, cache_dir)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    cache.replace(cache_dir, key, write)  # an unwritable home keeps nothing
     return examples

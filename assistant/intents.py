@@ -138,7 +138,11 @@ _DECIDED = re.compile(r"(?<!be )(?<!been )(?<!is )(?<!are )(?<!get )(?<!gets )(?
 # pneumonia training?", "we want to give our heart patients' data for the heart disease model training"
 _OFFER = re.compile(r"\b(we|our \w+)\b[^.?!]{0,40}\b(plug|put|add|bring|lend|offer|give|contribute|feed|use)\w*\b[^.?!]{0,40}"
                     r"\b(data|records|images|x-?rays|scans|recordings|films|cases)\b[^.?!]{0,40}\b(training|federation|"
-                    r"federated)\b", re.I)
+                    r"federated)\b|"
+                    # "we want our cath lab data to count toward the heart disease model"
+                    r"\b(we|our \w+)\b[^.?!]{0,40}\b(data|records|images|x-?rays|scans|recordings|films|cases)\b[^.?!]{0,10}"
+                    r"\b(to )?(count|go|feed|contribute|be used)\w*\b[^.?!]{0,10}\b(toward|towards|into|to|for|in)\b[^.?!]{0,40}"
+                    r"\b(training|federation|federated|models?)\b", re.I)
 _JOIN_REQUEST = re.compile(
     _WISH.pattern + r"|"
     r"\b(can|could|may) (we|our( \w+)? (team|" + _ORGANISATION_NOUN + r"))\b.{0,20}\b" + _JOIN + r"|"

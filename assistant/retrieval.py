@@ -347,7 +347,7 @@ class KnowledgeIndex:
         documentation nor in the users' words the expansion knows: "Lyon", "Epic", "ChatGPT", "SOC", "HL7" say
         the question is about something the documents do not cover; "DPO", "GUI", "EHR", "Thursday" do not
         (`assistant.vocabulary`)."""
-        from assistant.vocabulary import EVERYDAY_NAMES, user_words
+        from assistant.vocabulary import EVERYDAY_NAMES, ORGANISATION_WORDS, user_words
 
         df, mapped = self._bm25.df, user_words()  # a user's word the expansion maps ("MRNs") is not foreign
         out = []
@@ -358,6 +358,9 @@ class KnowledgeIndex:
                 continue  # two capitals ("IT", "UK", "OK") are too often a plain word or a place everyone knows
             if not (word[0].isupper() or re.search(r"[a-z][A-Z]", word)):
                 continue
+            following = re.match(r"\s+([\w']+)", text[m.end():])
+            if following and following.group(1).lower() in ORGANISATION_WORDS:
+                continue  # "Lakeside Regional", "Northfield Community Hospital": an organisation's own name
             words = tokens(word)
             if words and not any(w in df or w in mapped or w.rstrip("s") in mapped for w in words):
                 out.append(word)

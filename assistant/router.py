@@ -32,13 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from assistant import cache
 
 EXAMPLES = Path(__file__).with_name("routing_examples.json")
 #: the classes the router can add; "answer" (a question for the documentation) is every other message
@@ -201,8 +201,7 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     key = {"format": _FORMAT, "examples": examples_digest(examples), "model_id": getattr(embedder, "model_id", ""),
            "c": c, "classes": list(CLASSES)}
     try:
-        manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
-        if manifest == key:
+        if cache.current(cache_dir, key):
             return Router(weights=np.load(cache_dir / "weights.npy", allow_pickle=False),
                           intercepts=np.load(cache_dir / "intercepts.npy", allow_pickle=False),
                           thresholds=dict(thresholds or THRESHOLDS), embedder=embedder)
@@ -212,20 +211,11 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     if fitted is None:
         router = Router.fit(load_examples(examples), embedder, c=c, thresholds=thresholds)
         fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts)
-    try:
-        cache_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".router-", dir=cache_dir.parent))
-    except OSError:  # an unwritable home: the fit is used, not kept
-        return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
-                      embedder=embedder)
-    try:
-        np.save(tmp / "weights.npy", fitted[0], allow_pickle=False)
-        np.save(tmp / "intercepts.npy", fitted[1], allow_pickle=False)
-        (tmp / "manifest.json").write_text(json.dumps(key), encoding="utf-8")
-        if cache_dir.exists():
-            shutil.rmtree(cache_dir, ignore_errors=True)
-        os.replace(tmp, cache_dir)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # an unwritable home: the fit is used, not kept
+
+    def write(folder: Path) -> None:
+        np.save(folder / "weights.npy", fitted[0], allow_pickle=False)
+        np.save(folder / "intercepts.npy", fitted[1], allow_pickle=False)
+
+    cache.replace(cache_dir, key, write)  # an unwritable home: the fit is used, not kept
     return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
                   embedder=embedder)

@@ -101,9 +101,10 @@ _EMERGENCY = [
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
                               # a household chemical swallowed: "drank from the wrong bottle, it was the descaler"
-                              r"\b(drank|drunk|swallowed|ate|took a (sip|swig|gulp))\b.{0,30}\b(wrong bottle|bleach|descaler|"
+                              r"\b(drank|drunk|swallowed|ate|took a (sip|swig|gulp)|bit (into|on)|bitten|chewed|chewing|"
+                              r"sucked|sucking|licked)\b.{0,30}\b(wrong bottle|bleach|descaler|"
                               r"cleaner|detergent|antifreeze|weed ?killer|drain|lye|caustic|chemical|battery|pesticide|"
-                              r"white spirit|petrol|paraffin|lamp oil|dishwasher|washing (pod|tablet|liquid))"),
+                              r"white spirit|petrol|paraffin|lamp oil|dishwasher|washing (pod|tablet|liquid)|(laundry|detergent|liquid) (pod|capsule|tablet)s?)"),
     # carbon monoxide: headaches, dizziness or drowsiness, in several people or after a heater, boiler or engine is on
     ("carbon monoxide", r"\bcarbon monoxide\b|\bco (alarm|detector|poisoning)\b|"
                         r"\b(gas (heater|fire|boiler|stove|cooker)|boiler|generator|fumes|exhaust|paraffin heater)\b.{0,80}"
@@ -191,6 +192,7 @@ _EMERGENCY = [
                   r"(no|any) point (in )?(living|going on|being alive)|\bwish i (was|were) dead\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
                   # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"
+                  r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point (any ?more|in (anything|going on|carrying on))\b|"
                   r"\b(see|is|there'?s|find)( no| not| any)? (the )?point (in|of|to) (living|life|being alive|going on|"
                   r"anything( any ?more)?|carrying on)\b|\blife (is|feels) (pointless|not worth (living|it))|"
                   # thinking about how to end one's own life: "been thinking of ways to end it", "how I would end it"
@@ -409,6 +411,22 @@ _REASSURING_RESULT = re.compile(r"\b(it|the (model|result|test|app|space|report|
 
 def reports_a_reassuring_result(text: str) -> bool:
     return bool(_REASSURING_RESULT.search(text))
+
+
+# "a pneumonia job has been running for hours and looks stuck, can I kill it safely?": a system in trouble, nobody
+# else named and no word of a body or a symptom; the learned router's emergency is not taken for it
+_SYSTEM_TROUBLE = re.compile(r"\b(jobs?|process(es)?|nodes?|servers?|rounds?|containers?|services?|runs?|pipelines?|"
+                             r"aggregat\w+|superlinks?|supernodes?|training|queues?|uploads?|scripts?|apps?)\b.{0,60}"
+                             r"\b(stuck|hung|hangs|hanging|frozen|freezes|kill|restart|cancel|crash\w*|dead|died|down)\b|"
+                             r"\b(kill|restart|cancel)\b.{0,30}\b(jobs?|process(es)?|nodes?|servers?|rounds?|runs?|it)\b", re.I)
+_BODY = re.compile(r"\b(pain|hurts?|breath\w*|bleed\w*|blood|chest|heart|faint\w*|dizz\w*|unconscious|collaps\w*|seiz\w*|"
+                   r"burn\w*|shock|sick|vomit\w*|numb|swollen|rash|fever|temperature|pills?|tablets?|overdose|suicid\w*|"
+                   r"head|arm|leg|skin|lips?|face|throat)\b", re.I)
+
+
+def system_trouble(text: str) -> bool:
+    """The text is about a system in trouble, names nobody but the writer and no body or symptom."""
+    return bool(_SYSTEM_TROUBLE.search(text) and not _SOMEONE_ELSE.search(text) and not _BODY.search(text))
 
 
 def names_someone_or_now(text: str) -> bool:

@@ -31,6 +31,7 @@ from assistant.safety import (
     redact,
     reports_a_reassuring_result,
     settled,
+    system_trouble,
 )
 from assistant.tools import DEFAULT_HUB_URL, DEFAULT_SUPERLINK, ToolContext
 
@@ -123,11 +124,13 @@ class ChatSession:
         # add one to a question about changing one's own medicine ("it makes me dizzy, can I stop taking it?"),
         # which gets the advice to ask the prescriber, nor to a message that names no person and nothing happening
         # now ("try the ecg model on an example"), nor to one that names a red flag only as over or as school work
-        # (`safety.settled`), nor to one reporting a reassuring result ("it says healthy, can I stop worrying now?");
+        # (`safety.settled`), nor to one reporting a reassuring result ("it says healthy, can I stop worrying now?"),
+        # nor to a system in trouble ("the job looks stuck, can I kill it safely?", `safety.system_trouble`);
         # a rule emergency in such a message still counts
         routing = self.assistant.router.classify(clean) if self.assistant.router is not None else None
         learned = (routing is not None and routing.emergency and not own_treatment_change(clean)
-                   and names_someone_or_now(clean) and not settled(clean) and not reports_a_reassuring_result(clean))
+                   and names_someone_or_now(clean) and not settled(clean) and not reports_a_reassuring_result(clean)
+                   and not system_trouble(clean))
         found = emergency(text) or (LEARNED_EMERGENCY if learned else None)
         return Turn(text=clean, raw=text, history=list(self.history), hits=hits, tools=self.tools, state=self.state,
                     emergency=found, attached=attached, knowledge=self.assistant.index, routing=routing)

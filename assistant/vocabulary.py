@@ -85,7 +85,17 @@ _FAMILIES: list[tuple[str, str]] = [
     ("mtls", "tls"),
     ("sve sves svt svts pac pacs pvc pvcs", "supraventricular ventricular"),
     ("github gitlab bitbucket slack teams", "public"),
+    # who is writing and for what kind of organisation: "I'm CIO at Lakeside Regional"
+    ("cio cto ceo cmo cmio ciso cno coo", "organization"),
+    ("regional general memorial infirmary community county university teaching children's", "hospital"),
 ]
+#: the word after a capitalised name that makes it an organisation's own name ("Lakeside Regional", "Northfield
+#: Community Hospital"): a name to take part with, not a product the documents leave out
+ORGANISATION_WORDS = frozenset("""
+hospital hospitals clinic clinics regional general medical health healthcare university centre center trust
+infirmary institute lab labs laboratory laboratories practice cardiology associates group network county memorial
+community teaching children's foundation diagnostics imaging radiology
+""".split())
 # Words of any message that are capitalised without naming anything the documents could cover: days, months,
 # greetings. Known words for `scope` and `KnowledgeIndex.foreign_names` (not query expansion).
 EVERYDAY_NAMES = frozenset("""

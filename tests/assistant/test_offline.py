@@ -327,3 +327,15 @@ def test_a_question_naming_a_product_the_documents_never_mention_is_unknown(bot,
 ])
 def test_a_general_acronym_or_a_day_does_not_make_a_documentation_question_unknown(bot, text):
     assert bot.session().ask(text).intent != "unknown"
+
+
+def test_an_organisations_own_name_and_its_officers_title_are_not_foreign(kindex):
+    """"I'm CIO at Lakeside Regional": the writer's organisation and title, not a product the documents omit."""
+    assert kindex.foreign_names("Hello, I'm CIO at Lakeside Regional. We want in on the heart training") == []
+    assert kindex.foreign_names("we are Brookfield Community Hospital and want to use Epic") == ["Epic"]
+
+
+def test_an_organisation_named_by_its_own_name_offering_its_data_starts_onboarding(bot):
+    answer = bot.session().ask("Hi, I'm CTO at Harbourview Memorial. We want our echo lab data to count toward "
+                               "the heart disease model. What's the first step?")
+    assert answer.intent == "onboarding"

@@ -391,3 +391,22 @@ def test_the_router_adds_no_emergency_to_a_reassuring_result_reported():
     assert reports_a_reassuring_result("did the kidney check, it said normal, can I relax now?")
     assert reports_a_reassuring_result("the model says healthy so am I fine?")
     assert not reports_a_reassuring_result("the model says 91% pneumonia and she is struggling to breathe")
+
+
+# fresh11's two rule misses (the router caught them), in other words
+@pytest.mark.parametrize(("text", "kind"), [
+    ("our toddler chewed a laundry pod and is drooling", "overdose or poisoning"),
+    ("she licked the drain cleaner off the spoon", "overdose or poisoning"),
+    ("I just don't see the point any more, tonight I'm done", "self-harm"),
+])
+def test_fresh11_rule_misses_in_other_words(text, kind):
+    assert emergency(text) == kind
+
+
+def test_a_system_in_trouble_is_not_the_routers_emergency():
+    from assistant.safety import system_trouble
+
+    assert system_trouble("the training job hangs and I want to kill it, is that safe?")
+    assert system_trouble("our node died overnight, can I restart it?")
+    assert not system_trouble("the server room is on fire and my colleague is burned")
+    assert not system_trouble("the job is stuck and I have crushing chest pain")
