@@ -36,8 +36,8 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
     """The rules for one catalog (the interpret rule names its labels and task words), compiled once."""
     return [
         ("onboarding", re.compile(r"\b(onboard|connect|join|register|enrol+|sign up|add|bring|set up|setup)\b.{0,40}\b(hospital|"
-                                  r"clinic|organi[sz]ation|node|site|data provider|department)s?\b|\b(hospital|clinic)\b.{0,40}\b(join|connect|"
-                                  r"onboard|contribute|participate|take part|help train|become a data provider)|"
+                                  r"clinic|organi[sz]ation|node|site|data provider|department)s?\b|\b(hospital|clinic)\b.{0,40}\b(join(ing)?|connect(ing)?|"
+                                  r"onboard(ing)?|contribut(e|ing)|participat(e|ing)|take part|help train|become a data provider)\b|"
                                   r"\b(as|become) an? (new )?data provider\b|\benrol+ment token\b.{0,30}\b(create|get|need|new|give)|"
                                   r"\b(create|get|need|new|give)\b.{0,30}\benrol+ment token", re.I)),
         ("usage", re.compile(r"\b(my|our|remaining|left)\b.{0,40}\b(usage|quota|predictions|limit|invoice|bill)|"
@@ -92,9 +92,12 @@ _PROBLEM = re.compile(r"(?<!/ )(?<!/)(?<!\bor )\b(not|n't|won'?t|can'?t|cannot|f
 # intents that act for the user: a how-to question or a problem report goes to the documentation instead
 # a metric or a measurement quoted with its number ("AUC 0.867", "sensitivity of 0.43", "out-of-distribution with
 # score 1.7", "a cup-to-disc ratio of 0.6"): not a model's result for a case to interpret
-_METRIC_NUMBER = re.compile(r"\b(auc|roc[- ]?auc|accuracy|sensitivity|specificity|precision|recall|f1|ece|brier|kappa|"
+_METRIC_NUMBER = re.compile(r"\b(auc|roc[- ]?auc|accuracy|sensitivity|specificity|precision|recall|f1|ece|brier|kappa|temperature|"
                             r"ratio|interval|ci|iop|out[- ]of[- ]distribution|ood)\b\W{0,3}((of|is|was|at|with|=|:)\s*)?"
                             r"((a|an|the)\s+)?(score\s+)?\(?\d", re.I)
+# a refusal reported ("it wouldn't give a result", "said the image is out of distribution", "refused"): no score
+_REFUSED = re.compile(r"\bout[- _]of[- _]distribution\b|\b(refused|rejected)\b|\b(wouldn'?t|would not|didn'?t|did not|won'?t) "
+                      r"(give|show|return) (me )?(a |any )?(result|score|answer)\b|\bno (result|label|score)\b", re.I)
 _DOC_FIRST = {"usage", "contributions", "explain", "predict", "list_models", "report", "onboarding"}
 # a question about something ("can I run this without internet?", "will it work with ...?", "why does our node
 # decline rounds?", "what happens when our budget runs out?"): asked to know, not to have it done; "how many" and
@@ -228,6 +231,8 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
                 continue  # typed field values (numbers beside field names) are a case to predict, not a score
             if name == "interpret" and _METRIC_NUMBER.search(text) and "%" not in text:
                 continue  # "glaucoma AUC 0.9997??", "a cup-to-disc ratio of 0.6": a metric or a measure, not a result
+            if name == "interpret" and _REFUSED.search(text):
+                continue  # "it wouldn't give a result, just said out of distribution": a refusal, for troubleshooting
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
                     (name == "onboarding" and (_LATER_STEP.search(text) or _ABOUT_PROCESS.search(text))) or _SEVERAL_MODELS.search(text)
                     or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(

@@ -353,7 +353,8 @@ class KnowledgeIndex:
         out = []
         for m in _NAME.finditer(text):
             word = m.group(0)
-            if m.start() == 0 or len(word) < 2 or (word.isupper() and len(word) == 2) or (
+            sentence_start = m.start() == 0 or bool(re.search(r"[.!?;:]\s+['\"(]*$", text[:m.start()]))
+            if sentence_start or len(word) < 2 or (word.isupper() and len(word) == 2) or (
                     word.lower().replace("'", "") in EVERYDAY_NAMES):
                 continue  # two capitals ("IT", "UK", "OK") are too often a plain word or a place everyone knows
             if not (word[0].isupper() or re.search(r"[a-z][A-Z]", word)):

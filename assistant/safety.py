@@ -115,7 +115,12 @@ _EMERGENCY = [
     ("diabetic emergency", r"\bbreath\b.{0,20}\b(smells?|smelling)\b.{0,20}\b(fruity|sweet|like (nail polish|acetone|pear drops))|"
                            r"\b(type ?1|diabet\w*|sugars?|vomit\w*|throwing up|thrown up|threw up)\b.{0,80}\b(breathing|breaths?|"
                            r"breathes) (really |very |so )?(deep and fast|fast and deep)\b|"
-                           r"\bketoacidosis\b|\bdka\b|\b(sugar|glucose|bg)\b.{0,20}\b(won'?t come up|is (really |very )?low and "
+                           r"\bketoacidosis\b|\bdka\b|"
+                           # a hypo: a low reading (mmol/L under 3, mg/dL under 54) or the word, with confusion or sweating
+                           r"\b(sugar|glucose|bg|meter|reading|bm|hypo)\b.{0,25}(?<![\d.])([0-2](\.\d)?|[1-4]\d|5[0-3])(?![\d.])"
+                           r"(?!\s*(%|years?|y/?o|units?|weeks?|days?))\b.{0,60}\b(confused|sweaty|sweating|shaking|drowsy|"
+                           r"slurr\w*|unresponsive|won'?t wake|can'?t (hold|swallow|stand|talk)|aggressive|fitting)\b|"
+                           r"\bhypo\b.{0,60}\b(confused|unresponsive|won'?t wake|can'?t (swallow|wake)|passed out|fitting|seiz\w*)\b|\b(sugar|glucose|bg)\b.{0,20}\b(won'?t come up|is (really |very )?low and "
                            r"(she|he|they) (is|are|won'?t))"),
     # about to faint with a racing heart, or the feeling itself said outright
     ("near fainting", r"\b(about to|going to|gonna) (pass out|faint|black out|collapse)\b(?!\s+(the|a|an|some|copies|flyers|papers))|"
@@ -147,7 +152,8 @@ _EMERGENCY = [
                     r"\b(blister\w*|charred|burn\w*)\b.{0,40}\b(doesn'?t|does not|dont|don't) (even )?hurt"),
     # a head injury with confusion, vomiting or drowsiness after it
     ("head injury", r"\b(hit|banged|bumped|knocked|fell|fall|fallen|injur\w*|smacked|cracked)\b.{0,30}\bhead\b.{0,80}"
-                    r"\b(vomit\w*|threw up|throwing up|being sick|been sick|confused|drowsy|sleepy|(don'?t|doesn'?t|dont|does not|can'?t) "
+                    r"\b(vomit\w*|threw up|thrown up|throwing up|being sick|been sick|confused|drowsy|sleepy|falling asleep|"
+                    r"nodding off|(don'?t|doesn'?t|dont|does not|can'?t) "
                     r"(know|remember|recogni[sz]e)|keeps? asking|ask(s|ing)? (the )?same|passed out|knocked out|seizure)"),
     # a clot in the lung after a swollen calf or a long flight; the nerves of the spine pressed (numb around the
     # bottom or between the legs, cannot pee); a new mother who does not know what is real
@@ -211,6 +217,13 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(won'?t|wont|will not) (be )?(needing|need|using|around|here)\b.{0,40}\b(after|by|past|beyond|from)\b",
     r"\b(said|saying) (my )?goodbyes?\b|\b(put|putting|got|getting) my (affairs|things) in order\b",
     r"\b(after|by|past) this (weekend|week|friday|saturday|sunday)\b.{0,40}\b(won'?t|wont|will not|no longer)\b",
+    # the means made ready: "the pills are counted out on the table", "I've got all my pills out"
+    r"\b(pills|tablets|meds|medicines?|medication)\b.{0,20}\b(counted|laid|lined|set|sorted|put|all) out\b|"
+    r"\b(got|have|put|taken) (all )?(my|the|his|her) (pills|tablets|meds|medication)\b.{0,15}\bout\b",
+    # telling someone, as a last word: "I just wanted to tell someone", "wanted someone to know"
+    r"\b(just )?want(ed)? (to tell someone|someone to know|to say goodbye|to let (someone|somebody|you) know)\b",
+    # hopelessness said without the words of a plan: "don't see the point anymore", "can't do this anymore"
+    r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
 )]
 
 
@@ -468,7 +481,9 @@ _REDACTIONS = [
     (re.compile(r"\b(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"), "[date]"),
     (re.compile(r"\b(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d\b"), "[date]"),
     (re.compile(r"\b(born|dob|date of birth)\b[:\s]+[\w ,./-]{4,20}", re.I), r"\1 [date]"),
-    (re.compile(r"\b(mrn|nhs|ssn|record|patient id|insurance)( (number|no\.?|#|id))?[:#\s]+[A-Z0-9-]{4,}", re.I), r"\1 [id]"),
+    # an identifier holds a digit: "insurance 88231-A" is one, "insurance reimburse", "record number" are words
+    (re.compile(r"\b(mrn|nhs|ssn|record|patient id|insurance)( (number|no\.?|#|id))?( (is|was))?[:#=\s]+(?=[A-Z-]*\d)[A-Z0-9-]{4,}", re.I),
+     r"\1 [id]"),
     (re.compile(r"(?<![\w.])\+?\d[\d ()-]{7,}\d(?![\w.])"), "[phone]"),
 ]
 

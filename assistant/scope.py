@@ -207,3 +207,17 @@ def unknown_terms(text: str, index: Any) -> list[str]:
     """The content words of `text` the knowledge base does not know ("uptime", "sla"), typing slips forgiven."""
     vocab = vocabulary(index)
     return [w for w in content_words(text) if not known(w, vocab)]
+
+
+# "who founded medhive and where is the company based?", "will my health insurance reimburse me?": the documents
+# describe the software, not a company behind it nor what an insurer pays
+_COMPANY = re.compile(r"\bwho (founded|created|started|owns|runs|made|built|funds)\b.{0,20}\b(medhive|it|the company|this)\b|"
+                      r"\bwhere (is|are) (medhive|the company|your company|you|the team)\b.{0,15}\b(based|located|headquartered)\b|"
+                      r"\b(investors?|funding round|valuation|founders?|ceo of medhive|headquarters)\b", re.I)
+_INSURANCE = re.compile(r"\b(insurance|insurer|medicare|medicaid|health plan)\b.{0,60}\b(reimburs\w*|cover\w*|pay (me )?back|"
+                        r"pay for|refund\w*)\b|\breimburs\w*\b", re.I)
+
+
+def company_or_insurance(text: str) -> bool:
+    """The text asks about the company behind MedHive or what an insurer pays."""
+    return bool(_COMPANY.search(text) or _INSURANCE.search(text))

@@ -89,7 +89,7 @@ class OfflineBackend:
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
         if intent == "tiers" and ((not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn))
-                                  or (turn.knowledge is not None and (scope.comparison_elsewhere(turn.text, turn.knowledge)
+                                  or scope.company_or_insurance(turn.text) or (turn.knowledge is not None and (scope.comparison_elsewhere(turn.text, turn.knowledge)
                                                                       or scope.unknown_terms(turn.text, turn.knowledge)))):
             # "compare snowflake and bigquery pricing": a price word in another domain's question, "your price
             # compared to aws", or a term the documents never use ("your uptime SLA for the enterprise tier") is not
@@ -305,6 +305,8 @@ class OfflineBackend:
             return self._unknown()  # "reset my ubuntu root password": another product's account
         if intent in ("question", "symptom") and scope.homework(turn.text):
             return self._unknown()  # "the pathophysiology of type 1 vs type 2 for my exam": teaching, not our documents
+        if intent == "question" and scope.company_or_insurance(turn.text):
+            return self._unknown()  # "who founded medhive?", "will my insurance reimburse the paid plan?"
         if intent in ("question", "symptom") and scope.booking(turn.text):
             return self._unknown()  # "book me an appointment with a cardiologist": a service MedHive does not offer
         if intent == "question" and scope.recommendation_elsewhere(turn.text) and not detect_task(turn.text):

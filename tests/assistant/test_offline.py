@@ -339,3 +339,15 @@ def test_an_organisation_named_by_its_own_name_offering_its_data_starts_onboardi
     answer = bot.session().ask("Hi, I'm CTO at Harbourview Memorial. We want our echo lab data to count toward "
                                "the heart disease model. What's the first step?")
     assert answer.intent == "onboarding"
+
+
+@pytest.mark.parametrize("text", [
+    "who started MedHive, and is it a company or a university project?",
+    "does my insurer pay back what I spend on the pay-per-use tier?",
+])
+def test_the_company_behind_medhive_and_insurers_are_not_in_the_documents(bot, text):
+    assert bot.session().ask(text).intent == "unknown"
+
+
+def test_a_capitalised_word_starting_a_sentence_is_not_a_foreign_name(kindex):
+    assert kindex.foreign_names("Ran a CSV of 40 rows. Am I billed for the refused ones?") == []

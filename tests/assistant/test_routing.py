@@ -181,3 +181,16 @@ def test_a_score_quoted_as_a_result_is_still_interpreted():
 ])
 def test_a_prediction_request_that_reports_a_problem_is_for_the_documentation(text):
     assert route(text) == "question"
+
+
+def test_a_hospital_that_already_contributed_asking_about_its_share_is_a_question():
+    assert route("How is our clinic's revenue share computed? We contributed 800 images last quarter.") != "onboarding"
+
+
+@pytest.mark.parametrize("text", [
+    "what does 'temperature 0.71' on the ecg model card mean?",
+    "the glaucoma space wouldn't give a result, it said out of distribution, what does that mean?",
+    "my x-ray was refused, what does that mean?",
+])
+def test_a_calibration_temperature_or_a_refusal_is_not_a_result_to_interpret(text):
+    assert route(text) != "interpret"

@@ -396,6 +396,10 @@ def test_the_router_adds_no_emergency_to_a_reassuring_result_reported():
 # fresh11's two rule misses (the router caught them), in other words
 @pytest.mark.parametrize(("text", "kind"), [
     ("our toddler chewed a laundry pod and is drooling", "overdose or poisoning"),
+    # fresh12's two rule misses (the router caught them)
+    ("my nan slipped and hit her head on the step, she's thrown up and keeps nodding off", "head injury"),
+    ("his sugar is 2.3 and he is sweating and confused", "diabetic emergency"),
+    ("she's had a hypo and now she won't wake properly", "unconscious"),
     ("she licked the drain cleaner off the spoon", "overdose or poisoning"),
     ("I just don't see the point any more, tonight I'm done", "self-harm"),
 ])
@@ -410,3 +414,28 @@ def test_a_system_in_trouble_is_not_the_routers_emergency():
     assert system_trouble("our node died overnight, can I restart it?")
     assert not system_trouble("the server room is on fire and my colleague is burned")
     assert not system_trouble("the job is stuck and I have crushing chest pain")
+
+
+def test_redaction_takes_identifiers_not_the_words_after_insurance_or_record():
+    """An identifier holds a digit: "insurance reimburse", "the record shows" are words and stay (fresh12: the
+    question "will my health insurance reimburse me" reached the assistant as "insurance [id] me")."""
+    assert redact("will my health insurance reimburse me?") == "will my health insurance reimburse me?"
+    assert redact("the record shows nothing new") == "the record shows nothing new"
+    assert "77812" not in redact("insurance number is BX-77812") and "4431" not in redact("record: A4431")
+
+
+# fresh12's missed emergency, in other words: a plan said only through its preparations
+@pytest.mark.parametrize("text", [
+    "I've left letters for everyone and my tablets are all laid out. Just wanted someone to know.",
+    "got all my meds out on the desk and I can't do this anymore",
+])
+def test_a_plan_said_through_its_preparations_is_self_harm(text):
+    assert emergency(text) == "self-harm"
+
+
+@pytest.mark.parametrize("text", [
+    "I have my pills out, sorting the weekly organiser, does the app remind me?",
+    "I just wanted to tell someone that the glaucoma demo helped my mum",
+])
+def test_one_sign_alone_is_not_a_plan(text):
+    assert emergency(text) is None
