@@ -112,6 +112,18 @@ def by_class(scored: list[Any], off: list[Any]) -> dict[str, list[int]]:
     return out
 
 
+def embedded_examples(embedder: Any) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray]:
+    """The router's examples, their vectors, their sources and their texts normalised (to leave out, with a set,
+    any example worded as one of its questions)."""
+    from assistant.router import load_examples
+
+    examples = load_examples()
+    vectors = np.asarray(embedder.encode([e["text"] for e in examples]), dtype=np.float64)
+    source = np.array([e["source"] for e in examples])
+    norm = np.array([" ".join(e["text"].lower().split()) for e in examples])
+    return examples, vectors, source, norm
+
+
 def first_contact(name: str) -> list[Any]:
     """The verdicts the rules gave `name` when it was first scored, before any rule was written for it
     (benchmarks/results/assistant-<name>-scored.json, from `benchmarks.assistant_heldout`)."""
@@ -158,7 +170,7 @@ HEADER = ["left out", "questions", "on topic off", "on topic on", "emergencies",
 
 def run(quick: bool) -> str:
     from assistant import evaluation
-    from assistant.router import THRESHOLDS, C, Router, load_examples
+    from assistant.router import THRESHOLDS, C, Router
     from benchmarks.assistant import offline_bot
 
     sets = SETS[:2] if quick else SETS
@@ -169,10 +181,7 @@ def run(quick: bool) -> str:
         bot, store = offline_bot(tmp / "home")
         bot.router = None
         embedder = bot.index.embedder
-        examples = load_examples()
-        vectors = np.asarray(embedder.encode([e["text"] for e in examples]), dtype=np.float64)
-        source = np.array([e["source"] for e in examples])
-        norm = np.array([" ".join(e["text"].lower().split()) for e in examples])
+        examples, vectors, source, norm = embedded_examples(embedder)
         questions = {name: evaluation.load(EVAL / f"{name}.json") for name in SETS}
         for name in SETS:  # the training file holds each set's questions, in the set's order
             assert [e["text"] for e in examples if e["source"] == name] == [q["q"] for q in questions[name]], name

@@ -53,9 +53,9 @@ def _gain(rows: list[Any], which: str, cls: str, take: Any) -> tuple[int, int]:
 
 def main() -> None:
     from assistant import evaluation, scope
-    from assistant.router import THRESHOLDS, UNKNOWN_GATE_RELEVANCE, C, Router, load_examples
+    from assistant.router import THRESHOLDS, UNKNOWN_GATE_RELEVANCE, C, Router
     from benchmarks.assistant import offline_bot
-    from benchmarks.router_cv import EVAL, first_contact
+    from benchmarks.router_cv import EVAL, embedded_examples, first_contact
     from scripts.routing_examples import SEEN
 
     load_before = os.getloadavg()[0]
@@ -66,10 +66,7 @@ def main() -> None:
         bot, store = offline_bot(tmp / "home")
         bot.router = None
         embedder = bot.index.embedder
-        examples = load_examples()
-        vectors = np.asarray(embedder.encode([e["text"] for e in examples]), dtype=np.float64)
-        source = np.array([e["source"] for e in examples])
-        norm = np.array([" ".join(e["text"].lower().split()) for e in examples])
+        examples, vectors, source, norm = embedded_examples(embedder)
         every = bot.index.examples
         for name in SEEN:
             keep = (source != name) & ~np.isin(norm, norm[source == name])
