@@ -36,6 +36,7 @@ _OTHERS_WORDS = (r"he|she|they|someone|somebody|friend|child|kid|son|daughter|ba
                  r"husband|wife|partner|brother|sister|patient|colleague|man|woman|boy|girl")
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
+                   r"\b(strong|bad|severe|big|terrible) pain in (the )?chest\b|"
                    r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
                    r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
@@ -89,7 +90,8 @@ _EMERGENCY = [
                  r"\b(lots of|a lot of|loads of|so much|tons of|pool of) blood\b|\blost (a lot of |so much )?blood\b|"
                  r"\b(soaked|soaking|bled) (through|right through)\b|\b(towels?|bandages?|cloths?|shirt)\b.{0,25}\bsoaked|"
                  r"(coughing|vomiting|throwing|spitting) up blood"),
-    ("anaphylaxis", r"anaphyla|allergic reaction|\bthroat\b.{0,25}\b(swell|clos|tight)|"
+    ("anaphylaxis", r"anaphyla|allergic reaction|\b(flushed|wheezy|wheezing|hives|rash)\b.{0,60}\b(bp|blood pressure)\b.{0,20}"
+                    r"\b(dropped|falling|fell|low|[4-8]\d ?/ ?\d{2})\b|\bthroat\b.{0,25}\b(swell|clos|tight)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen|puff(s|ed|ing)? up)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos(?!\w*\s+(of|on)\s+(\w+\s+)?(api|calls?|requests?|traffic|data|e-?mails?|notifications?|"
                               r"meetings?|information|info|content|jargon|acronyms?)\b)|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
@@ -178,15 +180,16 @@ _EMERGENCY = [
                       r"\b(splash\w*|sprayed|squirted)\b.{0,30}\b(in|into) (my|his|her|their|the) eyes?\b.{0,60}\b(burn\w*|sting\w*|"
                       r"(can'?t|cannot|cant) open)"),
     # a chemotherapy patient with a fever or shivers (neutropenic sepsis); a dangerous potassium, missed dialysis
-    ("sepsis signs", r"\b(chemo\w*|neutropeni\w*|immunosuppress\w*|(on|after|having) (radio|immuno)therapy)\b.{0,120}"
+    ("sepsis signs", r"\b(rigid|stiff as a board|rigid as a board)\b.{0,80}\b(temp(erature)?|fever)\b.{0,40}\b(confused|drowsy|"
+                     r"unresponsive)\b|\b(chemo\w*|neutropeni\w*|immunosuppress\w*|(on|after|having) (radio|immuno)therapy)\b.{0,120}"
                      r"\b(temp(erature)?|fever\w*|feverish|38(\.\d)?|39(\.\d)?|40(\.\d)?|shiver\w*|shaking|rigou?rs?|burning up)\b|"
                      r"\b(temp(erature)?|fever\w*|feverish|shiver\w*|rigou?rs?|burning up)\b.{0,80}\b(chemo\w*|neutropeni\w*)\b"),
-    ("dangerous blood result", r"\b(potassium|k\+?)\b.{0,15}\b(6\.[5-9]|[7-9](\.\d)?)\b(?!\s*(mg|g|%|years?|days?))|"
+    ("dangerous blood result", r"\b(potassium|k\+?)\b.{0,25}\b(6\.[5-9]|[7-9](\.\d)?)\b(?!\s*(mg|g|%|years?|days?))|"
                                r"\bmissed\b.{0,25}\b(dialysis|(two|2|three|3|several|a few) (of (his|her|my) )?(dialysis )?sessions)\b"
                                r".{0,120}\b(weak\w*|breathless|short of breath|flutter\w*|palpitat\w*|confused|chest|heart)\b"),
     # carbon monoxide as a household describes it: several people with headaches or sickness that ease outside
     ("carbon monoxide", r"\b(headaches?|dizzy|dizziness|drowsy|nause\w*|sick)\b.{0,160}\b(better|go(es)? away|clears?( up)?|ease\w*)\b"
-                        r".{0,30}\b(outside|out of the (house|flat|home)|outdoors|fresh air|away from (home|the house))\b|"
+                        r".{0,30}\b(outside|out of the (house|flat|home)|outdoors|fresh air|away from (home|the house)|(go|get|went|are) out)\b|"
                         r"\b(everyone|all of us|the whole (family|house(hold)?)|both of us|we all)\b.{0,80}\b(headaches?|dizzy|drowsy|"
                         r"nause\w*|sick)\b.{0,80}\b(heating|heater|furnace|boiler|stove|fire|burner|generator|barbecue|bbq|charcoal)\b"),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"

@@ -396,6 +396,12 @@ def test_the_router_adds_no_emergency_to_a_reassuring_result_reported():
 # fresh11's two rule misses (the router caught them), in other words
 @pytest.mark.parametrize(("text", "kind"), [
     ("our toddler chewed a laundry pod and is drooling", "overdose or poisoning"),
+    # emerg2's five missed emergencies, in other words
+    ("the lab phoned: his potassium has come back at 6.8 and he feels weak", "dangerous blood result"),
+    ("we all have headaches at home but they clear when we go out for a walk", "carbon monoxide"),
+    ("my mother have bad pain in chest and she is sweating", "chest pain"),
+    ("after the new antibiotic drip she is flushed and wheezy and her blood pressure dropped", "anaphylaxis"),
+    ("he is rigid as a board with a temperature of 40 and confused", "sepsis signs"),
     # fresh12's two rule misses (the router caught them)
     ("my nan slipped and hit her head on the step, she's thrown up and keeps nodding off", "head injury"),
     ("his sugar is 2.3 and he is sweating and confused", "diabetic emergency"),
