@@ -122,7 +122,9 @@ _EMERGENCY = [
                            r"\b(sugar|glucose|bg|meter|reading|bm|hypo)\b.{0,25}(?<![\d.])([0-2](\.\d)?|[1-4]\d|5[0-3])(?![\d.])"
                            r"(?!\s*(%|years?|y/?o|units?|weeks?|days?))\b.{0,60}\b(confused|sweaty|sweating|shaking|drowsy|"
                            r"slurr\w*|unresponsive|won'?t wake|can'?t (hold|swallow|stand|talk)|aggressive|fitting)\b|"
-                           r"\bhypo\b.{0,60}\b(confused|unresponsive|won'?t wake|can'?t (swallow|wake)|passed out|fitting|seiz\w*)\b|\b(sugar|glucose|bg)\b.{0,20}\b(won'?t come up|is (really |very )?low and "
+                           r"\bhypo\b.{0,60}\b(confused|unresponsive|won'?t wake|can'?t (swallow|wake)|passed out|fitting|seiz\w*)\b|"
+                           r"\b(diabet\w*|type ?1|insulin)\b.{0,60}\b(shaking|shaky|sweaty|sweating|pale)\b.{0,40}\b(confused|"
+                           r"can (barely|hardly) (talk|speak|stand)|drowsy|slurr\w*)\b|\b(sugar|glucose|bg)\b.{0,20}\b(won'?t come up|is (really |very )?low and "
                            r"(she|he|they) (is|are|won'?t))"),
     # about to faint with a racing heart, or the feeling itself said outright
     ("near fainting", r"\b(about to|going to|gonna) (pass out|faint|black out|collapse)\b(?!\s+(the|a|an|some|copies|flyers|papers))|"
@@ -132,7 +134,7 @@ _EMERGENCY = [
     # breaking early, a baby that stopped moving
     ("pregnancy emergency", r"\b(pregnant|pregnancy|\d{1,2}[- ]?(weeks?|wks?) (pregnant|along|gestation)|expecting a baby)\b"
                             r".{0,120}\b((severe|bad|worst|splitting|terrible|pounding) headache|flashing lights|blurr(ed|y) vision|"
-                            r"seeing (spots|stars|flashes)|bleeding|(severe|bad|sharp) (tummy|abdominal|belly|stomach) pain|"
+                            r"seeing (spots|stars|flashes)|bleeding|(a lot of|lots of|so much|bright red|heavy) blood|(severe|bad|sharp) (tummy|abdominal|belly|stomach) pain|"
                             r"waters? (broke|broken|have broken)|(baby|babies) (is |are )?(not moving|moving less|stopped moving)|"
                             r"(bp|blood pressure) (of )?(1[6-9]\d|2\d\d) ?/ ?\d{2,3}|having (a )?fits?|seizures?|convuls\w*)"),
     # sepsis as a relative sees it: confusion with fever or fast breathing, mottled or purple skin
@@ -170,6 +172,9 @@ _EMERGENCY = [
                              r"better (off )?(if|without)|hurt (the|her|our) baby|harm (the|her|our) baby|hasn'?t slept)"
                              r"(?=.{0,200}\b(evil|voices|not real|hallucinat\w*|paranoi\w*|better (off )?(if|without)|hurt|harm|"
                              r"not (really )?ours|isn'?t ours)\b)"),
+    # heat stroke: hot dry skin or no sweating with confusion; a temperature of 41 or more
+    ("heat stroke", r"\b(hot and dry|hot,? dry|stopped sweating|not sweating)\b.{0,80}\b(confused|collapsed|drowsy|"
+                    r"unresponsive|stumbl\w*|fainted)\b|\b(temp(erature)?|thermometer|fever)\b.{0,20}\b4[1-3](\.\d)?\b"),
     # the eye: a painful red eye with halos round lights or vomiting (acute angle-closure glaucoma), a chemical in it
     ("eye emergency", r"\b(halos?|rainbows?|rings?)\b.{0,30}\b(a?round|around) (the )?lights?\b.{0,120}\b(pain\w*|hurts?|sick|vomit\w*|"
                       r"threw up|throwing up|nause\w*)\b|\b(pain\w*|hurts?|hurting|aching)\b.{0,120}\b(halos?|rainbows?)\b.{0,20}"
@@ -208,7 +213,11 @@ _EMERGENCY = [
                   r"\b(think\w*|thought|planning|plans?|ways?|how)\b.{0,20}\b(to|i'?d|i would|i could|i will) end (it|my life|things)\b|"
                   # "I can't do this anymore. I have a plan for tonight and nobody would even notice"
                   r"\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b.{0,80}\b(plan|nobody|no one|goodbye)\b|"
-                  r"\b(have|got|made) a plan\b.{0,40}\b(nobody|no one) (would|will) (even )?(notice|care|miss me)\b)"),
+                  r"\b(have|got|made) a plan\b.{0,40}\b(nobody|no one) (would|will) (even )?(notice|care|miss me)\b|"
+                  # "I've been saving my pills and I'm going to take them all tonight"
+                  r"\b(saving|saved|stockpil\w*|hoard\w*)( up)? (my |all my |the )?(pills|tablets|meds|medication)\b.{0,60}"
+                  r"\b(take|swallow)\b|\b(going to|gonna|will|plan to) (take|swallow) (them|it|the lot|all of them|every one)"
+                  r"( all)? (tonight|today|now|later|this evening)\b)"),
     # the farewell signs (`_farewell`): letters to the family, a new home for a pet, "won't be needing it after Sunday"
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]

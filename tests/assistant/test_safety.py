@@ -336,6 +336,7 @@ def test_emerg1_families_in_other_words(text, kind):
     "our traffic spike was an overdose of requests, do you bill the 429s?",
     "I took an extra fish oil capsule by mistake today",
     "the model is fitting slowly on our node, is that normal?",
+    "we are saving our pills budget for next quarter, can we take the pay-per-use tier?",
     "since the birth of our daughter I have not slept much, is the app free for new parents?",
     "my calf was sore after the marathon last month, all fine now, does the heart model need my weight?",
 ])
@@ -396,6 +397,12 @@ def test_the_router_adds_no_emergency_to_a_reassuring_result_reported():
 # fresh11's two rule misses (the router caught them), in other words
 @pytest.mark.parametrize(("text", "kind"), [
     ("our toddler chewed a laundry pod and is drooling", "overdose or poisoning"),
+    # fresh13's four rule misses (one missed by the router too), in other words
+    ("he's hot, dry, stopped sweating and now he's confused", "heat stroke"),
+    ("35 weeks pregnant with bright red blood and cramps", "pregnancy emergency"),
+    ("my son is type 1 and he's shaky, pale and can barely talk", "diabetic emergency"),
+    ("I've stockpiled my tablets for weeks and tonight I'll swallow them", "self-harm"),
+    ("i'm going to take them all tonight", "self-harm"),
     # emerg2's five missed emergencies, in other words
     ("the lab phoned: his potassium has come back at 6.8 and he feels weak", "dangerous blood result"),
     ("we all have headaches at home but they clear when we go out for a walk", "carbon monoxide"),
