@@ -46,20 +46,18 @@ CLASSES = ("emergency", "onboarding", "unknown")
 LABELS = ("answer",) + CLASSES
 #: the inverse L2 strength of each one-versus-rest fit (scikit-learn's `C`)
 C = 10.0
-#: the probability at which the router's class is taken. Emergency: re-read as the seen sets grow
-#: (`python -m benchmarks.router_threshold`, benchmarks/results/router_threshold.md): with ten sets, out of fold,
-#: 0.55 flags 112 of 118 emergencies and 4 of 1186 other messages; with eleven, 123 of 131 and 8 of 1303, where
-#: 0.70 flags 120 and 3 (best by that file's gain, a false alarm counted as two misses); with thirteen, 149 of 157
-#: and 7 of 1537, 0.70 146 and 3. Kept at 0.55: a missed
-#: emergency costs more than a paragraph of guidance, and the session's gates hold back the false kinds seen so
-#: far (a settled event or school work, a reassuring result reported, one's own medicine). "onboarding" and "unknown" replace an answer
-#: from the documentation; chosen on the first-contact verdicts of eight held-apart sets and on today's rules over
-#: ten seen sets, out of fold (`python -m benchmarks.router_gated`, benchmarks/results/router_gated.md):
-#: onboarding at 0.8 won 18 joins the rules had missed at first contact and lost no answer, on either; unknown
-#: only where the offline backend's own signals agree (`UNKNOWN_GATE_RELEVANCE`): over ten sets, at 0.85 alone it
-#: lost 4 answers on today's rules for 6 won, with the gate none for 5 (18 won, none lost at first contact); re-read
-#: with eleven (fresh10), gated 0.80 won 21 at first contact and 5 on today's rules for 1 lost on each, as 0.85
-#: lost for 16 and 5 won: 0.80, the most won for no more lost
+#: the probability at which the router's class is taken.
+#: - emergency, re-read as the seen sets grow (`python -m benchmarks.router_threshold`,
+#:   benchmarks/results/router_threshold.md), out of fold: with thirteen sets 0.55 flags 149 of 157 emergencies and
+#:   7 of 1537 other messages, 0.70 146 and 3 (best by that file's gain, a false alarm counted as two misses). Kept
+#:   at 0.55: a missed emergency costs more than a paragraph of guidance, and `safety.learned_emergency_allowed`
+#:   holds back the false kinds seen so far;
+#: - onboarding and unknown replace an answer from the documentation, chosen on the held-apart sets' first-contact
+#:   verdicts and on today's rules, out of fold (`python -m benchmarks.router_gated`,
+#:   benchmarks/results/router_gated.md): over thirteen sets, onboarding at 0.8 won 20 joins at first contact and
+#:   4 on today's rules and lost none; unknown only where the offline backend's own signals agree
+#:   (`UNKNOWN_GATE_RELEVANCE`): at 0.8 it won 23 and 10 for 2 lost on each (ungated it lost 10 on today's rules
+#:   over eleven sets)
 THRESHOLDS: dict[str, float | None] = {"emergency": 0.55, "onboarding": 0.8, "unknown": 0.8}
 #: the router's "unknown" replaces an answer only when the message also uses a word the documents never use
 #: (`assistant.scope.unknown_terms`) and no passage is this close (`Hit.relevance`): three signals that agree

@@ -31,9 +31,12 @@ EMERGENCY_NOTICE = (
 _WHO = r"(my|his|her|their|the|our)"
 _MEDICINES = (r"(pills|tablets|capsules|meds|medicines?|medications?|drugs|paracetamol|acetaminophen|tylenol|"
               r"ibuprofen|aspirin|insulin|opioids?|sleeping)\b")
-# the people a bystander writes about (also `_OTHERS` below, which the checks use)
-_OTHERS_WORDS = (r"he|she|they|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|dad|father|"
-                 r"husband|wife|partner|brother|sister|patient|colleague|man|woman|boy|girl")
+# someone other than the writer, in the words people use for them
+_OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
+           r"dad|father|husband|wife|partner|brother|sister|grand\w+|nan|nana|nanna|gran|granny|aunt|auntie|uncle|cousin|"
+           r"neighbou?r|roommate|flatmate|colleague|coworker|patient")
+# the same, and anyone a bystander may write about ("the man on the bus"): who a "they are fitting" can be
+_SOMEONE = _OTHERS + r"|they|them|man|woman|person|boy|girl"
 _EMERGENCY = [
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
                    r"\b(strong|bad|severe|big|terrible) pain in (the )?chest\b|"
@@ -66,7 +69,7 @@ _EMERGENCY = [
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
     # "my son is fitting", "she's been fitting for 7 minutes" (a person, not a model being fitted)
-    ("unconscious", r"\b(" + _OTHERS_WORDS + r")\b( \([^)]{0,20}\))?('s| is| was| has been| keeps| started| began)( \w+)? "
+    ("unconscious", r"\b(" + _SOMEONE + r")\b( \([^)]{0,20}\))?('s| is| was| has been| keeps| started| began)( \w+)? "
                     r"fitting\b"),
     # an infant who is floppy, hard to wake or will not feed
     ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
@@ -317,16 +320,12 @@ _ABOUT_SYSTEM = re.compile(
     r"trained on|training data|model card|documentation|docs|knowledge (base|pages?)|benchmark|input fields?)\b|"
     r"\b(model|assistant|chat ?bot|medhive)\b.{0,30}\b(handle|cover|support|tell apart|distinguish|answer|respond)",
     re.I)
-# someone other than the writer, in the words people use for them
-_OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
-           r"dad|father|husband|wife|partner|brother|sister|grand\w+|nan|nana|nanna|gran|granny|aunt|auntie|uncle|cousin|"
-           r"neighbou?r|roommate|flatmate|colleague|coworker|patient")
 _PERSON_OR_NOW = re.compile(
     r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
     r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
 _NEEDS_PERSON = {"unresponsive", "confusion with fever"}
-_SOMEONE_ELSE = re.compile(r"\b(" + _OTHERS + r"|they|them|man|woman|person|boy|girl)\b", re.I)
+_SOMEONE_ELSE = re.compile(r"\b(" + _SOMEONE + r")\b", re.I)
 
 
 # "can the heart disease model tell if somebody had a heart attack in the past?": a question about what a model
@@ -452,6 +451,14 @@ _BODY = re.compile(r"\b(pain|hurts?|breath\w*|bleed\w*|blood|chest|heart|faint\w
 def system_trouble(text: str) -> bool:
     """The text is about a system in trouble, names nobody but the writer and no body or symptom."""
     return bool(_SYSTEM_TROUBLE.search(text) and not _SOMEONE_ELSE.search(text) and not _BODY.search(text))
+
+
+def learned_emergency_allowed(text: str) -> bool:
+    """Whether the learned router's emergency may stand for `text` (the session asks, a rule emergency needs no
+    leave): not for a question about one's own medicine, a message that names no person and nothing now, an event
+    over or school work, a reassuring result reported, or a system in trouble."""
+    return (names_someone_or_now(text) and not own_treatment_change(text) and not settled(text)
+            and not reports_a_reassuring_result(text) and not system_trouble(text))
 
 
 def names_someone_or_now(text: str) -> bool:

@@ -21,18 +21,7 @@ from assistant.llm.base import Answer, Backend, Turn
 from assistant.llm.offline import OfflineBackend
 from assistant.ports import ANONYMOUS, AccountsPort, Caller, FederationStatus
 from assistant.retrieval import KnowledgeIndex
-from assistant.safety import (
-    EMERGENCY_NOTICE,
-    emergency,
-    guard,
-    medical_advice,
-    names_someone_or_now,
-    own_treatment_change,
-    redact,
-    reports_a_reassuring_result,
-    settled,
-    system_trouble,
-)
+from assistant.safety import EMERGENCY_NOTICE, emergency, guard, learned_emergency_allowed, medical_advice, redact
 from assistant.tools import DEFAULT_HUB_URL, DEFAULT_SUPERLINK, ToolContext
 
 log = logging.getLogger("medhive.assistant")
@@ -120,17 +109,11 @@ class ChatSession:
             # "and what data was it trained on?": the task of the conversation so far is what "it" is
             query = f"{clean} ({self.state['topic'].replace('_', ' ')} model)"
         hits = self.assistant.index.search(query, self.assistant.top_k)
-        # the learned router can add an emergency the rules miss, never remove one (`assistant.router`); it does not
-        # add one to a question about changing one's own medicine ("it makes me dizzy, can I stop taking it?"),
-        # which gets the advice to ask the prescriber, nor to a message that names no person and nothing happening
-        # now ("try the ecg model on an example"), nor to one that names a red flag only as over or as school work
-        # (`safety.settled`), nor to one reporting a reassuring result ("it says healthy, can I stop worrying now?"),
-        # nor to a system in trouble ("the job looks stuck, can I kill it safely?", `safety.system_trouble`);
-        # a rule emergency in such a message still counts
+        # the learned router can add an emergency the rules miss, never remove one (`assistant.router`), where
+        # `safety.learned_emergency_allowed` lets it ("it makes me dizzy, can I stop taking it?", "it says healthy",
+        # "the job looks stuck, can I kill it?" are not); a rule emergency in such a message still counts
         routing = self.assistant.router.classify(clean) if self.assistant.router is not None else None
-        learned = (routing is not None and routing.emergency and not own_treatment_change(clean)
-                   and names_someone_or_now(clean) and not settled(clean) and not reports_a_reassuring_result(clean)
-                   and not system_trouble(clean))
+        learned = routing is not None and routing.emergency and learned_emergency_allowed(clean)
         found = emergency(text) or (LEARNED_EMERGENCY if learned else None)
         return Turn(text=clean, raw=text, history=list(self.history), hits=hits, tools=self.tools, state=self.state,
                     emergency=found, attached=attached, knowledge=self.assistant.index, routing=routing)

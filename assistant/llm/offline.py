@@ -88,13 +88,8 @@ class OfflineBackend:
             return self._emergency(turn)
         intent = route(turn.text, has_attachment=bool(turn.attached), has_values=self._values(turn) is not None,
                        has_prediction=turn.tools.last_input is not None)
-        if intent == "tiers" and ((not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn))
-                                  or scope.company_or_insurance(turn.text) or (turn.knowledge is not None and (scope.comparison_elsewhere(turn.text, turn.knowledge)
-                                                                      or scope.unknown_terms(turn.text, turn.knowledge)))):
-            # "compare snowflake and bigquery pricing": a price word in another domain's question, "your price
-            # compared to aws", or a term the documents never use ("your uptime SLA for the enterprise tier") is not
-            # a question the tiers table answers; the scope checks of an ordinary question decide
-            intent = "question"
+        if intent == "tiers" and not _for_the_tiers_table(turn):
+            intent = "question"  # the scope checks of an ordinary question decide
         last = _CONTINUED.get(turn.state.get("last_intent") or "")
         if intent == "question" and last is not None and _CONTINUE.search(turn.text) and last.search(turn.text):
             # "and the rate limit?" after the usage answer: the same account question, about this account
@@ -344,6 +339,18 @@ class OfflineBackend:
             answer.text += f"\n\n{extract}" if extract else ""
             answer.sources = sources_of(hits, 2)
         return answer
+
+
+def _for_the_tiers_table(turn: Turn) -> bool:
+    """A price question the tiers table answers. Not: a price word in another domain's question ("compare
+    snowflake and bigquery pricing"), "your price compared to aws", a term the documents never use ("your uptime
+    SLA for the enterprise tier"), an insurer's reimbursement."""
+    if not (detect_task(turn.text) or scope.names_medhive(turn.text)) and _foreign_words(turn):
+        return False
+    if scope.company_or_insurance(turn.text):
+        return False
+    return turn.knowledge is None or not (scope.comparison_elsewhere(turn.text, turn.knowledge)
+                                          or scope.unknown_terms(turn.text, turn.knowledge))
 
 
 def _unknown_agreed(turn: Turn) -> bool:

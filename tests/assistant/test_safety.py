@@ -363,7 +363,7 @@ def test_every_emergency_of_the_emergency_sets_is_flagged_by_the_rules_or_the_ro
     from pathlib import Path
 
     from assistant.router import open_router
-    from assistant.safety import names_someone_or_now, own_treatment_change, reports_a_reassuring_result, settled
+    from assistant.safety import learned_emergency_allowed
 
     router = open_router(router_dir, embedder)
     missed = []
@@ -372,8 +372,7 @@ def test_every_emergency_of_the_emergency_sets_is_flagged_by_the_rules_or_the_ro
             if q["expect"] != "emergency" or emergency(q["q"]) is not None:
                 continue
             text = q["q"]
-            if not (router.classify(text).emergency and names_someone_or_now(text) and not settled(text)
-                    and not own_treatment_change(text) and not reports_a_reassuring_result(text)):
+            if not (router.classify(text).emergency and learned_emergency_allowed(text)):
                 missed.append(f"{path.name} {q['id']}")
     assert not missed, missed
 
