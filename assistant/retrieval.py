@@ -176,6 +176,7 @@ class Weights:
     topic: float = 0.5
     task_section: float = 0.15  # subtracted from a section about one task (see the module docstring)
     named_task_section: float = 0.5  # the share of it kept for a section about a task the question names
+    data_or_money: float = 2.0  # times task_section, for a question on what happens to data or what it costs
     intro: float = 0.1  # subtracted from a document's introduction (the text under its title)
     # added to a section as close as the question comes to a seen question it answered, over the floor
     # (`assistant.examples`; chosen by leave-one-set-out cross-validation, benchmarks/retrieval_examples_cv.py)
@@ -308,7 +309,9 @@ class KnowledgeIndex:
                           + (w.lexical * lexical / top if top > 0 else 0.0), best_sentence))
         score = parts[0][0] if len(parts) == 1 else (1 - w.topic) * parts[0][0] + w.topic * parts[1][0]
         handicap = self._task_section
-        if mentions:  # the named task's own sections keep their score
+        if _about_data_or_money(query):  # about privacy or billing: a task's own sections start further back
+            handicap = handicap * w.data_or_money
+        elif mentions:  # the named task's own sections keep their score
             named = {task for _, _, task in mentions}
             handicap = handicap * np.array([w.named_task_section if t & named else 1.0 for t in self._section_tasks])
         score = score - w.task_section * handicap - w.intro * self._intro
@@ -366,6 +369,21 @@ class KnowledgeIndex:
             if words and not any(w in df or w in mapped or w.rstrip("s") in mapped for w in words):
                 out.append(word)
         return out
+
+
+# A question that names a task but asks what happens to the data typed or uploaded (kept, shared, used for
+# training, leaving the hospital) or what it costs is about privacy or billing, not about the task: "when I
+# upload my chest X-ray, is the image kept", "do my glucose numbers get used to train the AI", "do I have to pay
+# for the kidney model". The task's own sections then lose the head start a named task gives them.
+_DATA_OR_MONEY = re.compile(
+    r"\b(?:(?:get|gets|be|is|are)\s+(?:saved|stored|kept|shared|used|sent|uploaded)|(?:saved|stored|kept|shared)\s+"
+    r"(?:somewhere|anywhere|with)|leave[s]?\s+the\s+(?:hospital|building|site)|used\s+to\s+train|end\s+up\s+"
+    r"training|train(?:ing)?\s+(?:the|your)\s+(?:ai|model|models)|have\s+to\s+pay|(?:is|it'?s)\s+(?:it\s+)?free|"
+    r"cost[s]?\s+(?:money|anything)|free\s+predictions?)\b", re.IGNORECASE)
+
+
+def _about_data_or_money(query: str) -> bool:
+    return bool(_DATA_OR_MONEY.search(query))
 
 
 def _without(text: str, spans: list[tuple[int, int]]) -> str:

@@ -182,3 +182,20 @@ def test_a_specific_section_ranks_above_its_documents_introduction(kindex):
     hits = kindex.search("what exactly is stored centrally about our clinicians", 2)
     assert [h.source for h in hits] == ["privacy-compliance.md > What MedHive stores and what it does not",
                                         "privacy-compliance.md"]
+
+
+def test_a_question_on_what_happens_to_the_data_or_what_it_costs_is_not_a_question_about_its_task(kindex):
+    from assistant.retrieval import _about_data_or_money
+
+    for text in ("if I type my blood sugar into the diabetes form, is that stored anywhere?",
+                 "my ECG recordings: do they get used to train your models?",
+                 "is the heart disease checker free or do I have to pay for it"):
+        assert _about_data_or_money(text), text
+    for text in ("what inputs does the diabetes model need", "how was the ECG model trained",
+                 "which data set trained the heart disease model"):
+        assert not _about_data_or_money(text), text
+    hits = kindex.search("if I type my blood sugar and weight into the diabetes form, is that stored anywhere?", 3)
+    sources = [h.source for h in hits]
+    assert sources[0] == "privacy-compliance.md > What MedHive stores and what it does not", sources
+    # the diabetes page's Inputs came second before; the neighbours now are about what is kept, not the form
+    assert not any(h.chunk.doc == "model-diabetes.md" for h in hits[:2]), sources
