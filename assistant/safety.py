@@ -68,6 +68,12 @@ _EMERGENCY = [
                     r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
                     r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
+    # someone on the floor jerking, shaking or twitching ("a coworker is on the floor jerking and has been for
+    # five minutes"): a seizure told by what it looks like
+    ("unconscious", r"\bon the (floor|ground|carpet|pavement)\b.{0,15}\b(jerk|shak|twitch|thrash|convuls)\w*|"
+                    r"\b(jerking|shaking|twitching|thrashing|convulsing) on the (floor|ground|carpet|pavement)\b|"
+                    r"\b(" + _SOMEONE + r")\b.{0,30}\b(jerking|shaking|twitching|thrashing)\b.{0,40}\b(for|over) (more than |over |about )?"
+                    r"(\d+|two|three|four|five|ten|several) (minutes?|mins?)\b"),
     # "my son is fitting", "she's been fitting for 7 minutes" (a person, not a model being fitted)
     ("unconscious", r"\b(" + _SOMEONE + r")\b( \([^)]{0,20}\))?('s| is| was| has been| keeps| started| began)( \w+)? "
                     r"fitting\b"),
@@ -105,6 +111,8 @@ _EMERGENCY = [
                               r"\b(took|swallowed|taken|ate|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
+                              # a button battery or magnets swallowed: harm within hours even while the child seems well
+                              r"\b(swallowed|ate|eaten|gulped)\b.{0,45}\b(batter(y|ies)|magnets?)\b|"
                               # a household chemical swallowed: "drank from the wrong bottle, it was the descaler"
                               r"\b(drank|drunk|swallowed|ate|took a (sip|swig|gulp)|bit (into|on)|bitten|chewed|chewing|"
                               r"sucked|sucking|licked)\b.{0,30}\b(wrong bottle|bleach|descaler|"
@@ -235,10 +243,17 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # the means made ready: "the pills are counted out on the table", "I've got all my pills out"
     r"\b(pills|tablets|meds|medicines?|medication)\b.{0,20}\b(counted|laid|lined|set|sorted|put|all) out\b|"
     r"\b(got|have|put|taken) (all )?(my|the|his|her) (pills|tablets|meds|medication)\b.{0,15}\bout\b",
+    # a pet handed on ("gave the cat to my sister"), a last night or day named, the mind made up
+    r"\b(gave|given|giving|handed|left) (the|my|our) (cats?|dogs?|pets?|kitten|puppy|rabbit|parrot|fish) (away|to)\b",
+    r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b|"
+    r"\b(i'?ve|ive|i have) made (up )?my mind\b|\bmy mind is made up\b",
+    # the means and the method worked out: "working out how I'd do it", "the rope is already in the garage"
+    r"\b(worked|working|figured|figuring|planned|planning|decided) (out )?how (i'?d|id|i would|i will|i'?ll|to) do it\b",
+    r"\b(rope|noose|ligature)\b.{0,30}\b(ready|already|garage|attic|loft|tied|bought|hidden|waiting)\b",
     # telling someone, as a last word: "I just wanted to tell someone", "wanted someone to know"
     r"\b(just )?want(ed)? (to tell someone|someone to know|to say goodbye|to let (someone|somebody|you) know)\b",
     # hopelessness said without the words of a plan: "don't see the point anymore", "can't do this anymore"
-    r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
+    r"\b(don'?t|dont|do not|can'?t|cant|cannot) (really )?see (the |any )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
 )]
 
 

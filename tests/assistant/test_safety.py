@@ -451,3 +451,27 @@ def test_a_plan_said_through_its_preparations_is_self_harm(text):
 ])
 def test_one_sign_alone_is_not_a_plan(text):
     assert emergency(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    # fresh14/15's missed emergencies, in other words: a pet handed on with a last night named, the method
+    # worked out with the means ready and hopelessness, a seizure told by what it looks like, a swallowed battery
+    "my mind is made up, tomorrow is my last day. i handed my dog to a neighbour and said goodbye to mum",
+    "cant really see the point now. i planned out how to do it and the noose is hidden in the attic",
+    "my flatmate is on the ground twitching and shaking, it's been going on a few minutes",
+    "our receptionist has been jerking on the carpet for over 6 minutes, do we call someone",
+    "pretty sure my daughter ate a coin battery from the remote about an hour ago, she seems fine",
+])
+def test_farewell_method_seizure_and_battery_wording_is_an_emergency(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "we gave the dog to my sister while we moved house",
+    "i made up my mind to buy the enterprise tier",
+    "is this the last time I get a free prediction today",
+    "the node has been shaking for 5 minutes lol",
+    "does swallowing the battery drain the phone",
+])
+def test_the_same_words_in_ordinary_messages_are_not(text):
+    assert emergency(text) is None, text
