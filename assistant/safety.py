@@ -203,6 +203,20 @@ _EMERGENCY = [
     ("dangerous blood result", r"\b(potassium|k\+?)\b.{0,25}\b(6\.[5-9]|[7-9](\.\d)?)\b(?!\s*(mg|g|%|years?|days?))|"
                                r"\bmissed\b.{0,25}\b(dialysis|(two|2|three|3|several|a few) (of (his|her|my) )?(dialysis )?sessions)\b"
                                r".{0,120}\b(weak\w*|breathless|short of breath|flutter\w*|palpitat\w*|confused|chest|heart)\b"),
+    # an electric shock with a burn, a racing or fluttering heart or chest symptoms ("got a shock off a PDU ... burn
+    # on his hand ... chest feels fluttery"): an arrhythmia can follow hours later
+    ("electric shock", r"\b(got|had|took|received|gave (him|her|me)) (a|an) (bad |big |nasty )?(electric(al)? )?shock\b"
+                       r".{0,120}\b(burns?|chest|heart|flutter\w*|palpitat\w*|numb|unconscious|collapsed)\b|"
+                       r"\belectrocut\w*\b"),
+    # a cold, white limb that has gone numb or will not move: an artery blocked ("leg went cold and white ... numb")
+    ("limb without blood", r"\b(leg|arm|foot|hand)\b.{0,25}\b(cold|white|pale|blue)\b.{0,60}\b(numb|can'?t (move|wiggle|feel)|"
+                           r"cannot (move|feel)|won'?t move|paralys\w*)\b"),
+    # a tearing or ripping pain through to the back or chest: aortic dissection
+    ("chest pain", r"\b(tearing|ripping)\b.{0,10}\b(pain|sensation|feeling)\b"),
+    # a very high blood sugar with vomiting or fast breathing: diabetic ketoacidosis
+    ("high blood sugar", r"\b(2[5-9]|[3-9]\d)([.,]\d)? ?mmol\b.{0,80}\b(throw\w* up|vomit\w*|being sick|breathing (fast|hard|deep)|"
+                         r"ketones?)\b|\b(throw\w* up|vomit\w*|being sick)\b.{0,80}\b(2[5-9]|[3-9]\d)([.,]\d)? ?mmol\b|"
+                         r"\b(high|positive) ketones\b"),
     # carbon monoxide as a household describes it: several people with headaches or sickness that ease outside
     ("carbon monoxide", r"\b(headaches?|dizzy|dizziness|drowsy|nause\w*|sick)\b.{0,160}\b(better|go(es)? away|clears?( up)?|ease\w*)\b"
                         r".{0,30}\b(outside|out of the (house|flat|home)|outdoors|fresh air|away from (home|the house)|(go|get|went|are) out)\b|"
@@ -215,6 +229,15 @@ _EMERGENCY = [
                   r"\b(want|going|plan(ning)?|thinking( about| of)?|ready) to end (it|things|everything)\b|"
                   r"\bend(ing)? it\b.{0,15}\b(tonight|today|now|all|soon)|\bkms\b|\bunalive\b|"
                   r"(no|any) point (in )?(living|going on|being alive)|\bwish i (was|were) dead\b|"
+                  # a day after which nothing matters: "won't matter after friday lol"
+                  r"\b(won'?t|wont|will not) matter (after|by|past) (this )?(\w+day|tonight|tomorrow|the weekend)\b|"
+                  # a passive wish to die, which a crisis line answers too: "some days I wish I didn't wake up"
+                  r"\bwish (i|he|she) (just )?(didn'?t|didnt|did not|wouldn'?t|wouldnt|would not|never) (wake|woke) up\b|"
+                  r"\bwish (i|he|she) (wasn'?t|wasnt|weren'?t|was not) (here|alive|around)( any ?more)?\b|"
+                  # someone at a height or a railway to jump: "on the edge of the roof", "he'll jump in front of a train"
+                  r"\b(on|at|over) the edge of (the|a|our|their)\b.{0,25}\b(roof|rooftop|bridge|cliff|building|car ?park|"
+                  r"multi-?storey|balcony|platform)\b|\b(jump|jumping|throw (myself|himself|herself)) (in front of|under) "
+                  r"(a|the) (train|bus|lorry|truck|car)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
                   # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"
                   r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point (any ?more|in (anything|going on|carrying on))\b|"
@@ -243,23 +266,64 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # the means made ready: "the pills are counted out on the table", "I've got all my pills out"
     r"\b(pills|tablets|meds|medicines?|medication)\b.{0,20}\b(counted|laid|lined|set|sorted|put|all) out\b|"
     r"\b(got|have|put|taken) (all )?(my|the|his|her) (pills|tablets|meds|medication)\b.{0,15}\bout\b",
-    # a pet handed on ("gave the cat to my sister"), a last night or day named, the mind made up
-    r"\b(gave|given|giving|handed|left) (the|my|our) (cats?|dogs?|pets?|kitten|puppy|rabbit|parrot|fish) (away|to)\b",
-    r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b|"
+    # a pet or belongings handed on ("gave the cat to my sister", "gave my guitar and all my records to my brother")
+    r"\b(gave|given|giving|handed|left) (the|my|our|his|her|their) (cats?|dogs?|pets?|kitten|puppy|rabbit|parrot|fish) "
+    r"(away|to|with)\b|\b(gave|given|giving) (my|all my) \w+( and (all )?(of )?my \w+)? (away|to)\b",
+    # affairs put in order: a will sorted, passwords left in an envelope, the insurance's exclusion checked
+    r"\b(sorted|sorting|wrote|written|made|updated|finished) (out )?my will\b|\bmy will\b.{0,15}\b(sorted|done|in order)\b",
+    r"\bpasswords?\b.{0,40}\b(envelope|for my (wife|husband|partner|family|kids|children))\b",
+    r"\b(suicide|two[- ]year|2[- ]year) exclusion\b|\blife insurance\b.{0,15}\b(sorted|in order|paid up)\b",
+    r"\beverything'?s (tidy|sorted|in order) now\b",
+    # goodbyes scheduled or posted, and nobody reachable: "scheduled emails to my family for 6am",
+    # "posted 'thanks for everything, sorry'", "isn't answering his phone"
+    r"\bscheduled (e-?mails?|messages?|posts?|texts?)\b.{0,20}\b(to )?(my )?(family|kids|children|wife|husband|parents|friends)\b",
+    r"\bthanks? (you )?for everything\b|\b(said|saying) goodbye\b.{0,40}\bwithout (them|him|her|anyone) knowing\b",
+    r"\b(isn'?t|is not|not|hasn'?t been|won'?t|wont) (answering|picking up|replying)\b|\blocation (is )?(off|turned off)\b",
+    # time running out for the writer: "won't matter after friday", "sign off for good", "none of this is my problem",
+    # "won't need them where I'm going", "my last week using medhive, or anything really", "permanently"
+    r"\b(won'?t|wont|will not) matter (after|by|past|once)\b|\b(sign|signing|log|logging) off for good\b",
+    r"\bnone of this (is|will be) my problem\b|\bwon'?t need (them|it|this|these|those|anything) where\b",
+    r"\blast (week|day|night|time)\b.{0,30}\bor anything( really| else)?\b|(^|[.!?]\s+)permanently\b",
+    r"\bpermanently\b.{0,40}\b(tonight|today)\b|\b(won'?t|wont|will not) be around after\b",
+    # a date chosen ("I've picked my birthday, the 14th ... to go on the same day I came")
+    r"\b(picked|chosen|chose|set) (a |the |my )?(date|day|birthday)\b",
+    r"\bto go on the (same )?day\b",
+    # the means counted and judged enough: "counted them out again. 42. should be enough", "not scared anymore"
+    r"\bcounted (them|it|these|those|the \w+) (out|up)\b|\b(should|would|will|that'?s|is) (be )?enough\b.{0,20}"
+    r"\bwith the (vodka|alcohol|wine|whisky|whiskey|drink)\b|\bnot (scared|afraid) any ?more\b",
+    r"\b(sort|sorting|sorted|fix|fixing|deal with|dealing with)\b.{0,25}\bmyself\b.{0,10}\b(tonight|today)\b",
+    r"\b(know|worked out|figured out) (exactly )?how (much|many)\b.{0,30}\b(it would take|would do it|i'?d need)\b",
+    # a firearm that has gone missing or is to hand: "asked where his old service revolver was. It's gone"
+    r"\b(revolver|shotgun|gun|pistol|rifle|firearm)\b.{0,60}\b(gone|missing|loaded|where)\b",
+    r"\b(gone|missing|where)\b.{0,40}\b(revolver|shotgun|gun|pistol|rifle|firearm)\b",
+    # the place in passing: "the bridge near uni has a nice view"
+    r"\b(bridge|roof|rooftop|cliff|ledge|multi-?storey)\b.{0,30}\b(nice view|view from|high enough|drop)\b",
+    # the means at hand: "got my mum's insulin pens in my room", "the pills are lined up on the table"
+    r"\b(got|have|taken|hidden|keeping)\b.{0,15}\b(insulin|pens|pills|tablets)\b.{0,15}\bin my (room|bag|car|drawer)\b",
+    r"\b(pills|tablets|meds)\b.{0,20}\b(lined|laid|counted) up\b",
+    # the last things finished: "just need to finish this last handover", "the last commit pushed, docs handed over"
+    r"\b(this|my|the) last (handover|shift|commit|thing to do)\b",
+    r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b",
     r"\b(i'?ve|ive|i have) made (up )?my mind\b|\bmy mind is made up\b",
     # the means and the method worked out: "working out how I'd do it", "the rope is already in the garage"
     r"\b(worked|working|figured|figuring|planned|planning|decided) (out )?how (i'?d|id|i would|i will|i'?ll|to) do it\b",
-    r"\b(rope|noose|ligature)\b.{0,30}\b(ready|already|garage|attic|loft|tied|bought|hidden|waiting)\b",
+    r"\b(rope|noose|ligature)\b.{0,30}\b(ready|already|garage|attic|loft|tied|bought|hidden|waiting|boot|trunk|car|shed)\b",
     # telling someone, as a last word: "I just wanted to tell someone", "wanted someone to know"
-    r"\b(just )?want(ed)? (to tell someone|someone to know|to say goodbye|to let (someone|somebody|you) know)\b",
+    r"\b(just )?(want|need)(ed)? (to tell someone|someone to know|to say goodbye|to let (someone|somebody|you) know|"
+    r"to (type|say|write) it (somewhere|out|to someone))\b",
     # hopelessness said without the words of a plan: "don't see the point anymore", "can't do this anymore"
     r"\b(don'?t|dont|do not|can'?t|cant|cannot) (really )?see (the |any )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
 )]
 
 
 def _farewell(text: str) -> re.Match[str] | None:
-    found = [m for p in _FAREWELL if (m := p.search(text))]
-    return found[0] if len(found) >= 2 else None
+    """The first of two or more farewell signs that do not overlap (one pattern may hold several signs)."""
+    found = sorted((m for p in _FAREWELL for m in p.finditer(text)), key=lambda m: m.start())
+    apart = []
+    for m in found:
+        if not apart or m.start() >= apart[-1].end():
+            apart.append(m)
+    return apart[0] if len(apart) >= 2 else None
 
 
 # Messages that name a red flag but describe nothing happening now (benchmarks/results/assistant-emerg1.md):

@@ -475,3 +475,33 @@ def test_farewell_method_seizure_and_battery_wording_is_an_emergency(text):
 ])
 def test_the_same_words_in_ordinary_messages_are_not(text):
     assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    # emerg3's missed emergencies, in other words: farewell signs (two together), a passive wish to die, someone at
+    # a height or a railway, and four medical families
+    "left my passwords for my husband in the desk and sorted out my will. how do I close the org account",
+    "set the date for next tuesday. the tablets are lined up in the bathroom",
+    "my sister put 'thank you for everything' on facebook and isn't picking up, her location is off",
+    "sometimes i wish i wouldn't wake up in the morning, today more than ever",
+    "a patient is standing on the edge of the hospital car park roof right now",
+    "she says she'll jump under a train if he leaves",
+    "it won't matter after sunday anyway, how do I export my data",
+    "my colleague took a big electric shock from the rack, there's a burn on his palm and his heart is racing",
+    "her foot went pale and cold an hour ago and now she can't move her toes",
+    "sudden ripping pain going through to my back, worst ever",
+    "glucose reads 33 mmol and my son keeps vomiting and breathing really deep",
+])
+def test_emerg3_wording_in_other_words_is_an_emergency(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "we gave my old laptop to the school",  # one sign alone is not a farewell
+    "how do I delete a user's account permanently? she left the hospital",
+    "the API key is not answering, is the server down",
+    "I tore a muscle in my leg last week, it's healing fine",
+    "what glucose in mmol counts as high in the diabetes model's input",
+])
+def test_one_sign_or_the_same_words_elsewhere_are_not(text):
+    assert emergency(text) is None, text
