@@ -268,7 +268,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(got|have|put|taken) (all )?(my|the|his|her) (pills|tablets|meds|medication)\b.{0,15}\bout\b",
     # a pet or belongings handed on ("gave the cat to my sister", "gave my guitar and all my records to my brother")
     r"\b(gave|given|giving|handed|left) (the|my|our|his|her|their) (cats?|dogs?|pets?|kitten|puppy|rabbit|parrot|fish) "
-    r"(away|to|with)\b|\b(gave|given|giving) (my|all my) \w+( and (all )?(of )?my \w+)? (away|to)\b",
+    r"(away|to|with)\b|\b(gave|given|giving) (away )?(all (of )?my|my \w+ and (all )?(of )?my) \w+",
     # affairs put in order: a will sorted, passwords left in an envelope, the insurance's exclusion checked
     r"\b(sorted|sorting|wrote|written|made|updated|finished) (out )?my will\b|\bmy will\b.{0,15}\b(sorted|done|in order)\b",
     r"\bpasswords?\b.{0,40}\b(envelope|for my (wife|husband|partner|family|kids|children))\b",
@@ -277,7 +277,9 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # goodbyes scheduled or posted, and nobody reachable: "scheduled emails to my family for 6am",
     # "posted 'thanks for everything, sorry'", "isn't answering his phone"
     r"\bscheduled (e-?mails?|messages?|posts?|texts?)\b.{0,20}\b(to )?(my )?(family|kids|children|wife|husband|parents|friends)\b",
-    r"\bthanks? (you )?for everything\b|\b(said|saying) goodbye\b.{0,40}\bwithout (them|him|her|anyone) knowing\b",
+    # (a goodbye posted or sent, not a colleague's thanks on leaving a job)
+    r"\b(posted|put|wrote|sent|saying|said|texted|message[ds]?|story)\b.{0,30}\bthanks? (you )?for everything\b|"
+    r"\b(said|saying) goodbye\b.{0,40}\bwithout (them|him|her|anyone) knowing\b",
     r"\b(isn'?t|is not|not|hasn'?t been|won'?t|wont) (answering|picking up|replying)\b|\blocation (is )?(off|turned off)\b",
     # time running out for the writer: "won't matter after friday", "sign off for good", "none of this is my problem",
     # "won't need them where I'm going", "my last week using medhive, or anything really", "permanently"
@@ -303,7 +305,9 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(pills|tablets|meds)\b.{0,20}\b(lined|laid|counted) up\b",
     # the last things finished: "just need to finish this last handover", "the last commit pushed, docs handed over"
     r"\b(this|my|the) last (handover|shift|commit|thing to do)\b",
-    r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b",
+    # (not a last day at a job: "today is my last day at St Mary's")
+    r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b"
+    r"(?!\s+(at|of|in|with|on|for|before)\b)",
     r"\b(i'?ve|ive|i have) made (up )?my mind\b|\bmy mind is made up\b",
     # the means and the method worked out: "working out how I'd do it", "the rope is already in the garage"
     r"\b(worked|working|figured|figuring|planned|planning|decided) (out )?how (i'?d|id|i would|i will|i'?ll|to) do it\b",

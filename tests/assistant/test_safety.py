@@ -505,3 +505,12 @@ def test_emerg3_wording_in_other_words_is_an_emergency(text):
 ])
 def test_one_sign_or_the_same_words_elsewhere_are_not(text):
     assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    # someone leaving a job says goodbye too: not a farewell sign
+    "Today is my last day at St Mary's, thanks for everything! Who should take over our node?",
+    "Doing my last handover today, gave my laptop to IT. How do I transfer my API keys to Sam?",
+])
+def test_leaving_a_job_is_not_a_farewell(text):
+    assert emergency(text) is None, text
