@@ -18,7 +18,7 @@ from assistant.errors import ToolError
 from assistant.intents import admin_action, detect_task, route
 from assistant.llm.base import Answer, ToolCall, Turn, sources_of
 from assistant.retrieval import Hit
-from assistant.safety import emergency_words, medical_advice, symptom_question
+from assistant.safety import emergency, emergency_words, medical_advice, symptom_question
 from assistant.tools import parse_fields, run_tool
 from hub.models.catalog import knowledge_doc, label_words, tabular_tasks, task_choices_text
 
@@ -58,6 +58,14 @@ WHERE_TO_LOOK = [("medhive-overview.md", "what MedHive is, who it is for, where 
                  ("rest-api.md", "the REST API"), ("tiers-quotas-pricing.md", "tiers, quotas and pricing"),
                  ("troubleshooting.md", "error messages")]
 
+
+
+#: said first when the rules read suicide or self-harm wording (the whole guidance follows)
+SELF_HARM_LEAD = ("It sounds as if you, or someone you are with, may be in danger of harming themselves. You do not "
+                  "have to deal with this alone: **call your local emergency number or a crisis line now** (988 in the "
+                  "US and Canada; Samaritans 116 123 in the UK and Ireland), stay with someone or ask someone to come "
+                  "to you, and put the means (tablets, a weapon, a rope) out of reach. MedHive's models cannot help "
+                  "with this and must never delay care.")
 
 class OfflineBackend:
     name = NAME
@@ -266,8 +274,11 @@ class OfflineBackend:
         if not chunks:
             return self._question(turn, intent="symptom")
         words = emergency_words(turn.text)
-        lead = (f"You wrote \"{words}\": that can be a medical emergency. " if words else "") + (
-            "MedHive's models cannot assess symptoms and must never delay emergency care.")
+        if emergency(turn.text) == "self-harm":  # a crisis line is the first thing said, not the last list item
+            lead = (f"You wrote \"{words}\". " if words else "") + SELF_HARM_LEAD
+        else:
+            lead = (f"You wrote \"{words}\": that can be a medical emergency. " if words else "") + (
+                "MedHive's models cannot assess symptoms and must never delay emergency care.")
         guidance = "\n\n".join(compose.section_text(Hit(c, 1.0, 1.0)) for c in chunks)
         return Answer(text=f"{lead}\n\n{guidance}", intent="emergency",
                       sources=[{"doc": EMERGENCY_DOC, "heading": EMERGENCY_HEADING}])
