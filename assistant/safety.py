@@ -205,18 +205,21 @@ _EMERGENCY = [
                                r".{0,120}\b(weak\w*|breathless|short of breath|flutter\w*|palpitat\w*|confused|chest|heart)\b"),
     # an electric shock with a burn, a racing or fluttering heart or chest symptoms ("got a shock off a PDU ... burn
     # on his hand ... chest feels fluttery"): an arrhythmia can follow hours later
-    ("electric shock", r"\b(got|had|took|received|gave (him|her|me)) (a|an) (bad |big |nasty )?(electric(al)? )?shock\b"
+    # (a shock from something electrical: "I got a shock when I saw the invoice" is not one)
+    ("electric shock", r"(\belectric(al)? shock\b|\bshock (off|from) (a |an |the |his |her |my |our )?(\w+ ){0,2}(cable|wire|"
+                       r"socket|outlet|plug|fuse ?box|pdu|rack|power|mains|fence|appliance|panel|switch|lead|heater|"
+                       r"kettle|toaster)s?\b)"
                        r".{0,120}\b(burns?|chest|heart|flutter\w*|palpitat\w*|numb|unconscious|collapsed)\b|"
                        r"\belectrocut\w*\b"),
     # a cold, white limb that has gone numb or will not move: an artery blocked ("leg went cold and white ... numb")
     ("limb without blood", r"\b(leg|arm|foot|hand)\b.{0,25}\b(cold|white|pale|blue)\b.{0,60}\b(numb|can'?t (move|wiggle|feel)|"
                            r"cannot (move|feel)|won'?t move|paralys\w*)\b"),
     # a tearing or ripping pain through to the back or chest: aortic dissection
-    ("chest pain", r"\b(tearing|ripping)\b.{0,10}\b(pain|sensation|feeling)\b"),
+    ("chest pain", r"\b(tearing|ripping)\b.{0,10}\b(pain|sensation|feeling)\b.{0,60}\b(chest|back|shoulder ?blades?|"
+                   r"abdomen|belly|stomach)\b|\b(chest|back|shoulder ?blades?)\b.{0,40}\b(tearing|ripping)\b"),
     # a very high blood sugar with vomiting or fast breathing: diabetic ketoacidosis
     ("high blood sugar", r"\b(2[5-9]|[3-9]\d)([.,]\d)? ?mmol\b.{0,80}\b(throw\w* up|vomit\w*|being sick|breathing (fast|hard|deep)|"
-                         r"ketones?)\b|\b(throw\w* up|vomit\w*|being sick)\b.{0,80}\b(2[5-9]|[3-9]\d)([.,]\d)? ?mmol\b|"
-                         r"\b(high|positive) ketones\b"),
+                         r"ketones?)\b|\b(throw\w* up|vomit\w*|being sick)\b.{0,80}\b(2[5-9]|[3-9]\d)([.,]\d)? ?mmol\b"),
     # carbon monoxide as a household describes it: several people with headaches or sickness that ease outside
     ("carbon monoxide", r"\b(headaches?|dizzy|dizziness|drowsy|nause\w*|sick)\b.{0,160}\b(better|go(es)? away|clears?( up)?|ease\w*)\b"
                         r".{0,30}\b(outside|out of the (house|flat|home)|outdoors|fresh air|away from (home|the house)|(go|get|went|are) out)\b|"
@@ -230,13 +233,13 @@ _EMERGENCY = [
                   r"\bend(ing)? it\b.{0,15}\b(tonight|today|now|all|soon)|\bkms\b|\bunalive\b|"
                   r"(no|any) point (in )?(living|going on|being alive)|\bwish i (was|were) dead\b|"
                   # a day after which nothing matters: "won't matter after friday lol"
-                  r"\b(won'?t|wont|will not) matter (after|by|past) (this )?(\w+day|tonight|tomorrow|the weekend)\b|"
+                  r"\b(won'?t|wont|will not) matter (after|by|past) (this )?((mon|tues|wednes|thurs|fri|satur|sun)day|tonight)\b|"
                   # a passive wish to die, which a crisis line answers too: "some days I wish I didn't wake up"
                   r"\bwish (i|he|she) (just )?(didn'?t|didnt|did not|wouldn'?t|wouldnt|would not|never) (wake|woke) up\b|"
                   r"\bwish (i|he|she) (wasn'?t|wasnt|weren'?t|was not) (here|alive|around)( any ?more)?\b|"
                   # someone at a height or a railway to jump: "on the edge of the roof", "he'll jump in front of a train"
                   r"\b(on|at|over) the edge of (the|a|our|their)\b.{0,25}\b(roof|rooftop|bridge|cliff|building|car ?park|"
-                  r"multi-?storey|balcony|platform)\b|\b(jump|jumping|throw (myself|himself|herself)) (in front of|under) "
+                  r"multi-?storey|balcony)\b|\b(jump|jumping|throw (myself|himself|herself)) (in front of|under) "
                   r"(a|the) (train|bus|lorry|truck|car)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
                   # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"

@@ -514,3 +514,14 @@ def test_one_sign_or_the_same_words_elsewhere_are_not(text):
 ])
 def test_leaving_a_job_is_not_a_farewell(text):
     assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    "I got a shock when I saw the heart disease invoice",
+    "our dashboard is at the edge of the platform's limits",
+    "had a tearing pain in my knee after football last week, physio says it's a strain",
+    "does the diabetes model take high ketones into account?",
+    "it won't matter after today's release, the quota resets",
+])
+def test_idioms_near_the_new_families_are_not_emergencies(text):
+    assert emergency(text) is None, text
