@@ -453,7 +453,9 @@ def test_one_sign_alone_is_not_a_plan(text):
     assert emergency(text) is None
 
 
-@pytest.mark.parametrize("text", [
+
+# The session's own misses (fresh14/15, emerg3) in other words, and the look-alikes each new rule must leave alone
+NEW_FAMILY_EMERGENCIES = [
     # fresh14/15's missed emergencies, in other words: a pet handed on with a last night named, the method
     # worked out with the means ready and hopelessness, a seizure told by what it looks like, a swallowed battery
     "my mind is made up, tomorrow is my last day. i handed my dog to a neighbour and said goodbye to mum",
@@ -461,23 +463,6 @@ def test_one_sign_alone_is_not_a_plan(text):
     "my flatmate is on the ground twitching and shaking, it's been going on a few minutes",
     "our receptionist has been jerking on the carpet for over 6 minutes, do we call someone",
     "pretty sure my daughter ate a coin battery from the remote about an hour ago, she seems fine",
-])
-def test_farewell_method_seizure_and_battery_wording_is_an_emergency(text):
-    assert emergency(text) is not None, text
-
-
-@pytest.mark.parametrize("text", [
-    "we gave the dog to my sister while we moved house",
-    "i made up my mind to buy the enterprise tier",
-    "is this the last time I get a free prediction today",
-    "the node has been shaking for 5 minutes lol",
-    "does swallowing the battery drain the phone",
-])
-def test_the_same_words_in_ordinary_messages_are_not(text):
-    assert emergency(text) is None, text
-
-
-@pytest.mark.parametrize("text", [
     # emerg3's missed emergencies, in other words: farewell signs (two together), a passive wish to die, someone at
     # a height or a railway, and four medical families
     "left my passwords for my husband in the desk and sorted out my will. how do I close the org account",
@@ -491,37 +476,34 @@ def test_the_same_words_in_ordinary_messages_are_not(text):
     "her foot went pale and cold an hour ago and now she can't move her toes",
     "sudden ripping pain going through to my back, worst ever",
     "glucose reads 33 mmol and my son keeps vomiting and breathing really deep",
-])
-def test_emerg3_wording_in_other_words_is_an_emergency(text):
-    assert emergency(text) is not None, text
-
-
-@pytest.mark.parametrize("text", [
+]
+NEW_FAMILY_LOOK_ALIKES = [
+    "we gave the dog to my sister while we moved house",
+    "i made up my mind to buy the enterprise tier",
+    "is this the last time I get a free prediction today",
+    "the node has been shaking for 5 minutes lol",
+    "does swallowing the battery drain the phone",
     "we gave my old laptop to the school",  # one sign alone is not a farewell
     "how do I delete a user's account permanently? she left the hospital",
     "the API key is not answering, is the server down",
     "I tore a muscle in my leg last week, it's healing fine",
     "what glucose in mmol counts as high in the diabetes model's input",
-])
-def test_one_sign_or_the_same_words_elsewhere_are_not(text):
-    assert emergency(text) is None, text
-
-
-@pytest.mark.parametrize("text", [
     # someone leaving a job says goodbye too: not a farewell sign
     "Today is my last day at St Mary's, thanks for everything! Who should take over our node?",
     "Doing my last handover today, gave my laptop to IT. How do I transfer my API keys to Sam?",
-])
-def test_leaving_a_job_is_not_a_farewell(text):
-    assert emergency(text) is None, text
-
-
-@pytest.mark.parametrize("text", [
     "I got a shock when I saw the heart disease invoice",
     "our dashboard is at the edge of the platform's limits",
     "had a tearing pain in my knee after football last week, physio says it's a strain",
     "does the diabetes model take high ketones into account?",
     "it won't matter after today's release, the quota resets",
-])
-def test_idioms_near_the_new_families_are_not_emergencies(text):
+]
+
+
+@pytest.mark.parametrize("text", NEW_FAMILY_EMERGENCIES)
+def test_farewell_signs_and_the_new_medical_families_are_emergencies(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", NEW_FAMILY_LOOK_ALIKES)
+def test_their_words_in_ordinary_messages_are_not(text):
     assert emergency(text) is None, text
