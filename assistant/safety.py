@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any
 
 NOT_A_DIAGNOSIS = "Not a diagnosis: for use under clinical review."
 EMERGENCY_NOTICE = (
@@ -90,7 +92,7 @@ _EMERGENCY = [
     ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
                      r"\b(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
-                 r"bleeding\b.{0,20}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
+                 r"bleeding\b.{0,32}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
                  r"doesn'?t stop|does not stop|isn'?t stopping|is not stopping|keeps? going|non[- ]?stop)|"
                  r"\b(won'?t|will not|can'?t|cannot|can not|doesn'?t|does not|unable to)( get (it|the bleeding|this) to)? "
                  r"stop(ping)? (the )?bleed|\bstill bleeding\b|\bbleed(ing)? (out|to death)\b|"
@@ -111,6 +113,12 @@ _EMERGENCY = [
                               r"\b(took|swallowed|taken|ate|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
+                              # everything in a medicine store taken: "took everything in the cupboard"
+                              # (not carried off: "took everything in the cupboard to the charity shop")
+                              r"\b(took|swallowed|taken)\b.{0,8}\b(everything|all of it|the lot|whatever was)\b (in|from) "
+                              r"((the|my|our|his|her|their|\w+'s) )?((medicine|bathroom|pill|first[- ]aid) )?(cupboard|cabinet|drawer|box|kit)\b"
+                              r"(?!.{0,4}\b(to|into|out|away|off|over|down|up|apart|back|home|for)\b|"
+                              r"\s*,? and (put|clean|sort|mov|threw|thrown|pack|gave|tid|wash|dust|bin|stack|label|list))|"
                               # a button battery or magnets swallowed: harm within hours even while the child seems well
                               r"\b(swallowed|ate|eaten|gulped)\b.{0,45}\b(batter(y|ies)|magnets?)\b|"
                               # a household chemical swallowed: "drank from the wrong bottle, it was the descaler"
@@ -241,6 +249,10 @@ _EMERGENCY = [
                   r"\b(on|at|over) the edge of (the|a|our|their)\b.{0,25}\b(roof|rooftop|bridge|cliff|building|car ?park|"
                   r"multi-?storey|balcony)\b|\b(jump|jumping|throw (myself|himself|herself)) (in front of|under) "
                   r"(a|the) (train|bus|lorry|truck|car)\b|"
+                  # a height and a jump named together: "standing on the bridge railing, says she's going to jump"
+                  r"\b(roof|rooftop|bridge|cliff|ledge|railings?|balcony|parapet|window ?sill)\b.{0,50}\b(going to|gonna|will|'ll|wants? to|"
+                  r"threaten\w* to|about to|trying to) jump\b|\b(going to|gonna|will|'ll|wants? to|threaten\w* to|about to|trying to) "
+                  r"jump (off|from)\b.{0,25}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|car ?park|multi-?storey|window)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
                   # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"
                   r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point (any ?more|in (anything|going on|carrying on))\b|"
@@ -441,6 +453,42 @@ def _about_a_past_event(text: str) -> bool:
 
 
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
+    found = _match_as_written(text)
+    if found is None and (respelled := _respelled(text)) != text:
+        found = _match_as_written(respelled)  # "i jsut took evrything in the cupbord"
+    return found
+
+
+# The families are written in correctly spelled words, and one typo in the word that matters ("bleding",
+# "brige", "tabletts") made them miss: over the sets' emergencies the rules recognise, one typo put into a matched
+# word dropped them from 383 to 233; the respelled pass gives 341 back, and no other message of the sets changed
+# verdict (`python -m benchmarks.safety_typos`, benchmarks/results/safety_typos.md). pyspellchecker's English word frequencies choose the correction (one edit away, the most frequent
+# word); a word of fewer than four letters ("im", "kms") or one the dictionary knows is left as it is. Loaded
+# only when a message matched nothing as written (about 0.1 s, once per process).
+def _respelled(text: str) -> str:
+    checker = _spell_checker()
+    if checker is None:
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if len(word) < 4 or word in checker:
+            return m.group(0)
+        return checker.correction(word) or m.group(0)
+
+    return re.sub(r"[A-Za-z]+", fix, text)
+
+
+@functools.cache
+def _spell_checker() -> Any:
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:  # pragma: no cover - a dependency of medhive
+        return None
+    return SpellChecker(distance=1)
+
+
+def _match_as_written(text: str) -> tuple[str, re.Match[str]] | None:
     for name, pattern in _EMERGENCY_RE:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _not_happening(name, m, text):

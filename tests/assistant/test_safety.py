@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from assistant import safety
 from assistant.safety import EMERGENCY_NOTICE, emergency, guard, medical_advice, redact
 from tests.assistant.conftest import make_org
 
@@ -476,6 +477,10 @@ NEW_FAMILY_EMERGENCIES = [
     "her foot went pale and cold an hour ago and now she can't move her toes",
     "sudden ripping pain going through to my back, worst ever",
     "glucose reads 33 mmol and my son keeps vomiting and breathing really deep",
+    "my dad is bleeding from a cut on his leg and it won't stop",
+    "she is standing on the bridge railing and says she is going to jump",
+    "he says he'll jump off the multi-storey tonight",
+    "he swallowed everything in the bathroom cabinet",
 ]
 NEW_FAMILY_LOOK_ALIKES = [
     "we gave the dog to my sister while we moved house",
@@ -496,6 +501,9 @@ NEW_FAMILY_LOOK_ALIKES = [
     "had a tearing pain in my knee after football last week, physio says it's a strain",
     "does the diabetes model take high ketones into account?",
     "it won't matter after today's release, the quota resets",
+    "will the model's AUC jump from 0.80 to 0.90 after the next round",
+    "the kids jumped off the bridge into the river last summer",
+    "we took everything in the cupboard to the charity shop",
 ]
 
 
@@ -507,3 +515,33 @@ def test_farewell_signs_and_the_new_medical_families_are_emergencies(text):
 @pytest.mark.parametrize("text", NEW_FAMILY_LOOK_ALIKES)
 def test_their_words_in_ordinary_messages_are_not(text):
     assert emergency(text) is None, text
+
+
+# one typo in the word that matters (benchmarks/safety_typos.py measures it over the sets); in other words
+@pytest.mark.parametrize("text", [
+    "my dad is bleding from his leg and it wont stopp",
+    "shes standing on the brige railing and says shes going to jmup",
+    "my wife collapssed and isnt breething",
+    "my son overdoesd on his insullin",
+    "he swalowed everything from the medicine cabinet an hour ago",
+])
+def test_a_typo_in_the_word_that_matters_still_gets_the_emergency(text):
+    assert emergency(text) is not None, text
+    assert safety._match_as_written(text) is None, text  # ...which the rules as written miss
+
+
+@pytest.mark.parametrize("text", [
+    "how do I delte my acount and my past predicitons",
+    "the traning job for the pnuemonia modle keeps failling",
+    "we took everything in the cupboard to the charity shop",
+    "she took everything out of the cabinet and cleaned it",
+    "can the heart diesase model read a resting BP of 180",
+])
+def test_respelling_an_ordinary_message_raises_no_alarm(text):
+    assert emergency(text) is None, text
+
+
+def test_respelling_leaves_correct_words_and_short_ones_as_they_are():
+    text = "my mum took 2 of her tablets, im ok, kms of driving on the M4 and the supernode is fine"
+    assert safety._respelled(text) == text
+    assert safety._respelled("he is bleding") == "he is bleeding"
