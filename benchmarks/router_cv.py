@@ -1,6 +1,6 @@
 """Does the learned router (`assistant.router`) help on question sets it never saw? `python -m benchmarks.router_cv`
 
-Leave-one-set-out over the seen sets (dev, fresh, fresh2..fresh13): for each, the router is fitted on
+Leave-one-set-out over the seen sets (scripts/routing_examples.SEEN): for each, the router is fitted on
 `assistant/routing_examples.json` without that set's questions (the other sets, tests/assistant/eval_questions
 .json and the written examples), its thresholds chosen by an inner leave-one-set-out over the other four sets
 only, and the left-out set is scored by `assistant.evaluation` with the router off (the rules alone) and on.
@@ -39,11 +39,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import RESULTS, ROOT, busy_warning, md_table, write_result
+from scripts.routing_examples import FIRST_CONTACT, SEEN
 
 EVAL = ROOT / "tests" / "assistant" / "eval"
-SETS = ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13")
+SETS = SEEN
 #: the sets scored once on first contact, their verdicts recorded before any rule was tuned on them
-REPLAYED = ("fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13")
+REPLAYED = FIRST_CONTACT
 GRID = tuple(round(x, 2) for x in np.arange(0.30, 0.96, 0.05))
 
 

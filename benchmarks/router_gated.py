@@ -6,7 +6,7 @@ a router fitted without that set (nor any example worded as one of its questions
 offline assistant with the router off and, for the set's own scoring, without its own questions as examples.
 
 Two sets of verdicts are replayed, as `router_cv` does:
-- first contact: the verdicts each held-apart set (fresh2..fresh13) got when it was scored once, before any rule
+- first contact: the verdicts each held-apart set (routing_examples.FIRST_CONTACT) got when it was scored once, before any rule
   was written for it (benchmarks/results/assistant-<set>-scored.json). What the router adds to rules that had
   not read the set.
 - today's rules, which were written while reading every seen set. What it adds to rules that already know the

@@ -18,6 +18,7 @@ import pytest
 from assistant import router as learned
 from assistant.router import CLASSES, Router, Routing, fit_binary, load_examples, open_router
 from assistant.safety import EMERGENCY_NOTICE, emergency
+from scripts.routing_examples import SEEN
 from tests.assistant.conftest import make_bot
 from tests.conftest import REPO
 
@@ -91,11 +92,8 @@ def test_the_examples_are_the_seen_sets_and_written_wordings_never_the_test_set(
     texts = {" ".join(e["text"].lower().split()) for e in examples}
     test_set = {" ".join(q["q"].lower().split()) for q in json.loads((EVAL / "test.json").read_text())}
     assert not texts & test_set
-    assert {e["source"] for e in examples} == {"dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
-                                               "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "eval_questions",
-                                               "written"}
-    for name in ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10",
-                 "fresh11", "fresh12", "fresh13"):  # refreshed by scripts/routing_examples.py
+    assert {e["source"] for e in examples} == {*SEEN, "eval_questions", "written"}
+    for name in SEEN:  # refreshed by scripts/routing_examples.py
         rows = [(e["text"], e["label"]) for e in examples if e["source"] == name]
         assert rows == [(q["q"], q["expect"]) for q in json.loads((EVAL / f"{name}.json").read_text())], name
     # this file's wordings are new: the tests measure wording the router was not fitted on
