@@ -46,6 +46,9 @@ _EMERGENCY = [
                    r"\btight(ness)?\s+(in\s+" + _WHO + r"\s+)?chest|crushing (pain|chest)|pain in " + _WHO + r" chest|"
                    r"\bchest\b.{0,20}\b(squeez|crush)|\b(pressure|weight|elephant)\b.{0,20}\bon " + _WHO + r" chest|"
                    r"\bpain\b.{0,30}\b(down|into|in) " + _WHO + r" (left )?(arm|jaw)|\bclutch\w*\b.{0,10}\b(chest|heart)\b|"
+                   # "my chest has felt heavy and tight for an hour, it goes into my left arm and I'm sweating"
+                   r"\bchest\b.{0,25}\b(heavy|tight)\b.{0,60}\b(arm|jaw|sweat\w*|clammy)\b|"
+                   r"\b(goes|going|spreads?|spreading|radiat\w*|moves?|moving) (in)?to " + _WHO + r" (left )?(arm|jaw)\b|"
                    # a sensation named before the chest: "a heavy squeezing feeling in my chest", "pressure across his chest"
                    r"\b(crush\w*|squeez\w*|press(ing|ure)|heav(y|iness)|tight\w*|burning|stabbing|sharp)\b.{0,25}"
                    r"\b(in|on|across|around|behind|through) " + _WHO + r" (chest|breastbone|sternum)\b"
@@ -65,7 +68,9 @@ _EMERGENCY = [
     ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble|barely) breath|short(ness)? of breath|"
                   r"\b(can'?t|cannot) (catch|get) " + _WHO + r" breath|\bgasping\b|struggling for (air|breath)|"
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
-                  r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)"),
+                  r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)|"
+                  # ward shorthand: "sudden SOB, sats 84% on air" (a saturation under 90% is an emergency)
+                  r"\bsudden(ly)?\b.{0,10}\bsob\b|\b(sats?|spo2|sp ?o2|o2 sats?|oxygen (saturation|sats?|level))\b\D{0,12}\b[4-8]\d ?%"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
                     r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
                     r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
@@ -90,8 +95,13 @@ _EMERGENCY = [
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
     # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
     ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
+                     # "she just went down and isnt really waking up, her breathing sounds weird"
+                     r"\b(isn'?t|isnt|is not|not|won'?t|wont) (really |properly |fully )?waking up\b|"
+                     r"\bbreathing (sounds|is|seems|looks) (weird|strange|funny|odd|noisy|rattl\w*|gurgl\w*|wrong)\b|"
                      r"\b(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
+                 # pressure that does not stop it: "its not stopping even with a towel on it"
+                 r"\b(not|isn'?t|isnt|won'?t|wont) stop(ping)?\b.{0,25}\b(towel|pressure|bandage|cloth|tea ?towel|plaster)\b|"
                  r"bleeding\b.{0,32}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
                  r"doesn'?t stop|does not stop|isn'?t stopping|is not stopping|keeps? going|non[- ]?stop)|"
                  r"\b(won'?t|will not|can'?t|cannot|can not|doesn'?t|does not|unable to)( get (it|the bleeding|this) to)? "
@@ -110,9 +120,12 @@ _EMERGENCY = [
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
-                              r"\b(took|swallowed|taken|ate|drank)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
+                              r"\b(took|swallowed|taken|ate|drank|injected|injecting)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
+                              # a number of tablets and "already done it": "what if u take like 40 ibuprofen. already done it"
+                              r"\b(\d{2,}|a whole (box|pack|packet|bottle))\b.{0,15}\b" + _MEDICINES + r".{0,60}\b(already (done|did|taken|took) "
+                              r"(it|them)|(an?|one|two|\d+|few|couple of) (minutes?|mins?|hours?) ago)|"
                               # everything in a medicine store taken: "took everything in the cupboard"
                               # (not carried off: "took everything in the cupboard to the charity shop")
                               r"\b(took|swallowed|taken)\b.{0,8}\b(everything|all of it|the lot|whatever was)\b (in|from) "
@@ -254,6 +267,25 @@ _EMERGENCY = [
                   r"threaten\w* to|about to|trying to) jump\b|\b(going to|gonna|will|'ll|wants? to|threaten\w* to|about to|trying to) "
                   r"jump (off|from)\b.{0,25}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|car ?park|multi-?storey|window)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
+                  # a burden to the family: "my parents would b better off w/o me"
+                  r"\bbetter off (without|w/o|w/out|wo) (me|him|her|them)\b(?! (as|in|on|at) (the |our )?(admin\w*|lead|role|manager|owner|"
+                  r"maintainer|team|project|rota|call))|"
+                  # a method named: hanging, the sea, a car crash meant to look like an accident, a train, exhaust or
+                  # charcoal fumes, a lethal number of one's own tablets asked for
+                  r"\b(hang|hanging|hanged) (myself|himself|herself|themselves)\b|\b(cord|rope|belt|ligature)\b.{0,10}\b(round|around) "
+                  r"(his|her|my|their) neck\b|\b(i'?m|im|i am|going to|gonna|will|'ll|plan to|about to) (walk|walking|swim|swimming) "
+                  r"(into|out into|out to) the (sea|river|lake|ocean|waves)\b|\bdrown (myself|himself|herself)\b|"
+                  r"\b(going to|gonna|will|'ll|plan to|planning to|about to|thinking of) (drive|driving|crash|crashing|steer|steering)\b"
+                  r".{0,15}\b(into|off) (a|the) (tree|wall|bridge|lorry|truck|river|cliff|barrier)\b|\b(make|so) it looks? like an accident\b|"
+                  r"\b(step|stepping|walk|walking|lie|lying|jump|jumping) (down )?(in front of|under|onto) (a|the) (train|bus|lorry|truck|"
+                  r"tracks?|line|\d{1,2}[:.]\d\d)\b|"
+                  r"\b(in|inside) the (garage|car)\b.{0,25}\bwith the (engine|motor) (running|on)\b|\bhose\b.{0,30}\bexhaust\b|"
+                  r"\bcharcoal\b.{0,40}\b(in|inside) (my|the|his|her) (room|bedroom|tent|car|flat)\b|"
+                  r"\bhow many\b.{0,40}\b(would|will|to) (stop (my|his|her|your|a|someone'?s) heart|kill (me|someone|a person|"
+                  r"him|her)|be (lethal|fatal))\b|\b(lethal|fatal) dose of (my|his|her)\b|"
+                  # self-harm again: "i cut again tonight and i think it needs stitches"
+                  r"\b(i|she|he|they) (cut|cutting) again\b(?! (the|my|a|an|it|his|her|our|their|this|that)\b)|"
+                  r"\b(i|she|he|they) cut (myself |herself |himself )?(deeper|too deep)\b|"
                   # hopelessness about living itself: "I can't see any point in life", "no point in anything anymore"
                   r"\b(don'?t|dont|do not|can'?t|cant|cannot) see (the |any )?point (any ?more|in (anything|going on|carrying on))\b|"
                   r"\b(see|is|there'?s|find)( no| not| any)? (the )?point (in|of|to) (living|life|being alive|going on|"
@@ -266,14 +298,47 @@ _EMERGENCY = [
                   # "I've been saving my pills and I'm going to take them all tonight"
                   r"\b(saving|saved|stockpil\w*|hoard\w*)( up)? (my |all my |the )?(pills|tablets|meds|medication)\b.{0,60}"
                   r"\b(take|swallow)\b|\b(going to|gonna|will|plan to) (take|swallow) (them|it|the lot|all of them|every one)"
-                  r"( all)? (tonight|today|now|later|this evening)\b)"),
+                  r"( all)? (tonight|today|now|later|this evening)\b|"
+                  # "stop my tablets and take the whole lot at once instead"
+                  r"\b(take|swallow|taking|swallowing) (them all|the whole lot|the lot|all of them|every one|the whole (box|pack|packet|bottle))"
+                  r" (at once|in one go|together)\b)"),
     # the farewell signs (`_farewell`): letters to the family, a new home for a pet, "won't be needing it after Sunday"
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
 
 # Farewell signs of a suicide plan, said without naming it: two of them together count as self-harm wording
 _FAREWELL = [re.compile(p, re.I) for p in (
-    r"\b(written|wrote|writing|left|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the)\b",
+    r"\b(written|wrote|writing|write|left|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the|them)\b",
+    # goodbyes written to be found or sent: "wrote goodbye messages to everyone and left them in drafts", "my letters
+    # are on the desk", "thank-you emails to everyone, scheduled for Sunday", "set the email to my boss to send at 9am"
+    r"\b(goodbye|farewell|thank[- ]you|last) (messages|e-?mails|texts|videos?|letters?|notes?)\b",
+    r"\b(my |the )?(letters?|notes?) (are|is) (on|in|under) (the|my) (desk|table|drawer|bed|pillow|kitchen)\b",
+    r"\b(e-?mails?|messages?|texts?|posts?)\b.{0,40}\bscheduled (for|to)\b|\b(set|timed) (the |an |my )?(e-?mails?|messages?|texts?|posts?)\b"
+    r".{0,30}\b(to send|to go out|send at|for \d)|\bleft (them|it) in (my )?drafts\b",
+    # a pet going to someone, rehomed: "the cat goes to my sister on thursday", "rehomed both my rabbits"
+    r"\b(the|my|our) (cats?|dogs?|pets?|kitten|puppy|rabbits?|parrot|fish|hamsters?)('s| is| has)? (gone|going|goes|went) to\b|"
+    r"\brehom(ed|ing) (both |all |all of )?(the|my|our) (cats?|dogs?|pets?|kittens?|pupp(y|ies)|rabbits?|parrots?|fish|hamsters?)\b",
+    # affairs settled: "made a list of who gets what", "sorted the will", "paid off the credit card", a contract
+    # cancelled, "so nothing's left hanging", "so my sister has them afterwards"
+    r"\bwho gets what\b|\b(sorted|done|written|made) the will\b",
+    r"\b(cancelled|canceled|closed) (my|all my) (phone|mobile|bank|contract|accounts?|subscriptions?)\b|"
+    r"\bpaid off (all )?(my|the) (debts?|credit cards?|loans?|overdraft)\b",
+    r"\bnothing('?s| is) left (hanging|undone|unfinished)\b|\btie (up|off) (the |all the |my )?loose ends\b|"
+    r"\b(has|have|gets?|get) (them|it|everything) (afterwards|after i'?m gone|when i'?m gone)\b|\b(after|when) i'?m gone\b(?! (on|for|to|from)\b)",
+    # calm after deciding, wanting it over, a night chosen: "I feel calm for the first time in ages", "I want it over",
+    # "tonight I do it", "everything after it is empty"
+    r"\b(feel|felt|feeling) (so )?(calm|peaceful|at peace)\b.{0,10}\b(for the first time|since (i|deciding))\b",
+    r"\b(want|need) (it|this|everything|it all) (to be )?over( with)?\b(?! (the|a|an|my|to|by)\b)",
+    r"\btonight i('ll| will)? do it\b|\bi('ll| will)? do it tonight\b|\beverything after (it|that|then|the \d+\w*)\b.{0,10}\b(empty|blank)\b",
+    # nobody knows, the house asleep, sorry for the mess: "nobody knows.", "once my housemates are asleep"
+    r"\b(nobody|no one|noone) knows\b(?! (why|how|what|where|when|if|whether|the|about|which|who)\b)",
+    r"\b(once|when|after) (everyone|my \w+|the (kids|house|others)) (is|are|'?s|'?re|goes?|go|gone|went) (asleep|to (bed|sleep))\b",
+    r"\bsorry (for|about) (the|all the) mess\b|\btell (her|him|them|my \w+|everyone) (that )?i'?m sorry\b",
+    # the means bought or to hand: "bought vodka and two packs of paracetamol", "ordered a helium tank", "the key to
+    # the gun cabinet", "charcoal to burn"
+    r"\b(bought|got|buying|picked up|ordered)\b.{0,40}\b(packs?|boxes?|bottles?|packets?) of\b.{0,10}\b" + _MEDICINES + r"|"
+    r"\b(ordered|bought|got|have|buying) (a )?helium (tank|canister|cylinder|bottle)\b|\bkey to the gun (cabinet|safe|locker)\b|"
+    r"\bcharcoal\b.{0,20}\b(to burn|burning)\b",
     r"\b(found|finding|given|giving|gave)\b.{0,10}\b(a )?(new )?homes? for (my|our)\b|\b(giving|given|gave) away (my|all my|all of my)\b",
     r"\b(won'?t|wont|will not) (be )?(needing|need|using|around|here)\b.{0,40}\b(after|by|past|beyond|from)\b",
     r"\b(said|saying) (my )?goodbyes?\b|\b(put|putting|got|getting) my (affairs|things) in order\b",
@@ -303,7 +368,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\blast (week|day|night|time)\b.{0,30}\bor anything( really| else)?\b|(^|[.!?]\s+)permanently\b",
     r"\bpermanently\b.{0,40}\b(tonight|today)\b|\b(won'?t|wont|will not) be around after\b",
     # a date chosen ("I've picked my birthday, the 14th ... to go on the same day I came")
-    r"\b(picked|chosen|chose|set) (a |the |my )?(date|day|birthday)\b",
+    r"\b(picked|chosen|chose|set) (a |the |my )?(date|day|birthday)\b|\bput (a|the) date in my (calendar|diary)\b",
     r"\bto go on the (same )?day\b",
     # the means counted and judged enough: "counted them out again. 42. should be enough", "not scared anymore"
     r"\bcounted (them|it|these|those|the \w+) (out|up)\b|\b(should|would|will|that'?s|is) (be )?enough\b.{0,20}"
@@ -314,7 +379,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(revolver|shotgun|gun|pistol|rifle|firearm)\b.{0,60}\b(gone|missing|loaded|where)\b",
     r"\b(gone|missing|where)\b.{0,40}\b(revolver|shotgun|gun|pistol|rifle|firearm)\b",
     # the place in passing: "the bridge near uni has a nice view"
-    r"\b(bridge|roof|rooftop|cliff|ledge|multi-?storey)\b.{0,30}\b(nice view|view from|high enough|drop)\b",
+    r"\b(bridge|roof|rooftop|cliff|ledge|multi-?storey)\b.{0,30}\b(nice view|view from|high enough|drop|quiet at night)\b",
     # the means at hand: "got my mum's insulin pens in my room", "the pills are lined up on the table"
     r"\b(got|have|taken|hidden|keeping)\b.{0,15}\b(insulin|pens|pills|tablets)\b.{0,15}\bin my (room|bag|car|drawer)\b",
     r"\b(pills|tablets|meds)\b.{0,20}\b(lined|laid|counted) up\b",
@@ -352,14 +417,19 @@ def _farewell(text: str) -> re.Match[str] | None:
 # - a question about what the assistant does with such a message: "what would it do if someone typed chest pain?";
 # - a model's input named for what it codes: "what does chest pain type 4 mean in the heart disease model?";
 # - a system that collapses ("our batch pipeline collapses at 2am"), a vitamin taken twice.
-_PAST_TIME = re.compile(r"\b((\d+|a few|a couple of|several|two|three|four|five|six|ten|many) (years?|months?|weeks?) ago|"
+_PAST_TIME = re.compile(r"\b(used to|(\d+|a few|a couple of|several|two|three|four|five|six|ten|many) (years?|months?|weeks?) ago|"
                         r"last (year|month|summer|winter|spring|autumn|christmas)|in (19|20)\d\d|since (19|20)\d\d|"
                         r"years? back|as a (child|kid|teenager))\b", re.I)
 _RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|feeling|doing|seems?) (fine|well|ok|okay|good|great|"
                        r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
-                       r"said it was|all clear)( now| since)?\b", re.I)
+                       r"said it was|all clear|"
+                       # treated and over: "it's mostly gone", "now on levetiracetam with no further events", "finished
+                       # cardiac rehab and I'm running again", "safe now, no plan"
+                       r"(mostly |all |completely )?gone|(is|are|was) now on \w+|no further (events?|seizures?|episodes?|attacks?|"
+                       r"symptoms?|problems?)|(running|walking|working|cycling) again|back (to normal|to work|at work)|safe|"
+                       r"finished (\w+ )?rehab|(i'?m|she'?s|he'?s|they'?re) \d+ now)( now| since)?\b", re.I)
 _ACUTE = re.compile(r"\b(now|right now|at the moment|currently|tonight|today|this (morning|afternoon|evening)|"
-                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|help|just|sudden(ly)?|started|starting|began|"
+                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|(?<!got )(?<!getting )help(?![- ]?desk)|just|sudden(ly)?|started|starting|began|"
                     r"worse|is having|am having|i'?m having|are having|she'?s having|he'?s having)\b", re.I)
 _STUDY = re.compile(r"\b(revising|revision|studying|study(ing)? for|for (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|osces?|"
                     r"tests?|quiz(zes)?|assignments?|essays?|course|class|lectures?|modules?|handouts?|presentations?|finals)|"
@@ -375,10 +445,13 @@ _TYPED = re.compile(r"\b(if|when|what if|suppose|whether)\b.{0,30}\b(someone|som
                     r"messages?|reports?|asks?)\b", re.I)
 _THE_PRODUCT = re.compile(r"\b(assistant|chat ?bot|chat|bot|app|system|medhive|backend|groq|portal)\b", re.I)
 _CODED = re.compile(r"\bchest pain type\b|\b(coded|encoded|coding|column)\b|\b(uci|cleveland|kaggle)\b|"
+                    r"\b(training range|node validate|historical (\w+ )?(export|data|records?))\b|"
                     r"\bin the \w+( \w+)? (model|data ?set|data)\b", re.I)
-_SYSTEM_COLLAPSE = re.compile(r"\b(pipelines?|servers?|services?|nodes?|jobs?|clusters?|systems?|apps?|process(es)?|sites?|"
-                              r"pages?|queues?|batch(es)?|databases?|db|containers?|pods?|builds?|networks?|connections?|"
-                              r"accuracy|performance|metrics?|auc|scores?|uploads?)\b(\s+\w+){0,3}\s+collaps\w*", re.I)
+_SYSTEM_COLLAPSE = re.compile(r"\b(pipelines?|servers?|services?|nodes?|supernodes?|jobs?|clusters?|systems?|apps?|process(es)?|"
+                              r"sites?|pages?|queues?|batch(es)?|databases?|db|containers?|pods?|builds?|networks?|connections?|"
+                              r"accuracy|performance|metrics?|auc|scores?|uploads?|rounds?|federations?|training|budgets?|"
+                              r"projects?|pilots?|funds?|funding|revenue|margins?|cash)\b(\s+\w+){0,3}\s+"
+                              r"(collaps\w*|(is |are |was |keeps? )?(bleeding|bled|haemorrhag\w*|hemorrhag\w*)( out)?)", re.I)
 _SUPPLEMENT = re.compile(r"\b(vitamins?( [a-z]\d?)?|multivitamins?|supplements?|probiotics?|fish oil|cod liver oil)\b", re.I)
 _MANY = re.compile(r"(?<![\d,.])([3-9]|\d{2,}(,\d{3})*)(?![\d,.])(?!\s*(iu|mg|mcg|µg|ug|units?|ml)\b)|\b(three|four|five|six|seven|eight|nine|ten|dozens?|handful|bottle|packet|box|lots|a lot|"
                    r"loads|all (of )?(the|them|my))\b", re.I)
@@ -386,10 +459,25 @@ _CHILD = re.compile(r"\b(child|children|kid|kids|son|daughter|baby|toddler|boy|g
                     re.I)
 
 
+# Fiction, games, drills and teaching cases (benchmarks/results/assistant-emerg4.md): "I'm writing a novel where the
+# heroine poisons her husband", "my D&D character just bled out", "a teaching scenario for our nursing students:
+# 'a 70-year-old collapses'", "role-players will say 'he's not breathing'". Only a frame planned or made up: an
+# event during a drill ("my colleague collapsed during the fire drill") is not one, and anything now still counts.
+_FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book|screenplay|script|play|game)\b|"
+                    r"\b(novel|story|book|film|game|campaign|episode) where\b|\b(d&d|dnd|rpg|video ?game|my character|in[- ]game)\b|"
+                    r"\b(teaching|training|practice|sample|example|mock|made[- ]up) (scenarios?|cases?|conversations?|dialogues?|"
+                    r"stations?|traces?)\b|\b(osce|role[- ]?play\w*|playing a patient|simulation|simulated|tabletop exercise)\b|"
+                    r"\b(running|planning|organi[sz]ing|preparing|holding) an? (\w+[- ]?){0,2}(exercise|drill)\b", re.I)
+_QUOTED = re.compile(r"'[^']{3,}'|\"[^\"]{3,}\"|‘[^’]{3,}’|“[^”]{3,}”")
+
+
 def settled(text: str) -> bool:
-    """The text names a red flag only as something over, or as school work: nothing is happening now. Also
-    read for the learned router's emergencies (`assistant.session`)."""
+    """The text names a red flag only as something over, as school work, or in a story, game, drill or
+    teaching case: nothing is happening now. Also read for the learned router's emergencies
+    (`assistant.session`)."""
     if _PAST_TIME.search(text) and _RESOLVED.search(text) and not _ACUTE.search(_RESOLVED.sub(" ", text)):
+        return True
+    if _FRAME.search(text) and not _ACUTE.search(_QUOTED.sub(" ", text)) and not _SELF_NOW.search(text):
         return True
     return bool(_STUDY.search(text) and not _ACUTE.search(text) and not _SELF_NOW.search(text)
                 and not _RELATIVE.search(text))
@@ -403,9 +491,9 @@ def _not_happening(name: str, m: re.Match[str], text: str) -> bool:
         return True  # "what would the assistant do if someone typed that they have chest pain?"
     if _CODED.search(text) and not _PERSON_OR_NOW.search(text):
         return True  # "what does chest pain type 4 mean in the heart disease model?"
-    if name == "unconscious" and m.group(0).lower().startswith("collaps") and _SYSTEM_COLLAPSE.search(text) and (
-            not _SOMEONE_ELSE.search(text)):
-        return True  # "our batch pipeline collapses every night"
+    if name in ("unconscious", "bleeding") and m.group(0).lower().startswith(("collaps", "bleed", "bled", "haem", "hem")) and (
+            _SYSTEM_COLLAPSE.search(text) and not _SOMEONE_ELSE.search(text)):
+        return True  # "our batch pipeline collapses every night", "our pilot budget is bleeding out"
     return (name == "overdose or poisoning" and bool(_SUPPLEMENT.search(text)) and not _MANY.search(text)
             and not _CHILD.search(text))  # "I took two of my vitamin D tablets by mistake"
 
@@ -422,6 +510,29 @@ _PERSON_OR_NOW = re.compile(
     r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
     r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
 _ALWAYS = {"self-harm"}
+# Self-harm wording counts whatever else the text says, but for two things a counsellor would not answer with a
+# crisis line (benchmarks/results/assistant-emerg4.md), read strictly:
+# - self-harm or suicide named only as a topic of research or software: "my thesis on suicide-risk prediction",
+#   "a self-harm content classifier", "the ethics of predicting self-harm" (not "does the assistant detect
+#   suicidal thoughts?", which may be a person asking);
+# - a crisis placed in the past and said to be over: "I used to self-harm as a teenager, I'm 30 now and doing fine".
+# Either needs nothing now in the text and no farewell sign, and every self-harm wording of the text inside a topic
+# phrase (a topic) or a past frame with its resolution. A clinician should review both.
+_SELF_HARM_TOPIC = re.compile(
+    r"\b(self[- ]harm|suicid\w*)([- ]risk)?[- ](content|detection|detector|classifiers?|prediction|predictors?|risk|research|"
+    r"models?|data ?sets?|data|stud(y|ies)|literature|polic(y|ies)|prevention|screening|notes|cases|rates?|statistics|ideation "
+    r"(detection|models?|data))\b|\b(predict\w*|classif\w*|screen\w* for|research(ing)? (on|into)|ethics of|"
+    r"stud(y|ies|ying) (on|of)|papers? on|literature on)\s+(\w+\s+)?(self[- ]harm|suicid\w*)", re.I)
+
+
+def _self_harm_not_now(m: re.Match[str], text: str) -> bool:
+    if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)):
+        return False
+    pattern = dict(_EMERGENCY_RE)["self-harm"]
+    spans = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
+    if all(any(a <= x.start() and x.end() <= b for a, b in spans) for x in pattern.finditer(text)):
+        return True  # a topic of research or software
+    return bool(_PAST_TIME.search(text) and _RESOLVED.search(text))
 _NEEDS_PERSON = {"unresponsive", "confusion with fever"}
 _SOMEONE_ELSE = re.compile(r"\b(" + _SOMEONE + r")\b", re.I)
 
@@ -460,23 +571,40 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
 
 
 # The families are written in correctly spelled words, and one typo in the word that matters ("bleding",
-# "brige", "tabletts") made them miss: over the sets' emergencies the rules recognise, one typo put into a matched
-# word dropped them from 383 to 233; the respelled pass gives 341 back, and no other message of the sets changed
-# verdict (`python -m benchmarks.safety_typos`, benchmarks/results/safety_typos.md). pyspellchecker's English word frequencies choose the correction (one edit away, the most frequent
-# word); a word of fewer than four letters ("im", "kms") or one the dictionary knows is left as it is. Loaded
-# only when a message matched nothing as written (about 0.1 s, once per process).
+# "brige", "tabletts") made them miss. A message the rules miss as written is read again with each word the
+# dictionary lacks (four letters or more: "im" and "kms" stay) replaced by the most frequent word one edit away
+# that starts with the same letter (a first letter is seldom the one mistyped) and that the rules themselves use
+# (a word of a family's pattern, or one starting with a stem such as "convuls"): pyspellchecker's English word
+# frequencies rank the candidates. Only the rules' words are wanted, so the product's own words stay as typed
+# ("admin" is not made "admit", "dpia" not "apia", "xray" not "gray"). Over the sets' emergencies
+# the rules recognise, one typo put into a matched word dropped them to about six in ten; the respelled pass
+# gives most back, and no other message of the sets changes verdict (`python -m benchmarks.safety_typos`,
+# benchmarks/results/safety_typos.md). Loaded only when a message matched nothing as written (about 0.1 s, once
+# per process).
 def _respelled(text: str) -> str:
     checker = _spell_checker()
     if checker is None:
         return text
+    words, stems = _rule_words()
 
     def fix(m: re.Match[str]) -> str:
         word = m.group(0).lower()
         if len(word) < 4 or word in checker:
             return m.group(0)
-        return checker.correction(word) or m.group(0)
+        wanted = [c for c in checker.candidates(word) or ()
+                  if c[0] == word[0] and (c in words or c.startswith(stems))]
+        return max(wanted, key=lambda c: (checker[c], c)) if wanted else m.group(0)
 
     return re.sub(r"[A-Za-z]+", fix, text)
+
+
+@functools.cache
+def _rule_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The words the emergency families and farewell signs are written in, and their stems of five letters or
+    more ("convuls", "anaphyla", "stockpil")."""
+    patterns = [p.pattern for _, p in _EMERGENCY_RE] + [p.pattern for p in _FAREWELL]
+    words = frozenset(w for p in patterns for w in re.findall(r"[a-z]{4,}", re.sub(r"\\[a-z]", " ", p.lower())))
+    return words, tuple(sorted(w for w in words if len(w) >= 5))
 
 
 @functools.cache
@@ -492,6 +620,8 @@ def _match_as_written(text: str) -> tuple[str, re.Match[str]] | None:
     for name, pattern in _EMERGENCY_RE:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _not_happening(name, m, text):
+                continue
+            if name == "self-harm" and _self_harm_not_now(m, text):
                 continue
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom

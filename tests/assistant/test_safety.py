@@ -545,3 +545,89 @@ def test_respelling_leaves_correct_words_and_short_ones_as_they_are():
     text = "my mum took 2 of her tablets, im ok, kms of driving on the M4 and the supernode is fine"
     assert safety._respelled(text) == text
     assert safety._respelled("he is bleding") == "he is bleeding"
+    # only the rules' words are wanted, and the first letter is kept: the product's words stay as typed
+    product = "the coloured overlay on my chest xray, our dpia and the admin page"
+    assert safety._respelled(product) == product
+
+
+# emerg4's and fresh16's misses, mended in general form; in other words
+EMERG4_FAMILIES = [
+    "everyone at home would be better off without me honestly",
+    "my brother told me he is going to hang himself in the shed",
+    "once this deploy is done im gonna walk into the river",
+    "i'm thinking of driving into a wall on the motorway so it looks like an accident",
+    "i'm at the platform and i'll step in front of the 7:15",
+    "he is sitting in the car in the garage with the engine running and won't open the door",
+    "she has charcoal in her bedroom with the window taped",
+    "how many of my propranolol would it take to stop my heart",
+    "i cut again and it's really deep this time",
+    "she injected all her insulin an hour ago",
+    "what happens after 30 paracetamol, already took them",
+    "i'm going to stop the antidepressants and take them all at once",
+    "ward patient, sudden SOB, sats 86% on 2L, RR 32",
+    # two farewell signs
+    "wrote farewell letters to my kids. the dog's gone to my mum",
+    "sorted the will last night and I feel calm for the first time since I decided",
+    "rehomed my cats yesterday. nobody knows.",
+    "scheduled texts to my friends for saturday. tell my mum I'm sorry",
+    "paid off all my debts and cancelled my phone contract, so nothing's left hanging",
+    "i bought two boxes of sleeping tablets, i'll do it tonight once everyone is asleep",
+    "put a date in my diary. everything after that is blank",
+]
+EMERG4_LOOK_ALIKES = [
+    "is the team better off without me as admin, or should I keep the role?",  # a role, not the person
+    "how do I hang the Space demo on our intranet page",
+    "we walked into the sea on holiday, the kids loved it",
+    "the glaucoma model step in front of the pipeline: where does preprocessing sit",
+    "does the heart form accept an oxygen saturation field",
+    "wrote notes for the team about the migration",
+    "we cancelled my phone contract when I moved to Spain",
+    "nobody knows why the node keeps restarting",
+    "when the kids are asleep I'll finish the DPIA",
+    "I want it over with, this audit has taken weeks",
+    "tell my manager I'm sorry I missed the call, the node was down",
+    "the cut again lowered our AUC, which threshold should we use",
+    "how many rounds would it take to stop the global model improving",
+    "bought two bottles of wine for the team's launch party",
+]
+
+
+@pytest.mark.parametrize("text", EMERG4_FAMILIES)
+def test_emerg4_families_are_emergencies(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", EMERG4_LOOK_ALIKES)
+def test_emerg4_families_words_in_ordinary_messages_are_not(text):
+    assert emergency(text) is None, text
+
+
+# emerg4's false alarms, mended in general form: a topic of research, a story, game, drill or teaching case, a crisis
+# over, a system or a budget in trouble; in other words
+@pytest.mark.parametrize("text", [
+    "for my dissertation on suicide prevention apps, which datasets could I use?",
+    "we're training a self-harm detection model on forum posts, can it be federated",
+    "what is the literature on predicting suicide in veterans",
+    "I used to cut myself at uni, years ago, I'm doing well now",
+    "I took an overdose in 2019, got help and I'm well now. Does my history show in MedHive?",
+    "writing a short story where the detective finds a man who has overdosed, what would the ECG show",
+    "we're planning a fire drill next month and actors will shout 'she's collapsed'",
+    "our funding is haemorrhaging, how do I see usage per task",
+    "the whole federation round collapsed after node 3 dropped",
+    "my grandad had a stroke in 2021 and he's back to normal; can the ECG model show anything",
+])
+def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
+    assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    "i used to self-harm and i've started again tonight, it's deep",
+    "my thesis on suicide prevention is due and honestly I want to die",
+    "during the fire drill my colleague collapsed and isn't breathing",
+    "I'm writing my novel but my chest is crushing right now",
+    "the self-harm research made me realise I'm going to kill myself",
+    "I had a heart attack in 2023 and now I have crushing chest pain again",
+    "i used to self-harm years ago and wrote goodbye letters to my kids today",
+])
+def test_the_same_frames_with_something_now_still_count(text):
+    assert emergency(text) is not None, text
