@@ -103,7 +103,11 @@ _RECOMMENDATION = re.compile(
     r"laptops?|phones?|watch(es)?|devices?|managers?|services?|librar(y|ies)|frameworks?|databases?|editors?|browsers?|"
     r"companies|brands?)\b", re.I)
 _OURS = re.compile(r"\b(medhive|models?|tiers?|plans?|nodes?|supernodes?|api|endpoints?|spaces?|portal|assistant|"
-                   r"federation|federated|your (service|platform|site|hub))\b", re.I)
+                   r"federation|federated|your (service|platform|site|hub)|"
+                   # the federation's own strategies and privacy settings: "fedavg vs fedprox vs trimmed mean, which
+                   # should I pick" is a choice the documents describe
+                   r"fedavg|fedprox|fedadam|krum|trimmed[- ]mean|aggregation|strateg(y|ies)|epsilon|differential privacy|"
+                   r"secure aggregation|secagg)\b", re.I)
 
 
 def names_medhive(text: str) -> bool:

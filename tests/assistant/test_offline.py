@@ -241,8 +241,10 @@ def test_a_price_question_about_medhive_still_gets_the_tiers(bot):
     assert answer.intent != "unknown" and (answer.tool_calls or answer.sources)
 
 
-def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot):
-    answer = bot.session().ask("which tier is better for a research group of five?")
+@pytest.mark.parametrize("text", ["which tier is better for a research group of five?",
+                                  "krum or trimmed mean: which one should we use against a bad hospital?"])
+def test_comparing_medhives_own_parts_is_not_a_recommendation_elsewhere(bot, text):
+    answer = bot.session().ask(text)
     assert answer.intent != "unknown" and (answer.sources or answer.tool_calls)
 
 
