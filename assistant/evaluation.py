@@ -125,3 +125,19 @@ def summary(scored: list[Scored]) -> dict[str, Any]:
             "answer_questions": len(answers), "emergencies": len(emergencies),
             "emergencies_handled": sum(s.on_topic for s in emergencies),
             "by_persona": {p: (sum(s.on_topic for s in v), len(v)) for p, v in sorted(personas.items())}}
+
+
+def labeller_corrections(questions: list[dict[str, Any]], scored: list[dict[str, Any]], sections: set[str]) -> list[str]:
+    """The ids of the "unknown" questions that count as on topic when the labeller's note is taken as the label:
+    the note names a section ("doc.md > Heading", one of `sections`) that answers the question, and the reply,
+    which was not the honest "I don't know", cited that section first. `scored` are `Scored.to_dict()` rows (as
+    benchmarks/results/assistant-<set>-scored.json keeps them). `expect` stays as written; this is the second
+    score reported beside it (`benchmarks.labeller_corrections`), never the one the goal is judged on."""
+    by_id = {q["id"]: q for q in questions}
+    out = []
+    for s in scored:
+        q = by_id.get(s["id"], {})
+        named = {label for label in sections if label in (q.get("labeller_note") or "")}
+        if q.get("expect") == "unknown" and not s["on_topic"] and s["sources"] and s["sources"][0] in named:
+            out.append(s["id"])
+    return out

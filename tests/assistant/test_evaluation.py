@@ -94,3 +94,24 @@ def test_scorer_counts_a_reply_that_starts_another_conversation_as_off_topic(kin
     noted = Answer(text=answered.text + "\n\n(I did not show your contributions here: not signed in.)",
                    sources=cited, intent="question", tool_calls=failed_first.tool_calls)
     assert all(s.on_topic for r in (answered, noted) for s in evaluation.score(_Canned(r, kindex), q))
+
+
+def test_the_labellers_corrections_count_only_an_unknown_answered_from_the_section_its_note_names():
+    from assistant.evaluation import labeller_corrections
+
+    sections = {"rest-api.md > SDK and client libraries", "assistant.md > Languages"}
+    questions = [
+        {"id": "a", "expect": "unknown", "labeller_note": "wrong: rest-api.md > SDK and client libraries says there is none"},
+        {"id": "b", "expect": "unknown", "labeller_note": "wrong: assistant.md > Languages says English only"},
+        {"id": "c", "expect": "unknown"},  # no note
+        {"id": "d", "expect": "answer", "labeller_note": "gap: rest-api.md > SDK and client libraries"},
+        {"id": "e", "expect": "unknown", "labeller_note": "wrong: rest-api.md > SDK and client libraries"},
+    ]
+    scored = [
+        {"id": "a", "on_topic": False, "sources": ["rest-api.md > SDK and client libraries"]},
+        {"id": "b", "on_topic": False, "sources": ["rest-api.md > SDK and client libraries"]},  # another section
+        {"id": "c", "on_topic": False, "sources": ["assistant.md > Languages"]},
+        {"id": "d", "on_topic": False, "sources": ["rest-api.md > SDK and client libraries"]},  # not unknown
+        {"id": "e", "on_topic": True, "sources": []},  # already on topic: the honest "I don't know"
+    ]
+    assert labeller_corrections(questions, scored, sections) == ["a"]
