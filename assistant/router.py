@@ -15,16 +15,20 @@ penalised: scikit-learn's `LogisticRegression(class_weight="balanced")`, fitted 
 numpy so nothing heavy is imported), fitted deterministically from `routing_examples.json`: labelled
 messages, the seen question sets' questions (never the test set's) and wordings written for the router.
 
-How it combines with the rules (`Routing`): an emergency is flagged when the rules OR the router say so (the
-router adds, it never removes one); "onboarding" and "unknown" replace an answer from the documentation only
+Beside the fit, a nearest-neighbour vote (`Neighbours`) over the same messages and the emergency sets' messages
+(`emergency_examples.json`, emergencies and near misses in people's words): most of the 3 nearest at a cosine of
+0.5 or more being emergencies flags one too.
+
+How it combines with the rules (`Routing`): an emergency is flagged when the rules OR the router (its fit or its
+neighbours) say so (the router adds, it never removes one); "onboarding" and "unknown" replace an answer from the documentation only
 when the router's probability reaches the class's threshold, chosen out of fold on the held-apart sets'
 first-contact verdicts and on today's rules (`python -m benchmarks.router_gated`, results in
 benchmarks/results/router_gated.md); "unknown" also needs the offline backend's own signals to agree (a word
 the documents never use, no passage close). A class whose threshold is None is never taken.
 
-The fit is cached beside the knowledge index (`open_router`), keyed by the examples' digest, the embedding
-model and the fitting settings, as plain .npy arrays (no pickle), so a cold `medhive ask` loads three small
-arrays and runs no fit.
+The fit and the neighbours' vectors are cached beside the knowledge index (`open_router`), keyed by both files'
+digests, the embedding model and the fitting settings, as plain .npy arrays (no pickle), so a cold `medhive ask`
+loads four arrays (the neighbours' about 5 MB) and runs no fit.
 """
 
 from __future__ import annotations
@@ -41,6 +45,15 @@ import numpy as np
 from assistant import cache
 
 EXAMPLES = Path(__file__).with_name("routing_examples.json")
+#: the emergency sets' messages (tests/assistant/emergency/*.json once scored, refreshed by
+#: scripts/routing_examples.py): emergencies and near misses, read by the neighbours only, never by the fit
+EMERGENCY_EXAMPLES = Path(__file__).with_name("emergency_examples.json")
+#: the nearest-neighbour vote beside the fit (`Neighbours`): a message is an emergency when most of its `K` nearest
+#: labelled messages are emergencies at a cosine of at least `NEIGHBOUR_SIMILARITY`. Out of fold over the seen
+#: question and emergency sets (`python -m benchmarks.router_neighbours`, benchmarks/results/router_neighbours.md),
+#: k=3 at 0.5 recognised 19 of the 66 emergencies the rules and the fit had missed at first contact, for 4 false
+#: alarms among 2,020 other first-contact messages (k=1 at 0.55: 24 for 7; k=5 at 0.5: 14 for 3).
+K, NEIGHBOUR_SIMILARITY = 3, 0.5
 #: the classes the router can add; "answer" (a question for the documentation) is every other message
 CLASSES = ("emergency", "onboarding", "unknown")
 LABELS = ("answer",) + CLASSES
@@ -65,9 +78,9 @@ UNKNOWN_GATE_RELEVANCE = 0.6
 #: whether the assistant uses the router by default (benchmarks/results/router_cv.md says why); the
 #: environment variable MEDHIVE_ASSISTANT_ROUTER ("on" / "off") overrides it
 ENABLED = True
-_FORMAT = 1
+_FORMAT = 2
 #: fits made in this process, by their cache key: the weights are read-only once made
-_FITTED: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_FITTED: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def enabled() -> bool:
@@ -88,6 +101,47 @@ def load_examples(path: Path | str = EXAMPLES) -> list[dict[str, str]]:
     if bad:
         raise ValueError(f"{len(bad)} routing example(s) without a text or with a label outside {LABELS}")
     return rows
+
+
+def load_emergency_examples(path: Path | str = EMERGENCY_EXAMPLES) -> list[dict[str, str]]:
+    """The emergency sets' messages: `{"text", "label" ("emergency" or "not_emergency"), "source"}`; none when
+    the file is missing."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    if any(r.get("label") not in ("emergency", "not_emergency") or not str(r.get("text", "")).strip() for r in rows):
+        raise ValueError(f"{path.name}: a row without a text or with a label other than emergency / not_emergency")
+    return rows
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Labelled messages' unit embeddings and whether each is an emergency: the vote of the nearest ones.
+
+    Why a vote beside the fit: the fit is one hyperplane per class, and an emergency worded like a few earlier ones
+    but unlike most ("ordered a helium tank, nobody knows") can sit on the wrong side of it. A vote of the nearest
+    labelled messages reads such local wordings; needing most of `k` at a cosine of at least `similarity` keeps a
+    lone look-alike from deciding."""
+
+    vectors: np.ndarray  # (n, dim) float32, unit length
+    emergency: np.ndarray  # (n,) bool
+    k: int = K
+    similarity: float = NEIGHBOUR_SIMILARITY
+
+    def vote(self, vector: np.ndarray) -> bool:
+        if not len(self.vectors):
+            return False
+        v = np.asarray(vector, dtype=np.float32)
+        v = v / (np.linalg.norm(v) or 1.0)
+        sims = self.vectors @ v
+        top = np.argsort(-sims, kind="stable")[:self.k]
+        return int(np.sum(self.emergency[top] & (sims[top] >= self.similarity))) * 2 > self.k
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def fit_binary(x: np.ndarray, y: np.ndarray, *, c: float = C, iterations: int = 50, tol: float = 1e-10
@@ -142,6 +196,7 @@ class Router:
     intercepts: np.ndarray  # (len(CLASSES),)
     thresholds: dict[str, float | None]
     embedder: Any = None
+    neighbours: Neighbours | None = None
 
     @classmethod
     def fit(cls, examples: list[dict[str, str]], embedder: Any, *, c: float = C,
@@ -160,8 +215,10 @@ class Router:
 
     def classify(self, text: str) -> Routing:
         """What the router says of one message."""
-        p = self.probabilities(self.embedder.encode([text])[:1])[0]
-        return Routing(dict(zip(CLASSES, (float(v) for v in p))), self.thresholds)
+        vector = self.embedder.encode([text])[:1]
+        p = self.probabilities(vector)[0]
+        vote = self.neighbours is not None and self.neighbours.vote(vector[0])
+        return Routing(dict(zip(CLASSES, (float(v) for v in p))), self.thresholds, neighbours_say_emergency=vote)
 
 
 @dataclass
@@ -170,6 +227,8 @@ class Routing:
 
     probabilities: dict[str, float]
     thresholds: dict[str, float | None]
+    #: most of the nearest labelled messages are emergencies (`Neighbours.vote`)
+    neighbours_say_emergency: bool = False
 
     def _over(self, name: str) -> bool:
         threshold = self.thresholds.get(name)
@@ -177,7 +236,7 @@ class Routing:
 
     @property
     def emergency(self) -> bool:
-        return self._over("emergency")
+        return self._over("emergency") or self.neighbours_say_emergency
 
     def instead_of_answer(self, *, unknown_agreed: bool) -> str | None:
         """"onboarding" or "unknown" when that class reaches its threshold (the more probable if both do):
@@ -189,32 +248,43 @@ class Routing:
 
 
 def examples_digest(path: Path | str = EXAMPLES) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    path = Path(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
 
 
-def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = EXAMPLES, c: float = C,
+def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = EXAMPLES,
+                emergency_examples: Path | str = EMERGENCY_EXAMPLES, c: float = C,
                 thresholds: dict[str, float] | None = None) -> Router:
-    """The router fitted on `examples` with `embedder`: loaded from `cache_dir` when it was fitted there on
-    the same examples, model and settings, else fitted (a few seconds: the examples are embedded) and saved."""
+    """The router fitted on `examples` with `embedder`, with the neighbours of `examples` and
+    `emergency_examples`: loaded from `cache_dir` when made there from the same files, model and settings, else
+    made (a few seconds: the messages are embedded) and saved."""
     cache_dir = Path(cache_dir)
-    key = {"format": _FORMAT, "examples": examples_digest(examples), "model_id": getattr(embedder, "model_id", ""),
+    key = {"format": _FORMAT, "examples": examples_digest(examples),
+           "emergency_examples": examples_digest(emergency_examples), "model_id": getattr(embedder, "model_id", ""),
            "c": c, "classes": list(CLASSES)}
+    names = ("weights", "intercepts", "neighbour_vectors", "neighbour_emergency")
+
+    def made(arrays: tuple[np.ndarray, ...]) -> Router:
+        return Router(weights=arrays[0], intercepts=arrays[1], thresholds=dict(thresholds or THRESHOLDS),
+                      embedder=embedder, neighbours=Neighbours(arrays[2], arrays[3].astype(bool)))
+
     try:
         if cache.current(cache_dir, key):
-            return Router(weights=np.load(cache_dir / "weights.npy", allow_pickle=False),
-                          intercepts=np.load(cache_dir / "intercepts.npy", allow_pickle=False),
-                          thresholds=dict(thresholds or THRESHOLDS), embedder=embedder)
+            return made(tuple(np.load(cache_dir / f"{n}.npy", allow_pickle=False) for n in names))
     except (OSError, ValueError):
         pass
-    fitted = _FITTED.get(json.dumps(key, sort_keys=True))  # fitted in this process already, for another home
+    fitted = _FITTED.get(json.dumps(key, sort_keys=True))  # made in this process already, for another home
     if fitted is None:
-        router = Router.fit(load_examples(examples), embedder, c=c, thresholds=thresholds)
-        fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts)
+        rows = load_examples(examples)
+        extra = load_emergency_examples(emergency_examples)
+        x = np.asarray(embedder.encode([r["text"] for r in rows + extra]), dtype=np.float64)
+        router = Router.fit(rows, embedder, c=c, thresholds=thresholds, vectors=x[:len(rows)])
+        is_emergency = np.array([r["label"] == "emergency" for r in rows + extra], dtype=bool)
+        fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts, _unit(x), is_emergency)
 
     def write(folder: Path) -> None:
-        np.save(folder / "weights.npy", fitted[0], allow_pickle=False)
-        np.save(folder / "intercepts.npy", fitted[1], allow_pickle=False)
+        for name, array in zip(names, fitted):
+            np.save(folder / f"{name}.npy", array, allow_pickle=False)
 
     cache.replace(cache_dir, key, write)  # an unwritable home: the fit is used, not kept
-    return Router(weights=fitted[0], intercepts=fitted[1], thresholds=dict(thresholds or THRESHOLDS),
-                  embedder=embedder)
+    return made(fitted)

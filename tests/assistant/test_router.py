@@ -169,6 +169,39 @@ def test_the_fit_is_cached_beside_the_index_and_refitted_when_the_examples_chang
     assert not np.array_equal(first.weights, changed.weights)
 
 
+def test_the_neighbours_are_cached_with_the_fit_and_remade_when_the_emergency_set_changes(embedder, tmp_path,
+                                                                                         monkeypatch):
+    examples, extra = tmp_path / "examples.json", tmp_path / "emergency.json"
+    examples.write_text(json.dumps([{"text": t, "label": lab, "source": "written"} for t, lab in (
+        ("my friend stopped breathing", "emergency"), ("we want our hospital to join", "onboarding"),
+        ("write a haiku about rain", "unknown"), ("how do I get an API key", "answer"))]))
+    extra.write_text(json.dumps([{"text": "ordered a helium tank, nobody knows", "label": "emergency", "source": "e"}]))
+    monkeypatch.setattr(learned, "_FITTED", {})
+    first = open_router(tmp_path / "router", embedder, examples=examples, emergency_examples=extra)
+    assert len(first.neighbours.vectors) == 5 and first.neighbours.emergency.tolist() == [True, False, False, False, True]
+    monkeypatch.setattr(learned, "_FITTED", {})
+    again = open_router(tmp_path / "router", embedder, examples=examples, emergency_examples=extra)
+    assert np.array_equal(first.neighbours.vectors, again.neighbours.vectors)
+    extra.write_text(json.dumps([{"text": "ordered a helium tank, nobody knows", "label": "not_emergency", "source": "e"}]))
+    monkeypatch.setattr(learned, "_FITTED", {})
+    changed = open_router(tmp_path / "router", embedder, examples=examples, emergency_examples=extra)
+    assert changed.neighbours.emergency.tolist() == [True, False, False, False, False]
+
+
+def test_the_neighbours_vote_needs_most_of_k_close_enough():
+    from assistant.router import Neighbours
+
+    vectors = np.eye(4, dtype=np.float32)
+    near = np.array([1.0, 0.9, 0.0, 0.0], dtype=np.float32)  # cosine 0.74 to rows 0 and 1, 0 to the rest
+    both = Neighbours(vectors, np.array([True, True, False, False]), k=3, similarity=0.5)
+    assert both.vote(near)  # two of three neighbours are emergencies and close enough
+    one = Neighbours(vectors, np.array([True, False, False, False]), k=3, similarity=0.5)
+    assert not one.vote(near)  # one of three is not most
+    far = Neighbours(vectors, np.array([True, True, False, False]), k=3, similarity=0.8)
+    assert not far.vote(near)  # emergencies, but not close enough
+    assert not Neighbours(np.zeros((0, 4), np.float32), np.zeros(0, bool)).vote(near)
+
+
 def test_medhive_ask_with_the_router_imports_neither_torch_nor_sklearn(home_with_index):
     # the index and the router's fit are in MEDHIVE_HOME, as after the first run (which builds both, and may
     # use torch to embed in bulk): a cold `medhive ask` loads them
