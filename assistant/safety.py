@@ -40,6 +40,10 @@ _OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|d
 # the same, and anyone a bystander may write about ("the man on the bus"): who a "they are fitting" can be
 _SOMEONE = _OTHERS + r"|they|them|man|woman|person|boy|girl"
 _EMERGENCY = [
+    # one side of the body gone numb or weak, or sight doubled: "my left side has gone numb and the screen looks doubled"
+    ("stroke signs", r"\b(left|right|one) side( of (my|his|her|their) (body|face))?\b.{0,15}\b(gone |went |is |feels |has gone )?(numb|dead|weak|floppy)\b|"
+                     r"\b(double vision|seeing double|(looks|look|is|went|gone) doubled?)\b.{0,40}\b(numb|weak|slurr\w*|droop\w*|started|suddenly)\b|"
+                     r"\b(numb|weak)\b.{0,40}\b(double vision|seeing double|looks doubled)\b"),
     ("chest pain", r"\b(chest|heart)\s+(pain|pressure|tightness|hurts?|is hurting|aches?|feels? (tight|heavy|crushed))|"
                    r"\b(strong|bad|severe|big|terrible) pain in (the )?chest\b|"
                    r"\bchest\s+(has|have|had|keeps?|kept|started)\s+(been\s+)?(hurt|hurting|aching)|"
@@ -68,7 +72,7 @@ _EMERGENCY = [
     ("breathing", r"(can'?t|cannot|can not|unable to|struggling to|hard to|trouble|barely) breath|short(ness)? of breath|"
                   r"\b(can'?t|cannot) (catch|get) " + _WHO + r" breath|\bgasping\b|struggling for (air|breath)|"
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
-                  r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)|"
+                  r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)|\b(blue|bluish|purple|grey|gray)\b.{0,12}\b(around|round|on) (the|his|her|their) (lips|mouth)\b|"
                   # ward shorthand: "sudden SOB, sats 84% on air" (a saturation under 90% is an emergency)
                   r"\bsudden(ly)?\b.{0,10}\bsob\b|\b(sats?|spo2|sp ?o2|o2 sats?|oxygen (saturation|sats?|level))\b\D{0,12}\b[4-8]\d ?%"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
@@ -84,6 +88,10 @@ _EMERGENCY = [
     # "my son is fitting", "she's been fitting for 7 minutes" (a person, not a model being fitted)
     ("unconscious", r"\b(" + _SOMEONE + r")\b( \([^)]{0,20}\))?('s| is| was| has been| keeps| started| began)( \w+)? "
                     r"fitting\b"),
+    # fitting for minutes, someone named anywhere ("a woman across from me has been fitting for about 6 minutes"); a model
+    # being fitted names nobody (`_NEEDS_PERSON`)
+    ("seizure", r"\b(fitting|seizing|convulsing|jerking|shaking|twitching)\b.{0,12}\bfor (about |over |more than |almost |nearly )?"
+                r"(\d+|two|three|four|five|six|seven|eight|ten|several) (minutes?|mins?)\b"),
     # an infant who is floppy, hard to wake or will not feed
     ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
                     r"(hard|difficult) to wake|won'?t (wake|feed|take (a |her |his )?feeds?)|not (feeding|waking)|refus\w* (feeds?|to feed)|"
@@ -94,7 +102,8 @@ _EMERGENCY = [
                     r"(3[89]|4[01])\.\d\b)"),
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
     # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
-    ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (respond(ing)?|moving|reacting)\b|"
+    ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (really |properly )?(respond(ing)?|moving|reacting)\b|"
+                     r"\b(on the (floor|ground)|collapsed|went down)\b.{0,25}\b(not|isn'?t|won'?t|wont|isnt) (answering|talking|speaking|responding)\b|"
                      # "she just went down and isnt really waking up, her breathing sounds weird"
                      r"\b(isn'?t|isnt|is not|not|won'?t|wont) (really |properly |fully )?waking up\b|"
                      r"\bbreathing (sounds|is|seems|looks) (weird|strange|funny|odd|noisy|rattl\w*|gurgl\w*|wrong)\b|"
@@ -116,7 +125,8 @@ _EMERGENCY = [
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen|puff(s|ed|ing)? up)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos(?!\w*\s+(of|on)\s+(\w+\s+)?(api|calls?|requests?|traffic|data|e-?mails?|notifications?|"
                               r"meetings?|information|info|content|jargon|acronyms?)\b)|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
-                              r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+                              r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global|results?|metrics?|outputs?|"
+                              r"predictions?|scores?|well)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
@@ -280,7 +290,12 @@ _EMERGENCY = [
                   r"\b(step|stepping|walk|walking|lie|lying|jump|jumping) (down )?(in front of|under|onto) (a|the) (train|bus|lorry|truck|"
                   r"tracks?|line|\d{1,2}[:.]\d\d)\b|"
                   r"\b(in|inside) the (garage|car)\b.{0,25}\bwith the (engine|motor) (running|on)\b|\bhose\b.{0,30}\bexhaust\b|"
+                  # at the edge of a height now, a track to lie on, charcoal with a room sealed
+                  r"\b(roof|rooftop|bridge|cliff|ledge|balcony|car ?park|multi-?storey|halls)\b.{0,60}\b((sitting|standing|sat|stood) (on|at)|over) the edge\b|"
+                  r"\blegs (over|dangling over) the (edge|side|railing|ledge)\b|\b(lie|lying|lay) (down )?on the (track|tracks|line|railway|rails)\b|"
+                  r"\bcharcoal\b.{0,80}\b(sealed|taped|duct tape)\b|\b(window|door|room|vents?)('?s| is| are)? (already )?(sealed|taped)( up)?\b.{0,60}\bcharcoal\b|"
                   r"\bcharcoal\b.{0,40}\b(in|inside) (my|the|his|her) (room|bedroom|tent|car|flat)\b|"
+                  r"\bhow many (of )?(my|his|her) (\w+ ){1,2}((it )?(would|will)|(would|will|does) it) take\b|"
                   r"\bhow many\b.{0,40}\b(would|will|to) (stop (my|his|her|your|a|someone'?s) heart|kill (me|someone|a person|"
                   r"him|her)|be (lethal|fatal))\b|\b(lethal|fatal) dose of (my|his|her)\b|"
                   # self-harm again: "i cut again tonight and i think it needs stitches"
@@ -313,8 +328,27 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # are on the desk", "thank-you emails to everyone, scheduled for Sunday", "set the email to my boss to send at 9am"
     r"\b(goodbye|farewell|thank[- ]you|last) (messages|e-?mails|texts|videos?|letters?|notes?)\b",
     r"\b(my |the )?(letters?|notes?) (are|is) (on|in|under) (the|my) (desk|table|drawer|bed|pillow|kitchen)\b",
-    r"\b(e-?mails?|messages?|texts?|posts?)\b.{0,40}\bscheduled (for|to)\b|\b(set|timed) (the |an |my )?(e-?mails?|messages?|texts?|posts?)\b"
-    r".{0,30}\b(to send|to go out|send at|for \d)|\bleft (them|it) in (my )?drafts\b",
+    r"\b(e-?mails?|messages?|texts?|posts?)\b.{0,40}\bscheduled (for|to)\b|\b(set|timed|scheduled) (the |an |my )?(\w+ )?(e-?mails?|messages?|texts?|posts?)\b"
+    r".{0,30}\b(to send|to go out|send at|on a timer|for \d)|\bleft (them|it) in (my )?drafts\b",
+    # a last message, a thing decided and its hour: "this is the last message I'm sending anyone", "it's already
+    # decided and it happens at midnight", "please don't try to talk me round", "I've decided and I'm calm about it"
+    r"\b(this is )?the last (message|thing) (i'?m|i am|i'?ll be|i will be) (sending|writing|saying)\b",
+    r"\b(it'?s|its|it is) (already |all )?decided\b|\b(i'?ve|ive|i have) decided\b(?! (to|on|that|which|whether|what|how)\b)",
+    r"\b(don'?t|do not) (try to )?talk me (round|around|out of it|down)\b|\bit happens (at|on|tonight|tomorrow)\b",
+    r"\b(i'?m|im|i am) (calm|at peace|okay|ok) (about|with) it\b",
+    # "sitting in the bathroom with a blade. i just want it all to stop. nobody would even notice"
+    r"\b(want|need) (it all|everything|all of it|the pain|the thoughts) to (stop|end|go away)\b",
+    r"\b(with|holding|got|have) (a|the|my) (blade|razor|razor blade|knife)\b(?! (sharpener|block|set|drawer))",
+    r"\b(nobody|no one|noone) (would|will|'d) (even )?(notice|care|miss me)\b",
+    r"\b(decide|decided|going|plan\w*) to (finish|end) (everything|it all|all of it)\b",
+    r"\b(by then|after that|after (mon|tues|wednes|thurs|fri|satur|sun)day) (it|nothing) (won'?t|wont|will not|doesn'?t) matter\b|"
+    r"\b(won'?t|wont|will not) be (here|around) to\b",
+    # means gathered: "been stockpiling my sertraline since october and I've got enough now", lethal doses looked up
+    r"\b(stockpil\w*|hoard\w*|saving up|saved up|been saving)\b.{0,10}\b(my|his|her|the)\b \w+|\b(got|have) enough (now|of them)\b",
+    r"\b(search\w*|look\w* up|googl\w*|read\w* (about|up on))\b.{0,30}\b(lethal|fatal|deadly) (dos\w*|amounts?)\b",
+    # a height to be on: "I'll be on the top level before then", not at work: "I won't be in"
+    r"\b(multi-?storey|car ?park|roof|rooftop|bridge|cliff)\b.{0,60}\b(i'?ll|i will|i'?m going to) be (on|at|up on) the (top|roof|edge)\b",
+    r"\bi (won'?t|wont|will not) be in\b(?! (the|a|at|on|for|to|until|till|this|next|that)\b)",
     # a pet going to someone, rehomed: "the cat goes to my sister on thursday", "rehomed both my rabbits"
     r"\b(the|my|our) (cats?|dogs?|pets?|kitten|puppy|rabbits?|parrot|fish|hamsters?)('s| is| has)? (gone|going|goes|went) to\b|"
     r"\brehom(ed|ing) (both |all |all of )?(the|my|our) (cats?|dogs?|pets?|kittens?|pupp(y|ies)|rabbits?|parrots?|fish|hamsters?)\b",
@@ -348,7 +382,8 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(got|have|put|taken) (all )?(my|the|his|her) (pills|tablets|meds|medication)\b.{0,15}\bout\b",
     # a pet or belongings handed on ("gave the cat to my sister", "gave my guitar and all my records to my brother")
     r"\b(gave|given|giving|handed|left) (the|my|our|his|her|their) (cats?|dogs?|pets?|kitten|puppy|rabbit|parrot|fish) "
-    r"(away|to|with)\b|\b(gave|given|giving) (away )?(all (of )?my|my \w+ and (all )?(of )?my) \w+",
+    r"(away|to|with)\b|\b(gave|given|giving|give|gives) (away )?(all (of )?my|my \w+ and (all )?(of )?my) \w+|"
+    r"\b(gave|given|giving|give|gives) (me|us|him|her) (his|her|their) \w+ and (his|her|their) \w+",
     # affairs put in order: a will sorted, passwords left in an envelope, the insurance's exclusion checked
     r"\b(sorted|sorting|wrote|written|made|updated|finished) (out )?my will\b|\bmy will\b.{0,15}\b(sorted|done|in order)\b",
     r"\bpasswords?\b.{0,40}\b(envelope|for my (wife|husband|partner|family|kids|children))\b",
@@ -358,7 +393,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # "posted 'thanks for everything, sorry'", "isn't answering his phone"
     r"\bscheduled (e-?mails?|messages?|posts?|texts?)\b.{0,20}\b(to )?(my )?(family|kids|children|wife|husband|parents|friends)\b",
     # (a goodbye posted or sent, not a colleague's thanks on leaving a job)
-    r"\b(posted|put|wrote|sent|saying|said|texted|message[ds]?|story)\b.{0,30}\bthanks? (you )?for everything\b|"
+    r"\b(posted|put|wrote|sent|saying|said|texted|e-?mailed|messaged|dm'?d|message[ds]?|story)\b.{0,30}\bthanks? (you )?for everything\b|"
     r"\b(said|saying) goodbye\b.{0,40}\bwithout (them|him|her|anyone) knowing\b",
     r"\b(isn'?t|is not|not|hasn'?t been|won'?t|wont) (answering|picking up|replying)\b|\blocation (is )?(off|turned off)\b",
     # time running out for the writer: "won't matter after friday", "sign off for good", "none of this is my problem",
@@ -418,24 +453,29 @@ def _farewell(text: str) -> re.Match[str] | None:
 # - a model's input named for what it codes: "what does chest pain type 4 mean in the heart disease model?";
 # - a system that collapses ("our batch pipeline collapses at 2am"), a vitamin taken twice.
 _PAST_TIME = re.compile(r"\b(used to|(\d+|a few|a couple of|several|two|three|four|five|six|ten|many) (years?|months?|weeks?) ago|"
-                        r"last (year|month|summer|winter|spring|autumn|christmas)|in (19|20)\d\d|since (19|20)\d\d|"
+                        r"last (year|month|week|summer|winter|spring|autumn|christmas)|in (19|20)\d\d|since (19|20)\d\d|"
                         r"years? back|as a (child|kid|teenager))\b", re.I)
-_RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|feeling|doing|seems?) (fine|well|ok|okay|good|great|"
+_RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|feeling|doing|seems?) (really |so |very |much |quite )?(fine|well|ok|okay|good|great|"
                        r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
                        r"said it was|all clear|"
                        # treated and over: "it's mostly gone", "now on levetiracetam with no further events", "finished
                        # cardiac rehab and I'm running again", "safe now, no plan"
-                       r"(mostly |all |completely )?gone|(is|are|was) now on \w+|no further (events?|seizures?|episodes?|attacks?|"
+                       r"(mostly|all|completely) gone|(it'?s|its|it is) (now )?gone( away)?|(is|are|was) now on \w+|no further (events?|seizures?|episodes?|attacks?|"
                        r"symptoms?|problems?)|(running|walking|working|cycling) again|back (to normal|to work|at work)|safe|"
-                       r"finished (\w+ )?rehab|(i'?m|she'?s|he'?s|they'?re) \d+ now)( now| since)?\b", re.I)
+                       r"finished (\w+ )?rehab|(i'?m|she'?s|he'?s|they'?re) \d+ now|(has been |was |been )?discharged|"
+                       # checked and normal: "GP checked last month, ECG and bloods normal"
+                       r"(ecg|ekg|bloods?|tests?|scans?|results?|x-?rays?|lfts?)( and (\w+ )?(ecg|bloods?|tests?|scans?))? (were |was |came back |all |are )?normal)"
+                       r"( now| since| with \w+( \w+)?)?\b", re.I)
 _ACUTE = re.compile(r"\b(now|right now|at the moment|currently|tonight|today|this (morning|afternoon|evening)|"
-                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|(?<!got )(?<!getting )help(?![- ]?desk)|just|sudden(ly)?|started|starting|began|"
+                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|(?<!got )(?<!getting )help(?![- ]?desk)(?! (\w+ )?(monitor|understand|decide|choose|figure|explain|find|pick|"
+                    r"interpret|read|improve|track|check|compare|plan|write|word)\b)|just|sudden(ly)?|started|starting|began|"
                     r"worse|is having|am having|i'?m having|are having|she'?s having|he'?s having)\b", re.I)
 _STUDY = re.compile(r"\b(revising|revision|studying|study(ing)? for|for (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|osces?|"
                     r"tests?|quiz(zes)?|assignments?|essays?|course|class|lectures?|modules?|handouts?|presentations?|finals)|"
                     r"(nursing|medical|pharmacology|physiology|homework|school|uni|university|college) (assignment|essay|exam|"
                     r"question|revision)s?|(first[- ]aid|cpr|bls|als) (course|class|handout|training|exam)|"
-                    r"writing an? (handout|leaflet|essay|poster|quiz))\b", re.I)
+                    r"writing an? (handout|leaflet|essay|poster|quiz)|(writing|write) (a|my|an) (\w+ )?(paper|thesis|dissertation|"
+                    r"literature review|review|article) (on|about|into))\b", re.I)
 _SELF_NOW = re.compile(r"\b(i|i'?m|im|i am) (have|having|feel|feeling|got|am|can'?t|cant|really|so|very)\b|"
                        r"\bmy (own )?(chest|head|heart|arm|face|throat|breathing|vision|eyes?|temp\w*|pulse|sugar|blood)\b", re.I)
 _RELATIVE = re.compile(r"\b(son|daughter|baby|toddler|child|kid|mum|mom|mother|dad|father|husband|wife|partner|brother|sister|"
@@ -522,18 +562,31 @@ _SELF_HARM_TOPIC = re.compile(
     r"\b(self[- ]harm|suicid\w*)([- ]risk)?[- ](content|detection|detector|classifiers?|prediction|predictors?|risk|research|"
     r"models?|data ?sets?|data|stud(y|ies)|literature|polic(y|ies)|prevention|screening|notes|cases|rates?|statistics|ideation "
     r"(detection|models?|data))\b|\b(predict\w*|classif\w*|screen\w* for|research(ing)? (on|into)|ethics of|"
-    r"stud(y|ies|ying) (on|of)|papers? on|literature on)\s+(\w+\s+)?(self[- ]harm|suicid\w*)", re.I)
+    r"stud(y|ies|ying) (on|of)|papers? on|literature on)\s+(\w+\s+)?(self[- ]harm|suicid\w*)|"
+    # a disclosure to be handled, in a study or a policy: "how we'd handle a participant disclosing suicidal thoughts"
+    r"\b(handle|handling|respond to|responding to|deal with)\b.{0,20}\b(a |an )?(participant|patient|user|client|student)s? "
+    r"(disclosing|reporting|expressing|with|who (discloses|reports|expresses|has))\b.{0,12}\b(self[- ]harm|suicid\w*)", re.I)
+
+
+# a process or a program: "our node process commits suicide right after enroll, just exits"
+_SYSTEM_SUICIDE = re.compile(r"\b(process(es)?|node|job|container|pod|service|server|app|program|daemon|script|thread|"
+                             r"worker)\b(\s+\w+){0,2}\s+(commits?|committed|committing) suicide\b", re.I)
 
 
 def _self_harm_not_now(m: re.Match[str], text: str) -> bool:
+    pattern = dict(_EMERGENCY_RE)["self-harm"]
+    if all(_SYSTEM_SUICIDE.search(text[max(0, x.start() - 60):x.end() + 5]) for x in pattern.finditer(text)) and (
+            not _SOMEONE_ELSE.search(_SYSTEM_SUICIDE.sub(" ", text))):
+        return True  # every self-harm wording is a program's
     if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)):
         return False
-    pattern = dict(_EMERGENCY_RE)["self-harm"]
     spans = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
     if all(any(a <= x.start() and x.end() <= b for a, b in spans) for x in pattern.finditer(text)):
         return True  # a topic of research or software
+    if _FRAME.search(text) and not _SELF_NOW.search(text):
+        return True  # a story, a game, a teaching case: "a short story where the main character attempts suicide"
     return bool(_PAST_TIME.search(text) and _RESOLVED.search(text))
-_NEEDS_PERSON = {"unresponsive", "confusion with fever"}
+_NEEDS_PERSON = {"unresponsive", "confusion with fever", "seizure"}
 _SOMEONE_ELSE = re.compile(r"\b(" + _SOMEONE + r")\b", re.I)
 
 
@@ -567,6 +620,8 @@ def _match(text: str) -> tuple[str, re.Match[str]] | None:
     found = _match_as_written(text)
     if found is None and (respelled := _respelled(text)) != text:
         found = _match_as_written(respelled)  # "i jsut took evrything in the cupbord"
+        if found is not None and found[0] not in _ALWAYS and settled(text):
+            return None  # a respelled word ("OSCE" made "once") must not undo the frame the words as written set
     return found
 
 
