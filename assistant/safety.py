@@ -31,7 +31,7 @@ EMERGENCY_NOTICE = (
 # emergency can cost a life: only a question about what the system detects that names no person (below) is
 # let through.
 _WHO = r"(my|his|her|their|the|our)"
-_MEDICINES = (r"(pills|tablets|capsules|meds|medicines?|medications?|drugs|paracetamol|acetaminophen|tylenol|"
+_MEDICINES = (r"(pills|pill ?box(es)?|pill bottles?|tablets|capsules|meds|medicines?|medications?|drugs|paracetamol|acetaminophen|tylenol|"
               r"ibuprofen|aspirin|insulin|opioids?|sleeping)\b")
 # someone other than the writer, in the words people use for them
 _OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
@@ -58,9 +58,11 @@ _EMERGENCY = [
                    r"\b(in|on|across|around|behind|through) " + _WHO + r" (chest|breastbone|sternum)\b"
                    r"(?![- ]*(x[- ]?rays?|films?|scans?|ct|radiograph\w*|images?|pictures?|model|federation|data))"),
     # a weight on the chest: "feels like someone is sitting on my chest", "an elephant on his chest"
-    ("chest pain", r"\b(sitting|standing|elephant|weight|something heavy)\b.{0,15}\b(on|across) (my|his|her|their) chest\b"),
+    ("chest pain", r"\b(sitting|standing|elephant|weight|something heavy)\b.{0,15}\b(on|across) (my|his|her|their) chest\b|"
+                   r"\bchest\b.{0,20}\bfeels? like\b.{0,25}\b(sitting|standing|crushing|squeezing|weight|elephant)\b"),
     # the look of shock or a heart attack, as a bystander describes it
-    ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b"),
+    ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b|"
+              r"\b(sweaty|sweating|clammy)\b\s*(and|,|&)\s*(grey|gray|ashen)\b"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
                      r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
@@ -74,6 +76,8 @@ _EMERGENCY = [
                   r"choking|\b(can'?t|cannot) get (any )?air|\bturning (blue|purple|grey|gray)\b|\bgasp(ing)? for (air|breath)|"
                   r"\blips?\b.{0,20}\b(blue|bluish|purple|grey|gray)|\b(blue|bluish|purple|grey|gray)\b.{0,12}\b(around|round|on) (the|his|her|their) (lips|mouth)\b|"
                   # ward shorthand: "sudden SOB, sats 84% on air" (a saturation under 90% is an emergency)
+                  r"\b(can'?t|cannot|can not|unable to) (finish|complete|get out) (a|his|her|my|their) (sentence|words?)\b|"
+                  r"\binhaler\b.{0,20}\b(isn'?t|is not|not|doesn'?t|does not|hasn'?t) (doing anything|working|helping|help)\b|"
                   r"\bsudden(ly)?\b.{0,10}\bsob\b|\b(sats?|spo2|sp ?o2|o2 sats?|oxygen (saturation|sats?|level))\b\D{0,12}\b[4-8]\d ?%"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
                     r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
@@ -103,9 +107,10 @@ _EMERGENCY = [
     # "not responding", "not moving", "fell over and won't ..." say as much of a server as of a person: an
     # emergency only when someone else is named (below: the writer of the message is not the one unresponsive)
     ("unresponsive", r"\b(won'?t|will not|doesn'?t|does not|not|isn'?t|is not|stopped) (really |properly )?(respond(ing)?|moving|reacting)\b|"
-                     r"\b(on the (floor|ground)|collapsed|went down)\b.{0,25}\b(not|isn'?t|won'?t|wont|isnt) (answering|talking|speaking|responding)\b|"
+                     r"\b((on|to) the (floor|ground)|collapsed|went down|dropped|fell)\b.{0,40}\b(not|isn'?t|won'?t|wont|isnt|doesn'?t) "
+                     r"(answer|answering|talk|talking|speak|speaking|respond|responding)\b|"
                      # "she just went down and isnt really waking up, her breathing sounds weird"
-                     r"\b(isn'?t|isnt|is not|not|won'?t|wont) (really |properly |fully )?waking up\b|"
+                     r"\b(isn'?t|isnt|is not|not|won'?t|wont) (really |properly |fully )?waking up\b|\b(can|could) (barely|hardly) wake (him|her|them)\b|"
                      r"\bbreathing (sounds|is|seems|looks) (weird|strange|funny|odd|noisy|rattl\w*|gurgl\w*|wrong)\b|"
                      r"\b(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
@@ -160,6 +165,9 @@ _EMERGENCY = [
                            r"\b(type ?1|diabet\w*|sugars?|vomit\w*|throwing up|thrown up|threw up)\b.{0,80}\b(breathing|breaths?|"
                            r"breathes) (really |very |so )?(deep and fast|fast and deep)\b|"
                            r"\bketoacidosis\b|\bdka\b|"
+                           # "diabetic, gone pale and shaky and isn't making sense", "diabetic, confused ... can barely wake him"
+                           r"\bdiabetic\b(?! (model|data|dataset|form|task|one|api|predictions?|page|space)\b).{0,80}\b((isn'?t|not|stopped) making (any )?sense|talking nonsense|(can|could) (barely|hardly) wake|"
+                           r"confused\b.{0,40}\b(sweat\w*|shak\w*|pale|clammy|drowsy))\b|"
                            # a hypo: a low reading (mmol/L under 3, mg/dL under 54) or the word, with confusion or sweating
                            r"\b(sugar|glucose|bg|meter|reading|bm|hypo)\b.{0,25}(?<![\d.])([0-2](\.\d)?|[1-4]\d|5[0-3])(?![\d.])"
                            r"(?!\s*(%|years?|y/?o|units?|weeks?|days?))\b.{0,60}\b(confused|sweaty|sweating|shaking|drowsy|"
@@ -339,6 +347,14 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(it'?s|its|it is) (already |all )?decided\b|\b(i'?ve|ive|i have) decided\b(?! (to|on|that|which|whether|what|how)\b)",
     r"\b(don'?t|do not) (try to )?talk me (round|around|out of it|down)\b|\bit happens (at|on|tonight|tomorrow)\b",
     r"\b(i'?m|im|i am) (calm|at peace|okay|ok) (about|with) it\b",
+    # fresh20-23: "giving my stuff away to friends and writing letters, I don't plan on being around after the weekend",
+    # "theres no point anymore", "im not going to be here after this weekend"
+    r"\b(giving|gave|given) (my|all my) (stuff|things|belongings|possessions|clothes) away\b|\b(writing|wrote|written) (goodbye )?letters\b",
+    r"\b(don'?t|do not) plan on being (around|here)\b|\b(not going to|never going to) be (here|around) (after|by|past|beyond)\b",
+    r"\b(there'?s|theres|there is) no point (any ?more|anymore)\b",
+    # a height or a railway as where one is going: "I'm going to the bridge after work", "before I go"
+    r"\b(going|heading|walking|driving|off) (up )?to the (bridge|roof|rooftop|cliffs?|multi-?storey|car ?park roof|tracks|railway|"
+    r"viaduct|quarry)\b|\bbefore i go\b(?! (on|to|for|away|into|out|home|back|off)\b)",
     # emerg6: "scheduled them to send at 2am", "I've decided that's the day", "given notice on the flat", bought "from 3
     # different shops so nobody asked", "recorded a video for the kids", "left my discord stuff to my bro"
     r"\b(scheduled|set|timed) (them|it) to (send|go out|post)\b",

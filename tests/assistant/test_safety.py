@@ -705,3 +705,42 @@ def test_emerg6_families_are_emergencies(text):
 ])
 def test_emerg6_families_words_in_ordinary_messages_are_not(text):
     assert emergency(text) is None, text
+
+
+# fresh22/23's misses, in other words
+@pytest.mark.parametrize("text", [
+    "wrote notes for my kids and i'm heading to the viaduct after my shift",
+    "our intern fell to the floor by the rack, he is breathing but doesn't answer when we talk to him",
+])
+def test_fresh22_23_families_are_emergencies(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "we're going to the bridge club tonight, and before I go on leave: who approves nodes?",
+    "the job dropped and the node doesn't answer pings",
+])
+def test_fresh22_23_families_words_in_ordinary_messages_are_not(text):
+    assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    "my flatmate is diabetic and isn't making any sense, she's sweating",
+    "he can't finish a sentence and the inhaler isn't helping",
+    "my nan is diabetic, confused and I can hardly wake her",
+    "his chest feels like an elephant is standing on it and he's sweaty and grey",
+    "the baby got into the pillbox and is very sleepy",
+    "gave all my things away this week. i'm not going to be here after sunday",
+    "theres no point anymore and i know where dad keeps the gun",
+])
+def test_fresh20_23_router_only_emergencies_in_other_words(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "the diabetic model isn't making sense of my CSV",
+    "there's no point anymore in keeping the old candidate version, can I delete it?",
+    "I'm writing letters of support for the grant",
+])
+def test_fresh20_23_look_alikes(text):
+    assert emergency(text) is None, text
