@@ -62,6 +62,9 @@ _EMERGENCY = [
                    r"\bchest\b.{0,20}\bfeels? like\b.{0,25}\b(sitting|standing|crushing|squeezing|weight|elephant)\b"),
     # the look of shock or a heart attack, as a bystander describes it
     ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b|"
+              # a low blood pressure with a racing pulse, clamminess or drowsiness: "now BP 70/40, HR 140, clammy and drowsy"
+              r"\b(bp|blood pressure)\b\D{0,6}\b([4-8]\d) ?/ ?([1-5]\d)\b.{0,40}\b(hr 1[2-9]\d|pulse 1[2-9]\d|clammy|drowsy|confused|"
+              r"faint\w*|grey|gray)\b|"
               r"\b(sweaty|sweating|clammy)\b\s*(and|,|&)\s*(grey|gray|ashen)\b"),
     ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
@@ -78,6 +81,9 @@ _EMERGENCY = [
                   # ward shorthand: "sudden SOB, sats 84% on air" (a saturation under 90% is an emergency)
                   r"\b(can'?t|cannot|can not|unable to) (finish|complete|get out) (a|his|her|my|their) (sentence|words?)\b|"
                   r"\binhaler\b.{0,20}\b(isn'?t|is not|not|doesn'?t|does not|hasn'?t) (doing anything|working|helping|help)\b|"
+                  # a child's chest drawn in: "the skin between her ribs sucks in every breath"
+                  r"\b(skin|chest|tummy)\b.{0,30}\b(between|under|below) (her|his|the|their) ribs\b.{0,20}\b(suck\w*|pull\w*|sink\w*|draw\w*)\b|"
+                  r"\bribs?\b.{0,15}\b(sucking|pulling|sucks|pulls|sinking|sink) in\b|"
                   r"\bsudden(ly)?\b.{0,10}\bsob\b|\b(sats?|spo2|sp ?o2|o2 sats?|oxygen (saturation|sats?|level))\b\D{0,12}\b[4-8]\d ?%"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
                     r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
@@ -114,6 +120,10 @@ _EMERGENCY = [
                      r"\bbreathing (sounds|is|seems|looks) (weird|strange|funny|odd|noisy|rattl\w*|gurgl\w*|wrong)\b|"
                      r"\b(fell|fall|falls|fallen) (down|over)\b.{0,30}\b(not|won'?t|can'?t|doesn'?t)\b"),
     ("bleeding", r"(severe|heavy|uncontrolled|a lot of|massive|profuse)\s+bleeding|"
+                 # towels or pads gone through: "gone through 3 towels and im getting dizzy", after a birth "soaking a pad
+                 # every 15 min and getting lightheaded"
+                 r"\b(gone|went|bled|soaked) through (\d+|two|three|four|several|a few) (towels|tea towels|bandages|pads|cloths)\b(?! of)|"
+                 r"\b(soak\w*|fill\w*|through) (a|one) (maternity )?pad (every|an|in|each)\b|"
                  # pressure that does not stop it: "its not stopping even with a towel on it"
                  r"\b(not|isn'?t|isnt|won'?t|wont) stop(ping)?\b.{0,25}\b(towel|pressure|bandage|cloth|tea ?towel|plaster)\b|"
                  r"bleeding\b.{0,32}\b(heavily|badly|profusely|a lot|so much|like crazy|won'?t stop|will not stop|"
@@ -166,7 +176,7 @@ _EMERGENCY = [
                            r"breathes) (really |very |so )?(deep and fast|fast and deep)\b|"
                            r"\bketoacidosis\b|\bdka\b|"
                            # "diabetic, gone pale and shaky and isn't making sense", "diabetic, confused ... can barely wake him"
-                           r"\bdiabetic\b(?! (model|data|dataset|form|task|one|api|predictions?|page|space)\b).{0,80}\b((isn'?t|not|stopped) making (any )?sense|talking nonsense|(can|could) (barely|hardly) wake|"
+                           r"\b(diabetic|type ?1|type one|t1d)\b(?! (model|data|dataset|form|task|one|api|predictions?|page|space)\b).{0,80}\b((isn'?t|not|stopped) making (any )?sense|talking nonsense|(can|could) (barely|hardly) wake|"
                            r"confused\b.{0,40}\b(sweat\w*|shak\w*|pale|clammy|drowsy))\b|"
                            # a hypo: a low reading (mmol/L under 3, mg/dL under 54) or the word, with confusion or sweating
                            r"\b(sugar|glucose|bg|meter|reading|bm|hypo)\b.{0,25}(?<![\d.])([0-2](\.\d)?|[1-4]\d|5[0-3])(?![\d.])"

@@ -744,3 +744,24 @@ def test_fresh20_23_router_only_emergencies_in_other_words(text):
 ])
 def test_fresh20_23_look_alikes(text):
     assert emergency(text) is None, text
+
+
+# fresh24/25's router-only emergencies, in other words
+@pytest.mark.parametrize("text", [
+    "my friend is type 1, sweaty and not making sense at the pub",
+    "cut my arm on the fence, it won't stop and we've gone through four towels",
+    "patient in the waiting room: BP 75/45, pulse 130, clammy",
+    "my baby is breathing fast and the skin under her ribs pulls in with each breath",
+    "she gave birth yesterday and is soaking a pad every 20 minutes",
+])
+def test_fresh24_25_router_only_emergencies_in_other_words(text):
+    assert emergency(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "resting BP 80/50 in the heart form, is that realistic",
+    "we went through 3 towels of paperwork for the DPIA",
+    "the ribs in the chest xray look odd to me, is the pneumonia model fine with that",
+])
+def test_fresh24_25_look_alikes(text):
+    assert emergency(text) is None, text
