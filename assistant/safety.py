@@ -335,6 +335,9 @@ _EMERGENCY = [
                   r"\b(saving|saved|stockpil\w*|hoard\w*)( up)? (my |all my |the )?(pills|tablets|meds|medication)\b.{0,60}"
                   r"\b(take|swallow)\b|\b(going to|gonna|will|plan to) (take|swallow) (them|it|the lot|all of them|every one)"
                   r"( all)? (tonight|today|now|later|this evening)\b|"
+                  # the means ready and the intent to take them: "I have pills ready and I'm going to take them"
+                  r"\b(pills|tablets|meds|medication)\b.{0,20}\b(ready|out|here|lined up|counted|next to me)\b.{0,40}\b(going to|gonna|will|"
+                  r"'ll) (take|swallow) (them|it|all|the lot)\b|"
                   # "stop my tablets and take the whole lot at once instead"
                   r"\b(take|swallow|taking|swallowing) (them all|the whole lot|the lot|all of them|every one|the whole (box|pack|packet|bottle))"
                   r" (at once|in one go|together)\b)"),
@@ -622,15 +625,33 @@ _SYSTEM_SUICIDE = re.compile(r"\b(process(es)?|node|job|container|pod|service|se
                              r"worker)\b(\s+\w+){0,2}\s+(commits?|committed|committing) suicide\b", re.I)
 
 
+# the writer's own self-harm wording, not placed in the past: "I want to die", "I'm going to take them", "I can't go on
+# like this", which no frame, topic or past crisis of the same text may set aside ("I'm writing a story where the
+# character wants to die, but honestly I want to die too"); "I used to self-harm" is in the past
+_FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i am|i'?ll|i will|i'?ve|ive|me|myself)\b", re.I)
+_IN_THE_PAST = re.compile(r"\b(used to|had|was|were|did|tried|attempted|years ago|as a (teen|teenager|child|kid))\b", re.I)
+
+
+def _writers_own(x: re.Match[str], text: str) -> bool:
+    window = text[max(0, x.start() - 12):x.end()]  # the wording and its subject, not a sentence away
+    return bool(_FIRST_PERSON.search(window)) and not _IN_THE_PAST.search(window)
+
+
+def _inside(x: re.Match[str], spans: list[tuple[int, int]]) -> bool:
+    return any(a <= x.start() and x.end() <= b for a, b in spans)
+
+
 def _self_harm_not_now(m: re.Match[str], text: str) -> bool:
     pattern = dict(_EMERGENCY_RE)["self-harm"]
-    if all(_SYSTEM_SUICIDE.search(text[max(0, x.start() - 60):x.end() + 5]) for x in pattern.finditer(text)) and (
+    programs = [t.span() for t in _SYSTEM_SUICIDE.finditer(text)]
+    if programs and all(_inside(x, programs) for x in pattern.finditer(text)) and (
             not _SOMEONE_ELSE.search(_SYSTEM_SUICIDE.sub(" ", text))):
         return True  # every self-harm wording is a program's
-    if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)):
+    if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)) or any(
+            _writers_own(x, text) for x in pattern.finditer(text)):
         return False
     spans = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
-    if all(any(a <= x.start() and x.end() <= b for a, b in spans) for x in pattern.finditer(text)):
+    if all(_inside(x, spans) for x in pattern.finditer(text)):
         return True  # a topic of research or software
     if _FRAME.search(text) and not _SELF_NOW.search(text):
         return True  # a story, a game, a teaching case: "a short story where the main character attempts suicide"

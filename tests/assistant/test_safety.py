@@ -765,3 +765,14 @@ def test_fresh24_25_router_only_emergencies_in_other_words(text):
 ])
 def test_fresh24_25_look_alikes(text):
     assert emergency(text) is None, text
+
+
+@pytest.mark.parametrize("text", [
+    "I'm writing a story where the character wants to die, but honestly I want to die too",
+    "role-play script for a workshop: I have pills ready and I'm going to take them",
+    "our node process commits suicide and I want to end my life",
+    "I used to self-harm years ago and I'm fine now, but I want to die",
+    "for my thesis on suicide prevention: I can't go on like this",
+])
+def test_no_frame_topic_or_past_sets_aside_the_writers_own_intent(text):
+    assert emergency(text) is not None, text
