@@ -344,6 +344,7 @@ _EMERGENCY = [
     # the farewell signs (`_farewell`): letters to the family, a new home for a pet, "won't be needing it after Sunday"
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
+_SELF_HARM_RE = dict(_EMERGENCY_RE)["self-harm"]
 
 # Farewell signs of a suicide plan, said without naming it: two of them together count as self-harm wording
 _FAREWELL = [re.compile(p, re.I) for p in (
@@ -616,7 +617,7 @@ _SELF_HARM_TOPIC = re.compile(
     # a disclosure to be handled, in a study or a policy: "how we'd handle a participant disclosing suicidal thoughts"
     r"\b(handle|handling|respond to|responding to|deal with)\b.{0,20}\b(a |an )?(participant|patient|user|client|student)s? "
     r"(disclosing|reporting|expressing|with|who (discloses|reports|expresses|has))\b.{0,12}\b(self[- ]harm|suicid\w*)|"
-    r"\b(when|if) (a |an )?(user|participant|patient|client|student|person)s? (discloses|discloses|reports|mentions|expresses)\b.{0,12}"
+    r"\b(when|if) (a |an )?(user|participant|patient|client|student|person)s? (discloses|reports|mentions|expresses)\b.{0,12}"
     r"\b(self[- ]harm|suicid\w*)", re.I)
 
 
@@ -641,21 +642,25 @@ def _inside(x: re.Match[str], spans: list[tuple[int, int]]) -> bool:
     return any(a <= x.start() and x.end() <= b for a, b in spans)
 
 
-def _self_harm_not_now(m: re.Match[str], text: str) -> bool:
-    pattern = dict(_EMERGENCY_RE)["self-harm"]
+def _self_harm_not_now(text: str) -> bool:
+    """Every self-harm wording of `text` is a program's, a topic, in a story or teaching case, or a crisis over (the
+    readings above), and none is the writer's own."""
+    wordings = list(_SELF_HARM_RE.finditer(text))
     programs = [t.span() for t in _SYSTEM_SUICIDE.finditer(text)]
-    if programs and all(_inside(x, programs) for x in pattern.finditer(text)) and (
+    if programs and all(_inside(x, programs) for x in wordings) and (
             not _SOMEONE_ELSE.search(_SYSTEM_SUICIDE.sub(" ", text))):
         return True  # every self-harm wording is a program's
     if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)) or any(
-            _writers_own(x, text) for x in pattern.finditer(text)):
+            _writers_own(x, text) for x in wordings):
         return False
-    spans = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
-    if all(_inside(x, spans) for x in pattern.finditer(text)):
+    topics = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
+    if all(_inside(x, topics) for x in wordings):
         return True  # a topic of research or software
     if _FRAME.search(text) and not _SELF_NOW.search(text):
         return True  # a story, a game, a teaching case: "a short story where the main character attempts suicide"
     return bool(_PAST_TIME.search(text) and _RESOLVED.search(text))
+
+
 _NEEDS_PERSON = {"unresponsive", "confusion with fever", "seizure"}
 _SOMEONE_ELSE = re.compile(r"\b(" + _SOMEONE + r")\b", re.I)
 
@@ -746,7 +751,7 @@ def _match_as_written(text: str) -> tuple[str, re.Match[str]] | None:
         if (m := pattern.search(text)) is not None:
             if name not in _ALWAYS and _not_happening(name, m, text):
                 continue
-            if name == "self-harm" and _self_harm_not_now(m, text):
+            if name == "self-harm" and _self_harm_not_now(text):
                 continue
             if name not in _ALWAYS and _ABOUT_SYSTEM.search(text) and not _PERSON_OR_NOW.search(text):
                 continue  # a question about the documentation that quotes a symptom
