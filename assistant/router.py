@@ -15,20 +15,21 @@ penalised: scikit-learn's `LogisticRegression(class_weight="balanced")`, fitted 
 numpy so nothing heavy is imported), fitted deterministically from `routing_examples.json`: labelled
 messages, the seen question sets' questions (never the test set's) and wordings written for the router.
 
-Beside the fit, a nearest-neighbour vote (`Neighbours`) over the same messages and the emergency sets' messages
-(`emergency_examples.json`, emergencies and near misses in people's words): most of the 3 nearest at a cosine of
-0.5 or more being emergencies flags one too.
+Beside the fit, two readers of "is this an emergency?" over the same messages and the emergency sets' messages
+(`emergency_examples.json`, emergencies and near misses in people's words): a nearest-neighbour vote
+(`Neighbours`: most of the 3 nearest at a cosine of 0.5 or more being emergencies flags one too) and a character
+n-gram model (`assistant.lexical`), which reads the wording rather than the topic.
 
-How it combines with the rules (`Routing`): an emergency is flagged when the rules OR the router (its fit or its
-neighbours) say so (the router adds, it never removes one); "onboarding" and "unknown" replace an answer from the documentation only
+How it combines with the rules (`Routing`): an emergency is flagged when the rules OR the router (its fit, its
+neighbours or its n-gram model) say so (the router adds, it never removes one); "onboarding" and "unknown" replace an answer from the documentation only
 when the router's probability reaches the class's threshold, chosen out of fold on the held-apart sets'
 first-contact verdicts and on today's rules (`python -m benchmarks.router_gated`, results in
 benchmarks/results/router_gated.md); "unknown" also needs the offline backend's own signals to agree (a word
 the documents never use, no passage close). A class whose threshold is None is never taken.
 
-The fit and the neighbours' vectors are cached beside the knowledge index (`open_router`), keyed by both files'
-digests, the embedding model and the fitting settings, as plain .npy arrays (no pickle), so a cold `medhive ask`
-loads four arrays (the neighbours' about 5 MB) and runs no fit.
+The fit, the neighbours' vectors and the n-gram model are cached beside the knowledge index (`open_router`), keyed
+by both files' digests, the embedding model and the fitting settings, as plain .npy arrays (no pickle), so a cold
+`medhive ask` loads eight arrays (the neighbours' about 7 MB) and runs no fit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import cache
+from assistant import cache, lexical
 
 EXAMPLES = Path(__file__).with_name("routing_examples.json")
 #: the emergency sets' messages (tests/assistant/emergency/*.json once scored, refreshed by
@@ -79,9 +80,9 @@ UNKNOWN_GATE_RELEVANCE = 0.6
 #: whether the assistant uses the router by default (benchmarks/results/router_cv.md says why); the
 #: environment variable MEDHIVE_ASSISTANT_ROUTER ("on" / "off") overrides it
 ENABLED = True
-_FORMAT = 2
+_FORMAT = 3
 #: fits made in this process, by their cache key: the weights are read-only once made
-_FITTED: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+_FITTED: dict[str, tuple[np.ndarray, ...]] = {}
 
 
 def enabled() -> bool:
@@ -198,6 +199,8 @@ class Router:
     thresholds: dict[str, float | None]
     embedder: Any = None
     neighbours: Neighbours | None = None
+    #: the character n-gram reading of the same messages (`assistant.lexical`), or None
+    lexical: lexical.CharGrams | None = None
 
     @classmethod
     def fit(cls, examples: list[dict[str, str]], embedder: Any, *, c: float = C,
@@ -219,7 +222,9 @@ class Router:
         vector = self.embedder.encode([text])[:1]
         p = self.probabilities(vector)[0]
         vote = self.neighbours is not None and self.neighbours.vote(vector[0])
-        return Routing(dict(zip(CLASSES, (float(v) for v in p))), self.thresholds, neighbours_say_emergency=vote)
+        grams = self.lexical is not None and self.lexical.says_emergency(text)
+        return Routing(dict(zip(CLASSES, (float(v) for v in p))), self.thresholds, neighbours_say_emergency=vote,
+                       lexical_says_emergency=grams)
 
 
 @dataclass
@@ -230,6 +235,8 @@ class Routing:
     thresholds: dict[str, float | None]
     #: most of the nearest labelled messages are emergencies (`Neighbours.vote`)
     neighbours_say_emergency: bool = False
+    #: the character n-gram model's probability reaches its threshold (`assistant.lexical`)
+    lexical_says_emergency: bool = False
 
     def _over(self, name: str) -> bool:
         threshold = self.thresholds.get(name)
@@ -237,7 +244,7 @@ class Routing:
 
     @property
     def emergency(self) -> bool:
-        return self._over("emergency") or self.neighbours_say_emergency
+        return self._over("emergency") or self.neighbours_say_emergency or self.lexical_says_emergency
 
     def instead_of_answer(self, *, unknown_agreed: bool) -> str | None:
         """"onboarding" or "unknown" when that class reaches its threshold (the more probable if both do):
@@ -256,18 +263,21 @@ def examples_digest(path: Path | str = EXAMPLES) -> str:
 def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = EXAMPLES,
                 emergency_examples: Path | str = EMERGENCY_EXAMPLES, c: float = C,
                 thresholds: dict[str, float] | None = None) -> Router:
-    """The router fitted on `examples` with `embedder`, with the neighbours of `examples` and
-    `emergency_examples`: loaded from `cache_dir` when made there from the same files, model and settings, else
-    made (a few seconds: the messages are embedded) and saved."""
+    """The router fitted on `examples` with `embedder`, with the neighbours and the character n-gram model of
+    `examples` and `emergency_examples`: loaded from `cache_dir` when made there from the same files, model and
+    settings, else made (several seconds: the messages are embedded, the n-gram model fitted) and saved."""
     cache_dir = Path(cache_dir)
     key = {"format": _FORMAT, "examples": examples_digest(examples),
            "emergency_examples": examples_digest(emergency_examples), "model_id": getattr(embedder, "model_id", ""),
-           "c": c, "classes": list(CLASSES)}
-    names = ("weights", "intercepts", "neighbour_vectors", "neighbour_emergency")
+           "c": c, "classes": list(CLASSES),
+           "lexical": {"ngrams": list(lexical.NGRAMS), "min_df": lexical.MIN_DF, "c": lexical.C}}
+    names = ("weights", "intercepts", "neighbour_vectors", "neighbour_emergency",
+             "lexical_vocabulary", "lexical_idf", "lexical_coef", "lexical_intercept")
 
     def made(arrays: tuple[np.ndarray, ...]) -> Router:
         return Router(weights=arrays[0], intercepts=arrays[1], thresholds=dict(thresholds or THRESHOLDS),
-                      embedder=embedder, neighbours=Neighbours(arrays[2], arrays[3].astype(bool)))
+                      embedder=embedder, neighbours=Neighbours(arrays[2], arrays[3].astype(bool)),
+                      lexical=lexical.CharGrams.from_arrays(arrays[4:]))
 
     try:
         if cache.current(cache_dir, key):
@@ -277,11 +287,13 @@ def open_router(cache_dir: Path | str, embedder: Any, *, examples: Path | str = 
     fitted = _FITTED.get(json.dumps(key, sort_keys=True))  # made in this process already, for another home
     if fitted is None:
         rows = load_examples(examples)
-        extra = load_emergency_examples(emergency_examples)
-        x = np.asarray(embedder.encode([r["text"] for r in rows + extra]), dtype=np.float64)
+        both = rows + load_emergency_examples(emergency_examples)
+        x = np.asarray(embedder.encode([r["text"] for r in both]), dtype=np.float64)
         router = Router.fit(rows, embedder, c=c, thresholds=thresholds, vectors=x[:len(rows)])
-        is_emergency = np.array([r["label"] == "emergency" for r in rows + extra], dtype=bool)
-        fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts, _unit(x), is_emergency)
+        is_emergency = np.array([r["label"] == "emergency" for r in both], dtype=bool)
+        grams = lexical.fit([r["text"] for r in both], is_emergency)
+        fitted = _FITTED[json.dumps(key, sort_keys=True)] = (router.weights, router.intercepts, _unit(x), is_emergency,
+                                                             *grams.arrays())
 
     def write(folder: Path) -> None:
         for name, array in zip(names, fitted):

@@ -25,25 +25,36 @@ from benchmarks.common import RESULTS, ROOT
 GRID = ((1, 0.55), (1, 0.6), (3, 0.45), (3, 0.5), (3, 0.55), (5, 0.5))
 
 
-def main() -> None:
-    from assistant import safety
-    from assistant.embeddings import default_embedder
-    from assistant.router import NEIGHBOUR_SIMILARITY, K, Neighbours, _unit, load_emergency_examples, load_examples
+def first_contact_rows() -> tuple[list[dict], list[str], np.ndarray, dict[tuple[str, str], bool]]:
+    """The labelled messages (routing examples, then the emergency sets'), the sets with first-contact verdicts,
+    each message's whitespace-normalised lower-case text, and (set, that text) -> flagged an emergency at first
+    contact."""
+    from assistant.router import load_emergency_examples, load_examples
 
     rows = load_examples() + load_emergency_examples()
-    embedder = default_embedder()
-    x = _unit(np.asarray(embedder.encode([r["text"] for r in rows]), dtype=np.float64))
-    source = np.array([r["source"] for r in rows])
+    source = [r["source"] for r in rows]
     norm = np.array([" ".join(r["text"].lower().split()) for r in rows])
-    emergency = np.array([r["label"] == "emergency" for r in rows])
     sets = [s for s in dict.fromkeys(source) if (RESULTS / f"assistant-{s}-scored.json").exists()]
-    first: dict[tuple[str, str], bool] = {}  # (set, text) -> flagged an emergency at first contact
+    first: dict[tuple[str, str], bool] = {}
     for name in sets:
         folder = "emergency" if name.startswith("emerg") else "eval"
         text_of = {q["id"]: q["q"] for q in json.loads((ROOT / "tests" / "assistant" / folder / f"{name}.json").read_text(
             encoding="utf-8"))}
         for r in json.loads((RESULTS / f"assistant-{name}-scored.json").read_text(encoding="utf-8"))["scored"]:
             first[(name, " ".join(text_of[r["id"]].lower().split()))] = r["intent"] == "emergency"
+    return rows, sets, norm, first
+
+
+def main() -> None:
+    from assistant import safety
+    from assistant.embeddings import default_embedder
+    from assistant.router import NEIGHBOUR_SIMILARITY, K, Neighbours, _unit
+
+    rows, sets, norm, first = first_contact_rows()
+    embedder = default_embedder()
+    x = _unit(np.asarray(embedder.encode([r["text"] for r in rows]), dtype=np.float64))
+    source = np.array([r["source"] for r in rows])
+    emergency = np.array([r["label"] == "emergency" for r in rows])
     results = []
     for k, s in GRID:
         caught, missed, false, others = [], 0, 0, 0
