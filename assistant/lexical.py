@@ -29,7 +29,7 @@ import numpy as np
 NGRAMS, MIN_DF = (2, 5), 2
 #: the inverse L2 strength of the fit (scikit-learn's `C`) and the probability at which an emergency is flagged,
 #: chosen out of fold (`python -m benchmarks.router_lexical`)
-C, THRESHOLD = 30.0, 0.7
+C, THRESHOLD = 30.0, 0.6
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 

@@ -138,7 +138,7 @@ def replay(probs: np.ndarray, verdicts: list[Any], thresholds: dict[str, float])
     out = []
     for p, v in zip(probs, verdicts):
         intent = v.intent
-        if p[0] >= thresholds["emergency"] and v.intent != "emergency":
+        if thresholds.get("emergency") is not None and p[0] >= thresholds["emergency"] and v.intent != "emergency":
             intent = "emergency"
         elif v.intent == "question":
             over = [(p[i], k) for i, k in ((1, "onboarding"), (2, "unknown")) if p[i] >= thresholds[k]]
