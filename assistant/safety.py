@@ -36,7 +36,7 @@ _MEDICINES = (r"(pills|pill ?box(es)?|pill bottles?|tablets|capsules|meds|medici
 # someone other than the writer, in the words people use for them
 _OTHERS = (r"he|she|him|her|he'?s|she'?s|someone|somebody|friend|child|kid|son|daughter|baby|toddler|mum|mom|mother|"
            r"dad|father|husband|wife|partner|brother|sister|grand\w+|nan|nana|nanna|gran|granny|aunt|auntie|uncle|cousin|"
-           r"neighbou?r|roommate|flatmate|colleague|coworker|patient")
+           r"neighbou?r|roommate|flatmate|colleague|coworker|patient|pt(?! ?\d)")
 # the same, and anyone a bystander may write about ("the man on the bus"): who a "they are fitting" can be
 _SOMEONE = _OTHERS + r"|they|them|man|woman|person|boy|girl"
 _EMERGENCY = [
@@ -87,8 +87,8 @@ _EMERGENCY = [
                   r"\bsudden(ly)?\b.{0,10}\bsob\b|\b(sats?|spo2|sp ?o2|o2 sats?|oxygen (saturation|sats?|level))\b\D{0,12}\b[4-8]\d ?%"),
     ("unconscious", r"\b(unconscious|unresponsive|passed out|fainted|collaps(ed|es|ing)|blacked out|not breathing|"
                     r"stopped breathing|seizure|seiz(ing|ed|es)\b|convuls|having a fit\b|(shaking|jerking|twitching|thrashing) (all over|uncontrollably|violently)|"
-                    r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
-                    r"(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
+                    r"eyes?\b.{0,10}\b(rolled|rolling) (back|up)|(?<!\bi )(won'?t|will not|can'?t|doesn'?t|does not|not|isn'?t|is not) "
+                    r"(really |properly )?(wak(e|ing)|breathing)|no (pulse|heartbeat)|lifeless)"),
     # someone on the floor jerking, shaking or twitching ("a coworker is on the floor jerking and has been for
     # five minutes"): a seizure told by what it looks like
     ("unconscious", r"\bon the (floor|ground|carpet|pavement)\b.{0,15}\b(jerk|shak|twitch|thrash|convuls)\w*|"
@@ -101,7 +101,7 @@ _EMERGENCY = [
     # fitting for minutes, someone named anywhere ("a woman across from me has been fitting for about 6 minutes"); a model
     # being fitted names nobody (`_NEEDS_PERSON`)
     ("seizure", r"\b(fitting|seizing|convulsing|jerking|shaking|twitching)\b.{0,12}\bfor (about |over |more than |almost |nearly )?"
-                r"(\d+|two|three|four|five|six|seven|eight|ten|several) (minutes?|mins?)\b"),
+                r"(\d+|two|three|four|five|six|seven|eight|ten|several) (minutes?|mins?|min)\b"),
     # an infant who is floppy, hard to wake or will not feed
     ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
                     r"(hard|difficult) to wake|won'?t (wake|feed|take (a |her |his )?feeds?)|not (feeding|waking)|refus\w* (feeds?|to feed)|"
@@ -176,7 +176,8 @@ _EMERGENCY = [
                            r"breathes) (really |very |so )?(deep and fast|fast and deep)\b|"
                            r"\bketoacidosis\b|\bdka\b|"
                            # "diabetic, gone pale and shaky and isn't making sense", "diabetic, confused ... can barely wake him"
-                           r"\b(diabetic|type ?1|type one|t1d)\b(?! (model|data|dataset|form|task|one|api|predictions?|page|space)\b).{0,80}\b((isn'?t|not|stopped) making (any )?sense|talking nonsense|(can|could) (barely|hardly) wake|"
+                           r"\b(diabetic|type ?1|type one|t1d)\b(?! (model|data|dataset|form|task|one|api|predictions?|page|space)\b).{0,80}\b((isn'?t|not|stopped) making (any )?sense|(talking|mumbling|speaking) nonsense|(can|could) (barely|hardly) wake|"
+                           r"(can'?t|cant|cannot|couldn'?t) (really |properly )?wake|"
                            r"confused\b.{0,40}\b(sweat\w*|shak\w*|pale|clammy|drowsy))\b|"
                            # a hypo: a low reading (mmol/L under 3, mg/dL under 54) or the word, with confusion or sweating
                            r"\b(sugar|glucose|bg|meter|reading|bm|hypo)\b.{0,25}(?<![\d.])([0-2](\.\d)?|[1-4]\d|5[0-3])(?![\d.])"
@@ -219,6 +220,11 @@ _EMERGENCY = [
                     r"\b(vomit\w*|threw up|thrown up|throwing up|being sick|been sick|confused|drowsy|sleepy|falling asleep|"
                     r"nodding off|(don'?t|doesn'?t|dont|does not|can'?t) "
                     r"(know|remember|recogni[sz]e)|keeps? asking|ask(s|ing)? (the )?same|passed out|knocked out|seizure)"),
+    # a fall on a blood thinner, or a fall then vomiting and drowsier ("an elderly man on warfarin who fell this morning -
+    # he's now vomiting and getting more drowsy"): a bleed in the head told without the word head
+    ("head injury", r"\b(warfarin|apixaban|eliquis|rivaroxaban|xarelto|edoxaban|dabigatran|blood thinners?|anticoagula\w*)\b.{0,60}"
+                    r"\b(fell|fall|fallen|hit|banged|knocked)\b.{0,80}\b(vomit\w*|threw up|throwing up|(being|been) sick|drows\w*|confused|sleepy)\b|"
+                    r"\b(fell|had a fall|fallen)\b.{0,80}\b(vomit\w*|throwing up|(being|been) sick)\b.{0,40}\b(more |getting )?(drows\w*|sleepy|confused)\b"),
     # a clot in the lung after a swollen calf or a long flight; the nerves of the spine pressed (numb around the
     # bottom or between the legs, cannot pee); a new mother who does not know what is real
     ("pulmonary embolism", r"\b(calf|leg)\b.{0,60}\b(swollen|swelling|sore|painful|tender|red)\b.{0,300}\b(short of breath|"
@@ -315,6 +321,8 @@ _EMERGENCY = [
                   r"\bcharcoal\b.{0,80}\b(sealed|taped|duct tape)\b|\b(window|door|room|vents?)('?s| is| are)? (already )?(sealed|taped)( up)?\b.{0,60}\bcharcoal\b|"
                   r"\bcharcoal\b.{0,40}\b(in|inside) (my|the|his|her) (room|bedroom|tent|car|flat)\b|"
                   r"\bhow many (of )?(my|his|her) (\w+ ){1,2}((it )?(would|will)|(would|will|does) it) take\b|"
+                  # "looked up how many paracetamol it would take"
+                  r"\bhow many (of )?(the )?" + _MEDICINES + r" ((it )?(would|will|'d)|(would|will|does) it) take\b|"
                   r"\bhow many\b.{0,40}\b(would|will|to) (stop (my|his|her|your|a|someone'?s) heart|kill (me|someone|a person|"
                   r"him|her)|be (lethal|fatal))\b|\b(lethal|fatal) dose of (my|his|her)\b|"
                   # self-harm again: "i cut again tonight and i think it needs stitches"
@@ -366,6 +374,15 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(giving|gave|given) (my|all my) (stuff|things|belongings|possessions|clothes) away\b|\b(writing|wrote|written) (goodbye )?letters\b",
     r"\b(don'?t|do not) plan on being (around|here)\b|\b(not going to|never going to) be (here|around) (after|by|past|beyond)\b",
     r"\b(there'?s|theres|there is) no point (any ?more|anymore)\b",
+    # fresh26-29: "worked out how im going to do it", "so nobody has to sort it out after", "i think i'm done after this",
+    # "I've got the boxes next to me"
+    r"\b(worked out|figured out|planned|know|decided) (exactly )?how (i'?m|im|i am|i'?ll|i will) (going to |gonna )?do it\b",
+    r"\bso (nobody|no one|noone) (has|have|needs?) to (sort|clear|deal with|clean) (it|things|everything|anything|my \w+)( out| up)?"
+    r"( after| afterwards)?\b",
+    r"\b(i'?m|im|i am) done after (this|tonight|today)\b(?! (meeting|call|one|shift|week|module|lecture|class|exam|task|ticket|"
+    r"sprint|round|job|run|step|batch|upload|deploy\w*)\b)",
+    r"\b(got|have|with) (the|my|all the) (pills|tablets|boxes|packets|packs|bottles?|blister packs)\b.{0,10}\b(next to|beside|in front of)"
+    r" me\b",
     # a height or a railway as where one is going: "I'm going to the bridge after work", "before I go"
     r"\b(going|heading|walking|driving|off) (up )?to the (bridge|roof|rooftop|cliffs?|multi-?storey|car ?park roof|tracks|railway|"
     r"viaduct|quarry)\b|\bbefore i go\b(?! (on|to|for|away|into|out|home|back|off)\b)",
@@ -530,7 +547,8 @@ _CODED = re.compile(r"\bchest pain type\b|\b(coded|encoded|coding|column)\b|\b(u
                     r"\b(training range|node validate|historical (\w+ )?(export|data|records?))\b|"
                     r"\bin the \w+( \w+)? (model|data ?set|data)\b", re.I)
 _SYSTEM_COLLAPSE = re.compile(r"\b(pipelines?|servers?|services?|nodes?|supernodes?|jobs?|clusters?|systems?|apps?|process(es)?|"
-                              r"sites?|pages?|queues?|batch(es)?|databases?|db|containers?|pods?|builds?|networks?|connections?|"
+                              r"sites?|pages?|queues?|batch(es)?|databases?|db|postgres(ql)?|mysql|redis|aggregators?|superlinks?|apis?|backends?|"
+                              r"instances?|vms?|deployments?|stacks?|containers?|pods?|builds?|networks?|connections?|"
                               r"accuracy|performance|metrics?|auc|scores?|uploads?|rounds?|federations?|training|budgets?|"
                               r"projects?|pilots?|funds?|funding|revenue|margins?|cash)\b(\s+\w+){0,3}\s+"
                               r"(collaps\w*|(is |are |was |keeps? )?(bleeding|bled|haemorrhag\w*|hemorrhag\w*)( out)?)", re.I)
@@ -618,7 +636,9 @@ _SELF_HARM_TOPIC = re.compile(
     r"\b(handle|handling|respond to|responding to|deal with)\b.{0,20}\b(a |an )?(participant|patient|user|client|student)s? "
     r"(disclosing|reporting|expressing|with|who (discloses|reports|expresses|has))\b.{0,12}\b(self[- ]harm|suicid\w*)|"
     r"\b(when|if) (a |an )?(user|participant|patient|client|student|person)s? (discloses|reports|mentions|expresses)\b.{0,12}"
-    r"\b(self[- ]harm|suicid\w*)", re.I)
+    r"\b(self[- ]harm|suicid\w*)|"
+    # a column or a field named by its identifier: "a column 'suicide_attempt_history'", "prior_self_harm"
+    r"\b\w*(self_?harm|suicid)[a-z]*_\w+|\b\w+_(self_?harm|suicid)\w*", re.I)
 
 
 # a process or a program: "our node process commits suicide right after enroll, just exits"
@@ -634,8 +654,14 @@ _IN_THE_PAST = re.compile(r"\b(used to|had|was|were|did|tried|attempted|years ag
 
 
 def _writers_own(x: re.Match[str], text: str) -> bool:
-    window = text[max(0, x.start() - 12):x.end()]  # the wording and its subject, not a sentence away
-    return bool(_FIRST_PERSON.search(window)) and not _IN_THE_PAST.search(window)
+    start, end = max(0, x.start() - 12), x.end()  # the wording and its subject, not a sentence away,
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1  # in whole words ("the detective finds a suicide note" holds no "ive")
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    window = text[start:end]
+    # "I self-harmed a lot back in 2019": the wording itself in the past
+    return bool(_FIRST_PERSON.search(window)) and not _IN_THE_PAST.search(window) and not window.lower().endswith("ed")
 
 
 def _inside(x: re.Match[str], spans: list[tuple[int, int]]) -> bool:
@@ -656,6 +682,8 @@ def _self_harm_not_now(text: str) -> bool:
     topics = [t.span() for t in _SELF_HARM_TOPIC.finditer(text)]
     if all(_inside(x, topics) for x in wordings):
         return True  # a topic of research or software
+    if _STUDY.search(text) and not _SELF_NOW.search(text) and not _RELATIVE.search(text):
+        return True  # course work: "for a psych module: suicidal ideation and intent in the C-SSRS"
     if _FRAME.search(text) and not _SELF_NOW.search(text):
         return True  # a story, a game, a teaching case: "a short story where the main character attempts suicide"
     return bool(_PAST_TIME.search(text) and _RESOLVED.search(text))
@@ -746,9 +774,22 @@ def _spell_checker() -> Any:
     return SpellChecker(distance=1)
 
 
+# a family's words as the name of a drill or of a risk a model scores: "a choking drill in first aid class", "the
+# cardiac arrest simulation", "is there a stroke-risk model?" (emerg7); a later use of the words still counts
+_NAMES_A_THING = re.compile(r"(\s*(drills?|simulations?|scenarios?)|[- ]risk (models?|scores?|predictions?|calculators?)|"
+                            r"[- ]risk\b(?! of\b))\b", re.I)
+
+
+def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    m = pattern.search(text)
+    while m is not None and _NAMES_A_THING.match(text, m.end()):
+        m = pattern.search(text, m.end())
+    return m
+
+
 def _match_as_written(text: str) -> tuple[str, re.Match[str]] | None:
     for name, pattern in _EMERGENCY_RE:
-        if (m := pattern.search(text)) is not None:
+        if (m := _first(pattern, text)) is not None:
             if name not in _ALWAYS and _not_happening(name, m, text):
                 continue
             if name == "self-harm" and _self_harm_not_now(text):

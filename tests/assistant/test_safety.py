@@ -543,6 +543,19 @@ NEW_FAMILY_EMERGENCIES = [
     "patient in the waiting room: BP 75/45, pulse 130, clammy",
     "my baby is breathing fast and the skin under her ribs pulls in with each breath",
     "she gave birth yesterday and is soaking a pad every 20 minutes",
+    # fresh26-29's six rule misses: minutes as "min", "can't properly wake", a diabetic mumbling nonsense, a fall on a
+    # blood thinner then sickness, how many tablets it would take, farewell signs of a plan made and affairs settled
+    "my flatmate has been fitting for 4 min and is blue round the lips",
+    "pt in bay 3 has been fitting for 6 min",
+    "my husband can't properly wake up and he's grey",
+    "my son has type 1 and he's mumbling nonsense",
+    "she's diabetic and we can't wake her properly",
+    "grandma is on apixaban, she fell down the stairs and has been sick twice",
+    "my uncle fell off a ladder this morning, he's been vomiting and now seems more drowsy",
+    "i looked up how many tablets it would take",
+    "I've figured out how I'm going to do it and I've written letters to everyone",
+    "cleaned the flat so no one has to deal with it after. i'm done after tonight",
+    "there's no point anymore, got the tablets next to me",
 ]
 NEW_FAMILY_LOOK_ALIKES = [
     "we gave the dog to my sister while we moved house",
@@ -616,6 +629,11 @@ NEW_FAMILY_LOOK_ALIKES = [
     "resting BP 80/50 in the heart form, is that realistic",
     "we went through 3 towels of paperwork for the DPIA",
     "the ribs in the chest xray look odd to me, is the pneumonia model fine with that",
+    # fresh26-29
+    "I can't wake up in the mornings, does the diabetes model say why",
+    "I'm done after this meeting, can you summarise the tiers",
+    "the model has been fitting for 5 min per epoch",
+    "planned how I'm going to do it: the DPIA first, then the node",  # one sign alone
 ]
 
 
@@ -675,6 +693,16 @@ def test_respelling_leaves_correct_words_and_short_ones_as_they_are():
     "our funding is haemorrhaging, how do I see usage per task",
     "the whole federation round collapsed after node 3 dropped",
     "my grandad had a stroke in 2021 and he's back to normal; can the ECG model show anything",
+    # emerg7's false alarms, in other words: a database that collapsed, a drill or a risk named by the family's words,
+    # course work, a column's identifier, a story's note, the writer's self-harm in the past tense and over
+    "our redis collapsed during the round, is the job retried?",
+    "we did a choking drill in class today on the manikin, is there a first aid page",
+    "we ran a cardiac arrest simulation today with the new nurses, any model for that?",
+    "is there a stroke risk score for my patient, she is doing well",
+    "for my psychology module: how do screening tools tell suicidal thoughts from a plan?",
+    "the field prior_suicide_attempt in our export, will the node's scan flag it",
+    "I'm writing a screenplay in which a character leaves a suicide note; how would police describe it",
+    "I self-harmed as a teen, many years ago, and I'm fine now. Can the breast model read scarred skin?",
 ])
 def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     assert emergency(text) is None, text
@@ -688,6 +716,11 @@ def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     "the self-harm research made me realise I'm going to kill myself",
     "I had a heart attack in 2023 and now I have crushing chest pain again",
     "i used to self-harm years ago and wrote goodbye letters to my kids today",
+    "we did a choking drill this morning and now my colleague is actually choking on a sweet",
+    "our database collapsed and my colleague collapsed too, he's not breathing",
+    "my dad has stroke risk factors and now his face is drooping",
+    "for my psych module essay, but honestly i want to end my life tonight",
+    "I self-harmed last year and I self-harmed again tonight, it's deep",
 ])
 def test_the_same_frames_with_something_now_still_count(text):
     assert emergency(text) is not None, text
