@@ -660,8 +660,9 @@ def _writers_own(x: re.Match[str], text: str) -> bool:
     while end < len(text) and text[end].isalnum():
         end += 1
     window = text[start:end]
-    # "I self-harmed a lot back in 2019": the wording itself in the past
-    return bool(_FIRST_PERSON.search(window)) and not _IN_THE_PAST.search(window) and not window.lower().endswith("ed")
+    # "I self-harmed a lot back in 2019": the wording itself in the past, where the text names a time long past
+    past = _IN_THE_PAST.search(window) or (window.lower().endswith("ed") and _PAST_TIME.search(text))
+    return bool(_FIRST_PERSON.search(window)) and not past
 
 
 def _inside(x: re.Match[str], spans: list[tuple[int, int]]) -> bool:

@@ -721,6 +721,8 @@ def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     "my dad has stroke risk factors and now his face is drooping",
     "for my psych module essay, but honestly i want to end my life tonight",
     "I self-harmed last year and I self-harmed again tonight, it's deep",
+    "for my psych module: I self-harmed last night",
+    "I'm writing a story and I self-harmed",
 ])
 def test_the_same_frames_with_something_now_still_count(text):
     assert emergency(text) is not None, text
