@@ -777,8 +777,7 @@ def _spell_checker() -> Any:
 
 # a family's words as the name of a drill or of a risk a model scores: "a choking drill in first aid class", "the
 # cardiac arrest simulation", "is there a stroke-risk model?" (emerg7); a later use of the words still counts
-_NAMES_A_THING = re.compile(r"(\s*(drills?|simulations?|scenarios?)|[- ]risk (models?|scores?|predictions?|calculators?)|"
-                            r"[- ]risk\b(?! of\b))\b", re.I)
+_NAMES_A_THING = re.compile(r"(\s*(drills?|simulations?|scenarios?)|[- ]risk(?! of\b))\b", re.I)
 
 
 def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
