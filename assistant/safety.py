@@ -103,7 +103,8 @@ _EMERGENCY = [
     ("seizure", r"\b(fitting|seizing|convulsing|jerking|shaking|twitching)\b.{0,12}\bfor (about |over |more than |almost |nearly )?"
                 r"(\d+|two|three|four|five|six|seven|eight|ten|several) (minutes?|mins?|min)\b"),
     # an infant who is floppy, hard to wake or will not feed
-    ("unwell baby", r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
+    ("unwell baby", r"\b(baby|babies|infant|newborn|toddler)\b.{0,20}\b(going|gone|turning|turned) (blue|purple|grey|gray)\b|"
+                    r"\b(baby|babies|infant|newborn|\d{1,2}[- ]?(weeks?|wks?|months?)[- ]old)\b.{0,60}\b(floppy|limp|listless|"
                     r"(hard|difficult) to wake|won'?t (wake|feed|take (a |her |his )?feeds?)|not (feeding|waking)|refus\w* (feeds?|to feed)|"
                     r"weak,? (high[- ]pitched |whimpery )?cry)\b|"
                     # a fever under three months of age
@@ -141,13 +142,16 @@ _EMERGENCY = [
     ("overdose or poisoning", r"\boverdos(?!\w*\s+(of|on)\s+(\w+\s+)?(api|calls?|requests?|traffic|data|e-?mails?|notifications?|"
                               r"meetings?|information|info|content|jargon|acronyms?)\b)|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
                               r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global|results?|metrics?|outputs?|"
-                              r"predictions?|scores?|well)\b)|\b(swallowed|took|taken|ate)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
+                              r"predictions?|scores?|well)\b)|\b(swallowed|took|taken|ate|drank)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
                               r"\b(took|swallowed|taken|ate)\b.{0,20}\b(handful|whole (packet|box|strip|pack))|"
                               # a number or a lot of a medicine taken at once; a child who got into someone's medicines
-                              r"\b(took|swallowed|taken|ate|drank|injected|injecting)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|"
+                              r"\b(took|swallowed|taken|ate|drank|injected|injecting)\b.{0,25}\b(\d{2,}|a lot of|lots of|loads of|a load of|"
                               r"a handful of|a bunch of|the whole|all (of )?(her|his|my|the|their))\b.{0,20}\b" + _MEDICINES + r"|"
                               r"\b(got|gotten|get|getting) into\b.{0,30}\b" + _MEDICINES + r"|"
+                              # fresh33: "my toddler got into my handbag and I think she swallowed some of my paracetamol"
+                              r"\b(child|kid|son|daughter|baby|toddler|boy|girl)\b.{0,60}\b(swallowed|ate|eaten|drank|drunk|chewed)\b"
+                              r".{0,30}\b" + _MEDICINES + r"|"
                               # a number of tablets and "already done it": "what if u take like 40 ibuprofen. already done it"
                               r"\b(\d{2,}|a whole (box|pack|packet|bottle))\b.{0,15}\b" + _MEDICINES + r".{0,60}\b(already (done|did|taken|took) "
                               r"(it|them)|(an?|one|two|\d+|few|couple of) (minutes?|mins?|hours?) ago)|"
@@ -302,6 +306,10 @@ _EMERGENCY = [
                   r"threaten\w* to|about to|trying to) jump\b|\b(going to|gonna|will|'ll|wants? to|threaten\w* to|about to|trying to) "
                   r"jump (off|from)\b.{0,25}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|car ?park|multi-?storey|window)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
+                  # fresh33: "been thinking about jumping off the multi storey car park"; fresh31: "tonight i will cut deep"
+                  r"\b(think\w*|thought) (about|of) jumping (off|from)\b.{0,30}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|"
+                  r"car ?park|multi[- ]?storey|window|tower|block)\b|"
+                  r"\b(i|i'?ll|i will|i'?m going to|im going to|gonna)\b( \w+){0,2} cut (deep|deeper|myself)\b(?! (into|out|off|from)\b)|"
                   # a burden to the family: "my parents would b better off w/o me"
                   r"\bbetter off (without|w/o|w/out|wo) (me|him|her|them)\b(?! (as|in|on|at) (the |our )?(admin\w*|lead|role|manager|owner|"
                   r"maintainer|team|project|rota|call))|"
@@ -348,7 +356,14 @@ _EMERGENCY = [
                   r"'ll) (take|swallow) (them|it|all|the lot)\b|"
                   # "stop my tablets and take the whole lot at once instead"
                   r"\b(take|swallow|taking|swallowing) (them all|the whole lot|the lot|all of them|every one|the whole (box|pack|packet|bottle))"
-                  r" (at once|in one go|together)\b)"),
+                  r" (at once|in one go|together)\b|"
+                  # emerg8: a ligature tied to a point indoors ("tied the belt to the wardrobe door, testing it"), a
+                  # way asked to stop existing ("whats the quickest way to stop existing")
+                  r"\b(tied|tying|tie|fixed|fixing|attached|hooked|knotted)\b.{0,20}\b(belt|rope|cord|scarf|sheet|ligature|"
+                  r"noose|dressing gown cord)\b.{0,30}\b(to|round|around|over|on) (the|a|my)\b.{0,12}\b(wardrobe|door|banister|"
+                  r"bannister|beam|(curtain |stair ?|hand ?)rail|hook|loft|hatch|bed ?frame|curtain|handle|stair\w*)\b|"
+                  r"\b(way|ways|how) (to|i can|can i|do i) (just )?stop existing\b|"
+                  r"\b(i|i'?d|i would|i just)( just)? (want|wanna|wish i could|like|would like) to (just )?(stop existing|not exist( any ?more)?)\b)"),
     # the farewell signs (`_farewell`): letters to the family, a new home for a pet, "won't be needing it after Sunday"
 ]
 _EMERGENCY_RE = [(name, re.compile(p, re.I)) for name, p in _EMERGENCY]
@@ -356,7 +371,7 @@ _SELF_HARM_RE = dict(_EMERGENCY_RE)["self-harm"]
 
 # Farewell signs of a suicide plan, said without naming it: two of them together count as self-harm wording
 _FAREWELL = [re.compile(p, re.I) for p in (
-    r"\b(written|wrote|writing|write|left|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the|them)\b",
+    r"\b(written|wrote|writing|write|left|leave|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the|them)\b",
     # goodbyes written to be found or sent: "wrote goodbye messages to everyone and left them in drafts", "my letters
     # are on the desk", "thank-you emails to everyone, scheduled for Sunday", "set the email to my boss to send at 9am"
     r"\b(goodbye|farewell|thank[- ]you|last) (messages|e-?mails|texts|videos?|letters?|notes?)\b",
@@ -398,6 +413,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # "sitting in the bathroom with a blade. i just want it all to stop. nobody would even notice"
     r"\b(want|need) (it all|everything|all of it|the pain|the thoughts) to (stop|end|go away)\b",
     r"\b(with|holding|got|have) (a|the|my) (blade|razor|razor blade|knife)\b(?! (sharpener|block|set|drawer))",
+    r"\b(the |a |my )?(blade|razor|razor blade)\b.{0,12}\b(next to|beside|in front of|with) me\b",
     r"\b(nobody|no one|noone) (would|will|'d) (even )?(notice|care|miss me)\b",
     r"\b(decide|decided|going|plan\w*) to (finish|end) (everything|it all|all of it)\b",
     r"\b(by then|after that|after (mon|tues|wednes|thurs|fri|satur|sun)day) (it|nothing) (won'?t|wont|will not|doesn'?t) matter\b|"
@@ -483,6 +499,13 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(tonight|today|tomorrow|this|it'?s|it is) (is|will be|'?ll be)? ?(the|my) last (night|day|time)\b"
     r"(?!\s+(at|of|in|with|on|for|before)\b)",
     r"\b(i'?ve|ive|i have) made (up )?my mind\b|\bmy mind is made up\b",
+    # emerg8: a message on a timer, telling them where to find the writer, "I've sorted out how.", the pills taken
+    # wanted to work faster
+    r"\b(messages?|e-?mails?|texts?|posts?)\b.{0,40}\bon a timer\b",
+    r"\b(tell\w*|let|letting) (them|him|her|people|everyone|someone|my \w+)( know)? where (to find|they'?ll find|they will find|"
+    r"they can find) (me|my body)\b",
+    r"\b(i'?ve|ive|i have) (worked|figured|sorted) (out )?how\s*($|[.!,;'\"’”)])",
+    r"\b(make|get|help) (the|my|these|those) (pills|tablets|meds|medication) (to )?(work|kick in|act|take effect) (faster|quicker|sooner)\b",
     # the means and the method worked out: "working out how I'd do it", "the rope is already in the garage"
     r"\b(worked|working|figured|figuring|planned|planning|decided) (out )?how (i'?d|id|i would|i will|i'?ll|to) do it\b",
     r"\b(rope|noose|ligature)\b.{0,30}\b(ready|already|garage|attic|loft|tied|bought|hidden|waiting|boot|trunk|car|shed)\b",
@@ -515,9 +538,11 @@ _PAST_TIME = re.compile(r"\b(used to|(\d+|a few|a couple of|several|two|three|fo
                         r"(years|months) ago|"
                         r"last (year|month|week|summer|winter|spring|autumn|christmas)|in (19|20)\d\d|since (19|20)\d\d|"
                         r"years? back|as a (child|kid|teenager)|since (childhood|birth|i was (a )?(kid|child|baby)))\b", re.I)
-_RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|feeling|doing|seems?) (really |so |very |much |quite )?(fine|well|ok|okay|good|great|"
+_RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|we'?re|we are|feels?|feeling|doing|seems?) (both |all )?(really |so |very |much |quite )?(fine|well|ok|okay|good|great|"
                        r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
-                       r"said it was|all clear|"
+                       r"said it was|all clear|out of danger|(been |is |stayed |has been )?clean (for )?(\d+|a|one|two|three|four|five|"
+                       r"several|a few|many) (years?|months?)|turned out to be (just |only )?(reflux|indigestion|heartburn|anxiety|"
+                       r"a panic attack|muscular|a pulled muscle|nothing( serious)?|a virus|gastritis|a trapped nerve)|"
                        # treated and over: "it's mostly gone", "now on levetiracetam with no further events", "finished
                        # cardiac rehab and I'm running again", "safe now, no plan"
                        r"(mostly|all|completely) gone|(it'?s|its|it is) (now )?gone( away)?|(is|are|was) now on \w+|no further (events?|seizures?|episodes?|attacks?|"
@@ -527,10 +552,13 @@ _RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|feels?|fe
                        r"(ecg|ekg|bloods?|tests?|scans?|results?|x-?rays?|lfts?)( and (\w+ )?(ecg|bloods?|tests?|scans?))? (were |was |came back |all |are )?normal|"
                        r"nothing to worry about|congenital)( now| since| with \w+( \w+)?| for (a long time|years|months|ages)( now)?)?\b", re.I)
 _ACUTE = re.compile(r"\b(now|right now|at the moment|currently|tonight|today|this (morning|afternoon|evening)|"
-                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|(?<!got )(?<!getting )help(?=\s*([.!?,]|$|(me|us|him|her|them|please|now)\b))|just|sudden(ly)?|started|starting|began|"
+                    r"(minutes?|mins?|hours?) ago|again|ambulance|911|112|999|(?<!got )(?<!getting )help(?=\s*([.!?,]|$|(me|us|him|her|them|please|now)\b))|"
+                    # ("I just want to delete my history" places nothing now)
+                    r"just(?! (want|wanted|wanna|wondering|curious|checking|asking)\b)|sudden(ly)?|started|starting|began|"
                     r"worse|is having|am having|i'?m having|are having|she'?s having|he'?s having)\b", re.I)
 _STUDY = re.compile(r"\b(revising|revision|studying|study(ing)? for|for (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|osces?|"
                     r"tests?|quiz(zes)?|assignments?|essays?|course|class|lectures?|modules?|handouts?|presentations?|finals)|"
+                    r"(ethics|bioethics|law|philosophy|sociology|psychology|policy) (essay|assignment|paper|seminar|debate|module)|"
                     r"(nursing|medical|pharmacology|physiology|homework|school|uni|university|college) (assignment|essay|exam|"
                     r"question|revision)s?|(first[- ]aid|cpr|bls|als) (course|class|handout|training|exam)|"
                     r"writing an? (handout|leaflet|essay|poster|quiz)|(writing|write) (a|my|an) (\w+ )?(paper|thesis|dissertation|"
@@ -550,7 +578,7 @@ _SYSTEM_COLLAPSE = re.compile(r"\b(pipelines?|servers?|services?|nodes?|supernod
                               r"sites?|pages?|queues?|batch(es)?|databases?|db|postgres(ql)?|mysql|redis|aggregators?|superlinks?|apis?|backends?|"
                               r"instances?|vms?|deployments?|stacks?|containers?|pods?|builds?|networks?|connections?|"
                               r"accuracy|performance|metrics?|auc|scores?|uploads?|rounds?|federations?|training|budgets?|"
-                              r"projects?|pilots?|funds?|funding|revenue|margins?|cash)\b(\s+\w+){0,3}\s+"
+                              r"projects?|pilots?|funds?|funding|revenue|margins?|cash)\b(\s+\w+){0,3}\s+['\"‘“]?"
                               r"(collaps\w*|(is |are |was |keeps? )?(bleeding|bled|haemorrhag\w*|hemorrhag\w*)( out)?)", re.I)
 _SUPPLEMENT = re.compile(r"\b(vitamins?( [a-z]\d?)?|multivitamins?|supplements?|probiotics?|fish oil|cod liver oil)\b", re.I)
 _MANY = re.compile(r"(?<![\d,.])([3-9]|\d{2,}(,\d{3})*)(?![\d,.])(?!\s*(iu|mg|mcg|µg|ug|units?|ml)\b)|\b(three|four|five|six|seven|eight|nine|ten|dozens?|handful|bottle|packet|box|lots|a lot|"
@@ -563,7 +591,8 @@ _CHILD = re.compile(r"\b(child|children|kid|kids|son|daughter|baby|toddler|boy|g
 # heroine poisons her husband", "my D&D character just bled out", "a teaching scenario for our nursing students:
 # 'a 70-year-old collapses'", "role-players will say 'he's not breathing'". Only a frame planned or made up: an
 # event during a drill ("my colleague collapsed during the fire drill") is not one, and anything now still counts.
-_FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book|screenplay|script|play|game)\b|"
+_FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book|screenplay|script|play|game|poem|song|lyrics|"
+                    r"eulogy|memoir)\b|"
                     r"\b(novel|story|book|film|game|campaign|episode) where\b|\bin (my|a|the|our) (novel|story|book|screenplay|script|game|campaign)\b|"
                     r"\b(teaching|training) (session|workshop|day|lecture|tutorial)s?\b|\bfor (a|my|our|the) (workshop|lecture|tutorial|seminar)\b|\b(d&d|dnd|rpg|video ?game|my character|in[- ]game)\b|"
                     r"\b(teaching|training|practice|sample|example|mock|made[- ]up) (scenarios?|cases?|conversations?|dialogues?|"
@@ -586,7 +615,8 @@ def settled(text: str) -> bool:
 
 # a figure of speech: "every time I open the usage page I nearly have a heart attack", "the bill gave me a heart attack"
 _HEART_ATTACK_IDIOM = re.compile(r"\b(nearly|almost|practically) (have|had|having|get|got) a heart attack\b|"
-                                 r"\b(gave|give|gives|giving) (me|us|him|her|them) a heart attack\b", re.I)
+                                 r"\b(gave|give|gives|giving) (me|us|him|her|them) a heart attack\b|"
+                                 r"\bheart attack[- ](level|levels|moment|inducing|territory|material|worthy)\b", re.I)
 
 
 def _not_happening(name: str, m: re.Match[str], text: str) -> bool:
@@ -617,7 +647,11 @@ _ABOUT_SYSTEM = re.compile(
     re.I)
 _PERSON_OR_NOW = re.compile(
     r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
+    r"techs?|technicians?|engineers?|staff|employees?|workers?|guy|bloke|lad|customer|visitor|passenger|"
     r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
+# a time just ahead, as a fragment with no pronoun gives it ("want it over before morning", "cant do this anymore"):
+# enough for the learned router's emergency to stand, not for a rule's (an exam "tomorrow" names nobody)
+_SOON = re.compile(r"\b(tomorrow|any ?more|this (morning|afternoon|evening|weekend)|before (the )?morning)\b", re.I)
 _ALWAYS = {"self-harm"}
 # Self-harm wording counts whatever else the text says, but for two things a counsellor would not answer with a
 # crisis line (benchmarks/results/assistant-emerg4.md), read strictly:
@@ -635,8 +669,12 @@ _SELF_HARM_TOPIC = re.compile(
     # a disclosure to be handled, in a study or a policy: "how we'd handle a participant disclosing suicidal thoughts"
     r"\b(handle|handling|respond to|responding to|deal with)\b.{0,20}\b(a |an )?(participant|patient|user|client|student)s? "
     r"(disclosing|reporting|expressing|with|who (discloses|reports|expresses|has))\b.{0,12}\b(self[- ]harm|suicid\w*)|"
-    r"\b(when|if) (a |an )?(user|participant|patient|client|student|person)s? (discloses|reports|mentions|expresses)\b.{0,12}"
+    r"\b(when|if) (a |an )?(user|participant|patient|client|student|person|someone|somebody|anyone)s? (discloses|reports|"
+    r"mentions|expresses)\b.{0,12}"
     r"\b(self[- ]harm|suicid\w*)|"
+    # emerg8: software that finds it, "a chatbot that spots suicidal messages"
+    r"\b(chat ?bots?|classifiers?|models?|tools?|apps?|systems?|filters?)\b (that|which|to) (spots?|detects?|flags?|finds?|"
+    r"catch(es)?|recogni[sz]es?|identif(y|ies)) (\w+ ){0,2}(self[- ]harm|suicid\w*)|"
     # a column or a field named by its identifier: "a column 'suicide_attempt_history'", "prior_self_harm"
     r"\b\w*(self_?harm|suicid)[a-z]*_\w+|\b\w+_(self_?harm|suicid)\w*", re.I)
 
@@ -677,6 +715,11 @@ def _self_harm_not_now(text: str) -> bool:
     if programs and all(_inside(x, programs) for x in wordings) and (
             not _SOMEONE_ELSE.search(_SYSTEM_SUICIDE.sub(" ", text))):
         return True  # every self-harm wording is a program's
+    outside = _QUOTED.sub(" ", text)
+    quotes = [q.span() for q in _QUOTED.finditer(text)]
+    if (_FRAME.search(outside) and all(_inside(x, quotes) for x in wordings) and not _ACUTE.search(outside)
+            and not _SELF_NOW.search(outside) and _farewell(outside) is None):
+        return True  # a villain's line in a game script: "the villain says 'I'll end it all tonight'"
     if _farewell(text) is not None or _ACUTE.search(_RESOLVED.sub(" ", text)) or any(
             _writers_own(x, text) for x in wordings):
         return False
@@ -900,7 +943,7 @@ def names_someone_or_now(text: str) -> bool:
     """The text names a person (the writer, someone near them, a patient) or the present ("now", "tonight",
     "help"): what a message describing an emergency happening to someone does (138 of the 139 emergency
     questions of the question sets name a person, the last "a pregnant woman")."""
-    return bool(_PERSON_OR_NOW.search(text) or _SOMEONE_ELSE.search(text))
+    return bool(_PERSON_OR_NOW.search(text) or _SOMEONE_ELSE.search(text) or _SOON.search(text))
 
 
 def own_treatment_change(text: str) -> bool:

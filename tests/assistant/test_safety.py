@@ -556,6 +556,17 @@ NEW_FAMILY_EMERGENCIES = [
     "I've figured out how I'm going to do it and I've written letters to everyone",
     "cleaned the flat so no one has to deal with it after. i'm done after tonight",
     "there's no point anymore, got the tablets next to me",
+    # emerg8 and fresh30-33's rule misses, in other words: a ligature tied to a point indoors, a way to stop existing,
+    # a note left for the family before going, a message on a timer saying where to find the writer, the means
+    # sorted out, pills wanted to work faster with it over by morning, a colleague collapsed in a server room
+    "knotted the cord round the banister, just seeing if it holds",
+    "how do i just stop existing",
+    "i'd like to just not exist anymore",
+    "want to leave notes for my parents, before i go i mean",
+    "set up an email on a timer for tomorrow, it tells my sister where to find me",
+    "I've figured out how. won't need the account after friday",
+    "how do i get the tablets to kick in quicker, i want it over tonight",
+    "a technician fainted by the racks and isn't responding, the node validate run is stuck too",
 ]
 NEW_FAMILY_LOOK_ALIKES = [
     "we gave the dog to my sister while we moved house",
@@ -634,6 +645,15 @@ NEW_FAMILY_LOOK_ALIKES = [
     "I'm done after this meeting, can you summarise the tiers",
     "the model has been fitting for 5 min per epoch",
     "planned how I'm going to do it: the DPIA first, then the node",  # one sign alone
+    # emerg8 / fresh30-33
+    "tied the cable to the rack rail so it stops falling",
+    "our cache should stop existing after an account is deleted, does it?",
+    "I'm leaving notes for the next on-call engineer",
+    "the reminder email goes out on a timer every monday",
+    "I've sorted out how. the node enrolled fine",
+    "how do I make the predictions come back faster",
+    "our engineers say the node is not responding since the deploy",
+    "heart attack level prices on the enterprise tier, any discount?",
 ]
 
 
@@ -703,6 +723,17 @@ def test_respelling_leaves_correct_words_and_short_ones_as_they_are():
     "the field prior_suicide_attempt in our export, will the node's scan flag it",
     "I'm writing a screenplay in which a character leaves a suicide note; how would police describe it",
     "I self-harmed as a teen, many years ago, and I'm fine now. Can the breast model read scarred skin?",
+    # emerg8's rule false alarms, in other words: an overdose years ago and both fine, out of danger after last
+    # month's heart attack, a privacy budget 'bleeding out', software that detects suicidal posts, chest pain that
+    # turned out to be heartburn, a game villain's line in quotes, self-harm years ago and clean since, an ethics essay
+    "my brother overdosed three years ago, we are all fine now, I just wanted to ask about accounts",
+    "the consultant says dad is out of danger after his heart attack last year. which model is for the heart?",
+    "our compute budget is 'bleeding out' on retries, how do I cap the retries?",
+    "a classifier that detects suicidal posts: could it be trained on MedHive's data?",
+    "her chest pain last month turned out to be heartburn, the GP checked. can the heart model look at her values?",
+    "in my novel the narrator says 'I want to end it all tonight' and then the storm hits. can you check the dialogue?",
+    "my daughter self-harmed as a teenager but she's been clean for two years. does the app keep chats?",
+    "bioethics essay: when someone mentions suicide to a chatbot, should it alert anyone?",
 ])
 def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     assert emergency(text) is None, text
@@ -723,6 +754,10 @@ def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     "I self-harmed last year and I self-harmed again tonight, it's deep",
     "for my psych module: I self-harmed last night",
     "I'm writing a story and I self-harmed",
+    # emerg8's frames with something now
+    "in my novel the narrator says 'I want to end it all tonight', and honestly I feel the same right now",
+    "my son used to self-harm but he's cut himself again tonight and it's deep",
+    "my ex overdosed years ago and they're fine now, but tonight my flatmate took a whole box of paracetamol",
 ])
 def test_the_same_frames_with_something_now_still_count(text):
     assert emergency(text) is not None, text
