@@ -366,7 +366,8 @@ class KnowledgeIndex:
             if following and following.group(1).lower() in ORGANISATION_WORDS:
                 continue  # "Lakeside Regional", "Northfield Community Hospital": an organisation's own name
             words = tokens(word)
-            if words and not any(w in df or w in mapped or w.rstrip("s") in mapped for w in words):
+            # (a plural of a documented word, "PNGs", "APIs", is documented too)
+            if words and not any(w in df or w.rstrip("s") in df or w in mapped or w.rstrip("s") in mapped for w in words):
                 out.append(word)
         return out
 

@@ -59,7 +59,8 @@ _FAMILIES: list[tuple[str, str]] = [
     ("account accounts signup sign-up register registration", "sign up account"),
     ("explanation explanations explain factors why attribution attributions heatmap heat", "explanation shap"),
     # running and configuring
-    ("laptop desktop locally local install installation own", "locally run"),
+    ("laptop desktop locally local install installation own on-prem on-premise on-premises onprem air-gapped "
+     "airgapped air-gap", "locally run"),
     ("setting settings env environment variable variables config configure configuration", "configuration environment"),
     ("hf huggingface hugging", "hugging face"),
     ("kick ban block remove revoke revoked compromised stolen", "revoke"),
@@ -84,6 +85,16 @@ _FAMILIES: list[tuple[str, str]] = [
     ("vcpu vcpus", "cores"),
     ("mtls", "tls"),
     ("sve sves svt svts pac pacs pvc pvcs", "supraventricular ventricular"),
+    ("veb vebs", "ventricular"),
+    # a clinician's shorthand (fresh33): metrics, results, findings
+    ("ppv ppvs", "precision"),
+    ("npv npvs sens", "sensitivity specificity"),
+    ("fbg fpg fbs", "glucose fasting"),
+    ("ood", "out-of-distribution distribution"),
+    ("tc ldl hdl", "cholesterol"),
+    ("af afib a-fib", "atrial fibrillation"),
+    ("preds pred", "predictions prediction"),
+    ("pt pts", "patient"),
     ("github gitlab bitbucket slack teams", "public"),
     # who is writing and for what kind of organisation: "I'm CIO at Lakeside Regional"
     ("cio cto ceo cmo cmio ciso cno coo", "organization"),
