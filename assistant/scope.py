@@ -217,11 +217,18 @@ def unknown_terms(text: str, index: Any) -> list[str]:
 # describe the software, not a company behind it nor what an insurer pays
 _COMPANY = re.compile(r"\bwho (founded|created|started|owns|runs|made|built|funds)\b.{0,20}\b(medhive|it|the company|this)\b|"
                       r"\bwhere (is|are) (medhive|the company|your company|you|the team)\b.{0,15}\b(based|located|headquartered)\b|"
-                      r"\b(investors?|funding round|valuation|founders?|ceo of medhive|headquarters)\b", re.I)
+                      r"\b(investors?|funding round|valuation|founders?|ceo of medhive|headquarters)\b|"
+                      # a community or a person to call, which the documents do not name (fresh30, fresh32): "is there
+                      # a medhive discord or subreddit", "a phone number i can call to talk to a real person"
+                      r"\b(discord|subreddit|reddit|telegram|whatsapp group|mailing list|user forum|community (chat|server|"
+                      r"forum|channel|slack))\b|\b(a|an|any) (forum|community)\b.{0,30}\b(ask|talk|chat|discuss|post)\b|"
+                      r"\bphone number\b.{0,30}\b(call|ring)\b.{0,30}\b(person|human|someone|support|agent)\b|"
+                      r"\btalk to a (real )?(person|human)\b", re.I)
 _INSURANCE = re.compile(r"\b(insurance|insurer|medicare|medicaid|health plan)\b.{0,60}\b(reimburs\w*|cover\w*|pay (me )?back|"
                         r"pay for|refund\w*)\b|\breimburs\w*\b", re.I)
 
 
 def company_or_insurance(text: str) -> bool:
-    """The text asks about the company behind MedHive or what an insurer pays."""
+    """The text asks about the company behind MedHive, its community channels or a person to call, or what an
+    insurer pays."""
     return bool(_COMPANY.search(text) or _INSURANCE.search(text))

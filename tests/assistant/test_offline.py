@@ -311,6 +311,20 @@ def test_acronyms_and_product_names_the_documents_never_use_are_foreign_but_gene
     assert kindex.foreign_names("is there a Helm chart for it?") == ["Helm"]
     assert kindex.foreign_names("our DPIA asks whether the GUI or the EHR export leaks anything by Friday") == []
     assert kindex.foreign_names("Dear team, I've a question for Monday") == []
+    # a plural of a documented word, and a clinician's shorthand the expansion knows (fresh33)
+    assert kindex.foreign_names("batching a folder of PA CXRs and PNGs, any size limit?") == []
+    assert kindex.foreign_names("what is the PPV on val, and is an OOD image refused?") == []
+    assert kindex.foreign_names("do your PNGs go to Dropbox?") == ["Dropbox"]
+
+
+@pytest.mark.parametrize("text", [
+    "is there a medhive discord server for users",
+    "any community forum where I can ask other hospitals how they set it up?",
+    "is there a phone number I can ring to talk to someone in support about billing",
+])
+def test_a_community_channel_or_a_person_to_call_is_unknown(bot, text):
+    """The documents name no community channel and no phone line (fresh30, fresh32)."""
+    assert bot.session().ask(text).intent == "unknown"
 
 
 @pytest.mark.parametrize("text", [
