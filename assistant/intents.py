@@ -69,7 +69,9 @@ def _compiled(outcomes: str) -> list[tuple[str, re.Pattern[str]]]:
         # ("which datasets were the models trained on?" is a documentation question)
         ("list_models", re.compile(r"\b(which|what)( other| kinds? of| diagnostic)? models\b(?!.{0,30}\b(for|trained|work|use|"
                                    r"need|read)\b)|\b(list|show)( me)?( all)?( the| your)? models\b|\bavailable models\b|"
-                                   r"\bmodels (are|do you have|does medhive have|exist|are there)\b|\ball (the )?models\b|"
+                                   # (not "how the models are protected": something said of them, fresh31)
+                                   r"\bmodels (are(?!\s+(\w+ed|\w+en|being|kept|stored|made|built|signed)\b)|do you have|"
+                                   r"does medhive have|exist|are there)\b|\ball (the )?models\b|"
                                    r"\bcompare (the )?models\b", re.I)),
         ("model_info", re.compile(r"\bhow (accurate|good|reliable|well)\b|\b(metrics?|accuracy|auc|sensitivity|specificity|"
                                   r"precision|recall|f1|performance)\b.{0,40}\b(of|for) the\b", re.I)),
@@ -94,7 +96,9 @@ _PROBLEM = re.compile(r"(?<!/ )(?<!/)(?<!\bor )\b(not|n't|won'?t|can'?t|cannot|f
 # score 1.7", "a cup-to-disc ratio of 0.6"): not a model's result for a case to interpret
 _METRIC_NUMBER = re.compile(r"\b(auc|roc[- ]?auc|accuracy|sensitivity|specificity|precision|recall|f1|ece|brier|kappa|temperature|"
                             r"ratio|interval|ci|iop|out[- ]of[- ]distribution|ood)\b\W{0,3}((of|is|was|at|with|=|:)\s*)?"
-                            r"((a|an|the)\s+)?(score\s+)?\(?\d", re.I)
+                            r"((a|an|the)\s+)?(score\s+)?\(?\d|"
+                            # the number first: "how was the pneumonia model's 0.998 AUC measured" (fresh33)
+                            r"\b\d(\.\d+)?\s*(auc|roc[- ]?auc|accuracy|sensitivity|specificity|precision|recall|f1|ece)\b", re.I)
 # a refusal reported ("it wouldn't give a result", "said the image is out of distribution", "refused"): no score
 _REFUSED = re.compile(r"\bout[- _]of[- _]distribution\b|\b(refused|rejected)\b|\b(wouldn'?t|would not|didn'?t|did not|won'?t) "
                       r"(give|show|return) (me )?(a |any )?(result|score|answer)\b|\bno (result|label|score)\b", re.I)
@@ -209,6 +213,12 @@ def _requests_prediction(text: str) -> bool:
     return bool(_TO_PREDICT.search(text)) and not any(_ASKING.search(s) or _HOW_TO.search(s) for s in later)
 
 
+# a how-to anywhere in the text ("Key factors section on the PDF - SHAP? How do I read +ve vs -ve contributions"):
+# with no prediction made, "explain" and "report" have nothing to act on and the documentation answers (fresh33)
+_HOW_ANYWHERE = re.compile(r"\bhow (do|can|should|would|to) (i|we|you|one|they)?\b|\bwhat does (it|this|that|the \w+) mean\b",
+                           re.I)
+
+
 def _asked_to_do(name: str, text: str, *, has_prediction: bool) -> bool:
     """A question that is a request: "can I get a PDF of it?" after a prediction, "can I try it on an example?"."""
     if name in ("explain", "report"):
@@ -233,6 +243,8 @@ def route(text: str, *, has_attachment: bool = False, has_values: bool = False, 
                 continue  # "glaucoma AUC 0.9997??", "a cup-to-disc ratio of 0.6": a metric or a measure, not a result
             if name == "interpret" and _REFUSED.search(text):
                 continue  # "it wouldn't give a result, just said out of distribution": a refusal, for troubleshooting
+            if name in ("explain", "report") and not has_prediction and _HOW_ANYWHERE.search(text):
+                return "question"
             if name in _DOC_FIRST and not (has_attachment or has_values) and (
                     (name == "onboarding" and (_LATER_STEP.search(text) or _ABOUT_PROCESS.search(text))) or _SEVERAL_MODELS.search(text)
                     or _HOW_TO.search(text) or _PROBLEM.search(text) or (_ASKING.search(text) and not _asked_to_do(

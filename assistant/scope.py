@@ -155,7 +155,10 @@ def comparison_elsewhere(text: str, index: Any) -> bool:
     vocab = vocabulary(index)
     for m in _COMPARISON.finditer(text):
         compared = _PHRASE_END.split(text[m.end():], maxsplit=1)[0]  # "fedavg" of "vs fedavg on skewed data"
-        if any(not known(w, vocab) for w in content_words(compared)[:3]):
+        words = content_words(compared)[:3]
+        if words and known(words[0], vocab) and words[0] in content_words(text[:m.start()])[-3:]:
+            continue  # like with like, one of ours on both sides: "epsilon 1 vs epsilon 8 whats the diff" (fresh32)
+        if any(not known(w, vocab) for w in words):
             return True
     return False
 

@@ -30,7 +30,8 @@ _FAMILIES: list[tuple[str, str]] = [
     ("individual individually single separately own", "individual single"),
     ("anonymous anonymised anonymized anonymise anonymize de-identify de-identified deidentified pseudonymise "
      "pseudonymised identifiable", "identifiers de-identified pseudonymous"),
-    ("mrn mrns dob ssn ssns phi pii", "identifier record number date birth"),
+    # (and national identity numbers by their names: Poland's PESEL, the Netherlands' BSN, the UK's NINO, fresh31)
+    ("mrn mrns dob ssn ssns phi pii pesel bsn nino aadhaar", "identifier record number date birth"),
     ("sign-off signoff approve approves approval approved permission authorise authorize authorisation "
      "authorization agree agreement", "consent approval"),
     ("offline disconnect disconnects disconnected crash crashes crashed down drop drops dropped dies", "offline drop"),

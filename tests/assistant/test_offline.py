@@ -277,6 +277,8 @@ def test_a_comparison_with_a_product_the_documents_never_name_is_not_answered_fr
     assert not comparison_elsewhere("is v1.1 better than v1.0 for pneumonia", kindex)
     assert not comparison_elsewhere("how does pay-per-use compare with the free tier", kindex)
     assert not comparison_elsewhere("fedprox vs fedavg on skewed hospital data", kindex)
+    # like with like: the same documented word on both sides (fresh32)
+    assert not comparison_elsewhere("privacy budget 2 vs privacy budget 6, whats the actual diff", kindex)
 
 
 def test_a_request_for_unrelated_work_is_not_medhives_but_work_on_medhives_things_is(kindex):

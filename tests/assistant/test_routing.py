@@ -166,6 +166,7 @@ def test_a_where_question_after_a_leading_clause_is_for_the_documentation(text):
     "the ecg model's AUC 0.95 for N beats, isn't that suspicious?",
     "pneumonia sensitivity of 0.89, how was that measured?",
     "my pressure reading and an IOP of 21 - does the glaucoma model use that?",
+    "where does the ecg model's 0.95 accuracy come from?",  # the number first (fresh33)
 ])
 def test_a_metric_or_a_measure_quoted_with_its_number_is_not_a_result_to_interpret(text):
     assert route(text) != "interpret"
@@ -194,3 +195,17 @@ def test_a_hospital_that_already_contributed_asking_about_its_share_is_a_questio
 ])
 def test_a_calibration_temperature_or_a_refusal_is_not_a_result_to_interpret(text):
     assert route(text) != "interpret"
+
+
+@pytest.mark.parametrize("text", [
+    "the explanation in the PDF report: how do I read the red and blue bars?",
+    "key factors on the results page - how should we present them to a patient?",
+])
+def test_a_how_to_about_explanations_or_reports_with_no_prediction_made_is_for_the_documentation(text):
+    assert route(text) == "question"
+    assert route("explain the key factors of that result", has_prediction=True) == "explain"
+
+
+def test_something_said_of_the_models_is_not_a_request_to_list_them():
+    assert route("How the models are signed, and by whom?") == "question"  # fresh31's wording, in other words
+    assert route("which models are there?") == "list_models"
