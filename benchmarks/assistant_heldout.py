@@ -60,9 +60,13 @@ def score_set(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assistant_heldout", description=__doc__.splitlines()[0])
     parser.add_argument("set", help="the set's name under tests/assistant/eval/ (without .json)")
+    parser.add_argument("--again", action="store_true", help="score a set already scored (after its mends): writes "
+                        "assistant-<set>-rescored.json and leaves the first scoring as it is")
     args = parser.parse_args()
+    path = RESULTS / f"assistant-{args.set}-{'rescored' if args.again else 'scored'}.json"
+    if not args.again and path.exists():
+        parser.error(f"{args.set} was scored once already ({path.name}); --again scores it after its mends")
     out = score_set(args.set)
-    path = RESULTS / f"assistant-{args.set}-scored.json"
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     s = out["summary"]
     print(f"{args.set}: {s['questions']} questions, on topic {s['on_topic']:.3f}, recall@5 {s['recall_at_k']:.3f}, "
