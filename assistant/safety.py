@@ -62,11 +62,13 @@ _EMERGENCY = [
                    r"\bchest\b.{0,20}\bfeels? like\b.{0,25}\b(sitting|standing|crushing|squeezing|weight|elephant)\b"),
     # the look of shock or a heart attack, as a bystander describes it
     ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b|"
+              r"\b(bp|blood pressure)\b.{0,10}\b(dropping|falling|crashing|plummeting|tanking)\b|"
               # a low blood pressure with a racing pulse, clamminess or drowsiness: "now BP 70/40, HR 140, clammy and drowsy"
               r"\b(bp|blood pressure)\b\D{0,6}\b([4-8]\d) ?/ ?([1-5]\d)\b.{0,40}\b(hr 1[2-9]\d|pulse 1[2-9]\d|clammy|drowsy|confused|"
               r"faint\w*|grey|gray)\b|"
               r"\b(sweaty|sweating|clammy)\b\s*(and|,|&)\s*(grey|gray|ashen)\b"),
-    ("heart attack", r"\bheart attack\b|\bcardiac arrest\b"),
+    # (fresh35: "ST elevation on the monitor and BP dropping")
+    ("heart attack", r"\bheart attack\b|\bcardiac arrest\b|\bst[- ]elevation\b|\bstemi\b"),
     ("stroke signs", r"\bstroke\b|\bface\b.{0,25}\bdroop|\bdroop(y|ing)\b|\bslurr(ed|ing)\b|\btalking (funny|strange|gibberish)|"
                      r"one side of " + _WHO + r" (body|face)|\b(arm|leg)s?\b.{0,20}\b(numb|weak|limp|paraly)|"
                      r"\b(can'?t|cannot|can not|unable to) (lift|raise|move|feel) " + _WHO + r" ((right|left) )?(arm|leg|hand|side)|"
@@ -140,7 +142,13 @@ _EMERGENCY = [
                     r"\b(dropped|falling|fell|low|[4-8]\d ?/ ?\d{2})\b|\bthroat\b.{0,25}\b(swell|clos|tight)|"
                     r"\b(tongue|lips?|face|throat)\b.{0,15}\b(swell|swollen|puff(s|ed|ing)? up)|swollen (tongue|throat|face)"),
     ("overdose or poisoning", r"\boverdos(?!\w*\s+(of|on)\s+(\w+\s+)?(api|calls?|requests?|traffic|data|e-?mails?|notifications?|"
-                              r"meetings?|information|info|content|jargon|acronyms?)\b)|(?<!data )(?<!model )\bpoison(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
+                              r"meetings?|information|info|content|jargon|acronyms?)\b)"
+                              # (emerg9: "our trust's overdose audit data", "our batch job overdosed the rate limit")
+                              r"(?!\w*\s+(audit|data|statistics|rates?|research|stud(y|ies)|admissions|attendances|register|"
+                              r"data ?sets?|figures|trends)\b)(?!\w*\s+(the|our|its|their|my)\s+(\w+\s+)?(limits?|quotas?|rate|"
+                              r"api|budget|endpoint|server|cpu|memory)\b)|"
+                              r"(?<!data )(?<!model )\bpoison(?!\w*\s+(information|info|centre|center|unit|service|helpline)\b)"
+                              r"(?!\w*\s+((the|a|an|our|their|your|its|this|that|other)\s+)?(\w+\s+)?(data|models?|weights|updates?|"
                               r"attacks?|gradients?|labels?|rows|records|samples|federation|training|aggregat\w*|rounds?|global|results?|metrics?|outputs?|"
                               r"predictions?|scores?|well)\b)|\b(swallowed|took|taken|ate|drank)\b.{0,30}\b(pills|tablets|bottle|bleach)|"
                               r"too many (pills|tablets|sleeping|of (my|his|her|their|the))|\btook too many\b|"
@@ -287,7 +295,7 @@ _EMERGENCY = [
                         r"nause\w*|sick)\b.{0,80}\b(heating|heater|furnace|boiler|stove|fire|burner|generator|barbecue|bbq|charcoal)\b"),
     ("self-harm", r"\b(suicid|kill(ing)? (myself|himself|herself|themselves)|end(ing)? (it all|(my|his|her|their) (own )?life)|"
                   r"tak(e|ing) (my|his|her|their) (own )?life|self[- ]harm|"
-                  r"(hurt|harm|cut)(ing)? (myself|himself|herself)|want to die|better off dead|"
+                  r"(hurt|harm|cutt?)(ing)? (myself|himself|herself)|want to die|better off dead|"
                   r"(don'?t|do not) want to (live|be alive|be here|go on|wake up)|no reason to live|"
                   r"\b(want|going|plan(ning)?|thinking( about| of)?|ready) to end (it|things|everything)\b|"
                   r"\bend(ing)? it\b.{0,15}\b(tonight|today|now|all|soon)|\bkms\b|\bunalive\b|"
@@ -306,6 +314,8 @@ _EMERGENCY = [
                   r"threaten\w* to|about to|trying to) jump\b|\b(going to|gonna|will|'ll|wants? to|threaten\w* to|about to|trying to) "
                   r"jump (off|from)\b.{0,25}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|car ?park|multi-?storey|window)\b|"
                   r"\b(can'?t|cannot) go on (like this|anymore|any more)|"
+                  # fresh34: "ive decided tonight is when i end things"
+                  r"\b(decided|chosen|picked)\b.{0,30}\b(when|where|how) i('?ll| will)? end (it|things|everything|it all)\b|"
                   # fresh33: "been thinking about jumping off the multi storey car park"; fresh31: "tonight i will cut deep"
                   r"\b(think\w*|thought) (about|of) jumping (off|from)\b.{0,30}\b(roof|rooftop|bridge|cliff|ledge|balcony|building|"
                   r"car ?park|multi[- ]?storey|window|tower|block)\b|"
@@ -502,6 +512,10 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     # emerg8: a message on a timer, telling them where to find the writer, "I've sorted out how.", the pills taken
     # wanted to work faster
     r"\b(messages?|e-?mails?|texts?|posts?)\b.{0,40}\bon a timer\b",
+    # fresh34: "he's got nothing left and has the rope ready"
+    r"\b(i'?ve|ive|i have|he'?s|she'?s|he has|she has|they'?ve|they have) got nothing left\b(?! (in|of|to|for|on|but)\b)",
+    # emerg9: "wrote the note, scheduled the email to go out at 9am"
+    r"\b(wrote|written|writing|finished|left) (the|my) (note|letter)\b(?!\s+(to|for|about|on|in|at|from|of)\b)",
     r"\b(tell\w*|let|letting) (them|him|her|people|everyone|someone|my \w+)( know)? where (to find|they'?ll find|they will find|"
     r"they can find) (me|my body)\b",
     r"\b(i'?ve|ive|i have) (worked|figured|sorted) (out )?how\s*($|[.!,;'\"’”)])",
@@ -540,7 +554,8 @@ _PAST_TIME = re.compile(r"\b(used to|(\d+|a few|a couple of|several|two|three|fo
                         r"years? back|as a (child|kid|teenager)|since (childhood|birth|i was (a )?(kid|child|baby)))\b", re.I)
 _RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|we'?re|we are|feels?|feeling|doing|seems?) (both |all )?(really |so |very |much |quite )?(fine|well|ok|okay|good|great|"
                        r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
-                       r"said it was|all clear|out of danger|(been |is |stayed |has been )?clean (for )?(\d+|a|one|two|three|four|five|"
+                       r"said it was|all clear|out of danger|(made|making) an? (good|full|great|remarkable) recovery|"
+                       r"(is|are|was) (back )?home|(i'?m|she'?s|he'?s|they'?re) an? (\w+ ){0,2}\w+ now|(been |is |stayed |has been )?clean (for )?(\d+|a|one|two|three|four|five|"
                        r"several|a few|many) (years?|months?)|turned out to be (just |only )?(reflux|indigestion|heartburn|anxiety|"
                        r"a panic attack|muscular|a pulled muscle|nothing( serious)?|a virus|gastritis|a trapped nerve)|"
                        # treated and over: "it's mostly gone", "now on levetiracetam with no further events", "finished
@@ -559,6 +574,7 @@ _ACUTE = re.compile(r"\b(now|right now|at the moment|currently|tonight|today|thi
 _STUDY = re.compile(r"\b(revising|revision|studying|study(ing)? for|for (my|our|the|an?|tomorrow'?s) (\w+ ){0,2}(exams?|osces?|"
                     r"tests?|quiz(zes)?|assignments?|essays?|course|class|lectures?|modules?|handouts?|presentations?|finals)|"
                     r"(ethics|bioethics|law|philosophy|sociology|psychology|policy) (essay|assignment|paper|seminar|debate|module)|"
+                    r"(research methods|ethics|bioethics|psychology|sociology) (assignment|students?|coursework|project)|"
                     r"(nursing|medical|pharmacology|physiology|homework|school|uni|university|college) (assignment|essay|exam|"
                     r"question|revision)s?|(first[- ]aid|cpr|bls|als) (course|class|handout|training|exam)|"
                     r"writing an? (handout|leaflet|essay|poster|quiz)|(writing|write) (a|my|an) (\w+ )?(paper|thesis|dissertation|"
@@ -599,6 +615,8 @@ _FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book
                     r"stations?|traces?)\b|\b(osce|role[- ]?play\w*|playing a patient|simulation|simulated|tabletop exercise)\b|"
                     r"\b(running|planning|organi[sz]ing|preparing|holding) an? (\w+[- ]?){0,2}(exercise|drill)\b", re.I)
 _QUOTED = re.compile(r"'[^']{3,}'|\"[^\"]{3,}\"|‘[^’]{3,}’|“[^”]{3,}”")
+# (in a story "a radio play set in an ambulance control room" names a setting: the other signs of now still count)
+_SETTING = re.compile(r"\b(ambulance|911|112|999)\b", re.I)
 
 
 def settled(text: str) -> bool:
@@ -607,7 +625,7 @@ def settled(text: str) -> bool:
     (`assistant.session`)."""
     if _PAST_TIME.search(text) and _RESOLVED.search(text) and not _ACUTE.search(_RESOLVED.sub(" ", text)):
         return True
-    if _FRAME.search(text) and not _ACUTE.search(_QUOTED.sub(" ", text)) and not _SELF_NOW.search(text):
+    if _FRAME.search(text) and not _ACUTE.search(_SETTING.sub(" ", _QUOTED.sub(" ", text))) and not _SELF_NOW.search(text):
         return True
     return bool(_STUDY.search(text) and not _ACUTE.search(text) and not _SELF_NOW.search(text)
                 and not _RELATIVE.search(text))
@@ -670,8 +688,9 @@ _SELF_HARM_TOPIC = re.compile(
     r"\b(handle|handling|respond to|responding to|deal with)\b.{0,20}\b(a |an )?(participant|patient|user|client|student)s? "
     r"(disclosing|reporting|expressing|with|who (discloses|reports|expresses|has))\b.{0,12}\b(self[- ]harm|suicid\w*)|"
     r"\b(when|if) (a |an )?(user|participant|patient|client|student|person|someone|somebody|anyone)s? (discloses|reports|"
-    r"mentions|expresses)\b.{0,12}"
-    r"\b(self[- ]harm|suicid\w*)|"
+    r"mentions|expresses|types|writes|says)\b.{0,12}"
+    r"\b(self[- ]harm|suicid\w*|(that )?(they|he|she) (want|wants|wanted) to (die|end it))|"
+    r"\bdisclosures? of (self[- ]harm|suicid\w*)|"
     # emerg8: software that finds it, "a chatbot that spots suicidal messages"
     r"\b(chat ?bots?|classifiers?|models?|tools?|apps?|systems?|filters?)\b (that|which|to) (spots?|detects?|flags?|finds?|"
     r"catch(es)?|recogni[sz]es?|identif(y|ies)) (\w+ ){0,2}(self[- ]harm|suicid\w*)|"
@@ -703,6 +722,11 @@ def _writers_own(x: re.Match[str], text: str) -> bool:
     return bool(_FIRST_PERSON.search(window)) and not past
 
 
+# the thing meant said right after: "end it. My subscription, I mean", "end it - the trial, I mean"
+_CORRECTED = re.compile(r"\s*[.!,:;-]*\s*(i mean |i meant )?(my|the|our|this) (\w+ )?(subscription|account|plan|contract|trial|"
+                        r"membership|keys?|node|job|run|session|project|call|meeting)s?,? ?(i mean|i meant|lol|haha)\b", re.I)
+
+
 def _inside(x: re.Match[str], spans: list[tuple[int, int]]) -> bool:
     return any(a <= x.start() and x.end() <= b for a, b in spans)
 
@@ -715,6 +739,8 @@ def _self_harm_not_now(text: str) -> bool:
     if programs and all(_inside(x, programs) for x in wordings) and (
             not _SOMEONE_ELSE.search(_SYSTEM_SUICIDE.sub(" ", text))):
         return True  # every self-harm wording is a program's
+    if wordings and all(_CORRECTED.match(text, x.end()) for x in wordings) and _farewell(text) is None:
+        return True  # "I'm going to end it. My subscription, I mean."
     outside = _QUOTED.sub(" ", text)
     quotes = [q.span() for q in _QUOTED.finditer(text)]
     if (_FRAME.search(outside) and all(_inside(x, quotes) for x in wordings) and not _ACUTE.search(outside)
@@ -763,7 +789,14 @@ def _about_a_past_event(text: str) -> bool:
     return all(_EVENT_NAME.fullmatch(m.group(0).strip()) for _, p in _EMERGENCY_RE for m in p.finditer(text))
 
 
+# a red flag's words named as words, in quotes (emerg9): "check the notice fires for the word 'overdose'", "doctors type
+# 'chest pain' as a field name"; what is said outside the quotes still counts
+_MENTION = re.compile(r"\b(word|words|term|terms|phrase|phrases|string|strings|keyword|keywords)\s+['\"‘“][^'\"’”]{1,40}['\"’”]|"
+                      r"['\"‘“][^'\"’”]{1,40}['\"’”]\s+as an? (field name|field|word|term|keyword|label|column)\b", re.I)
+
+
 def _match(text: str) -> tuple[str, re.Match[str]] | None:
+    text = _MENTION.sub(" ", text)
     found = _match_as_written(text)
     if found is None and (respelled := _respelled(text)) != text:
         found = _match_as_written(respelled)  # "i jsut took evrything in the cupbord"
