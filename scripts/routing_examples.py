@@ -22,7 +22,7 @@ EMERGENCY_OUT = ROOT / "assistant" / "emergency_examples.json"
 SEEN = ("dev", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11",
         "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh17",
         "fresh18", "fresh19", "fresh20", "fresh21", "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27",
-        "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33")
+        "fresh28", "fresh29", "fresh30", "fresh31", "fresh32", "fresh33", "fresh34", "fresh35")
 #: the seen sets that were scored once on first contact (their verdicts in benchmarks/results/assistant-<set>-scored.json);
 #: dev and fresh were written before first-contact verdicts were kept
 FIRST_CONTACT = tuple(name for name in SEEN if name not in ("dev", "fresh"))
