@@ -637,6 +637,10 @@ _HEART_ATTACK_IDIOM = re.compile(r"\b(nearly|almost|practically) (have|had|havin
                                  r"\bheart attack[- ](level|levels|moment|inducing|territory|material|worthy)\b", re.I)
 
 
+# families whose words describe what is happening to someone ("fainted", "not responding"), not a symptom's name
+_DESCRIBED = {"unconscious", "unresponsive", "seizure", "breathing"}
+
+
 def _not_happening(name: str, m: re.Match[str], text: str) -> bool:
     """The match `m` of family `name` is in one of the messages above that describe nothing happening now."""
     if settled(text):
@@ -646,8 +650,9 @@ def _not_happening(name: str, m: re.Match[str], text: str) -> bool:
         return True  # every "heart attack" of the text is in a figure of speech
     if _TYPED.search(text) and _THE_PRODUCT.search(text):
         return True  # "what would the assistant do if someone typed that they have chest pain?"
-    if _CODED.search(text) and not _PERSON_OR_NOW.search(text):
-        return True  # "what does chest pain type 4 mean in the heart disease model?"
+    if _CODED.search(text) and not _PERSON_OR_NOW.search(text) and not _HAPPENING.search(text) and not (
+            name in _DESCRIBED and _AT_WORK.search(text)):
+        return True  # "what does chest pain type 4 mean in the heart disease model?" (not "a tech just collapsed")
     if name in ("unconscious", "bleeding") and m.group(0).lower().startswith(("collaps", "bleed", "bled", "haem", "hem")) and (
             _SYSTEM_COLLAPSE.search(text) and not _SOMEONE_ELSE.search(text)):
         return True  # "our batch pipeline collapses every night", "our pilot budget is bleeding out"
@@ -665,11 +670,14 @@ _ABOUT_SYSTEM = re.compile(
     re.I)
 _PERSON_OR_NOW = re.compile(
     r"\b(i|i'?m|im|i'?ve|ive|i'?d|me|my|myself|mine|his|hers|they'?re|anyone|" + _OTHERS + r"|"
-    r"techs?|technicians?|engineers?|staff|employees?|workers?|guy|bloke|lad|customer|visitor|passenger|"
     r"now|right now|currently|tonight|today|help|ambulance|911|112|999)\b", re.I)
 # a time just ahead, as a fragment with no pronoun gives it ("want it over before morning", "cant do this anymore"):
 # enough for the learned router's emergency to stand, not for a rule's (an exam "tomorrow" names nobody)
 _SOON = re.compile(r"\b(tomorrow|any ?more|this (morning|afternoon|evening|weekend)|before (the )?morning)\b", re.I)
+# people at work, named by their job ("one of our techs", "a member of staff"): a person for the learned router's
+# emergency; for the rules a documentation question may name them ("our staff ask whether the model detects a seizure")
+_AT_WORK = re.compile(r"\b(techs?|technicians?|engineers?|staff|employees?|workers?|guy|bloke|lad|customer|visitor|"
+                      r"passenger)\b", re.I)
 _ALWAYS = {"self-harm"}
 # Self-harm wording counts whatever else the text says, but for two things a counsellor would not answer with a
 # crisis line (benchmarks/results/assistant-emerg4.md), read strictly:
@@ -976,7 +984,7 @@ def names_someone_or_now(text: str) -> bool:
     """The text names a person (the writer, someone near them, a patient) or the present ("now", "tonight",
     "help"): what a message describing an emergency happening to someone does (138 of the 139 emergency
     questions of the question sets name a person, the last "a pregnant woman")."""
-    return bool(_PERSON_OR_NOW.search(text) or _SOMEONE_ELSE.search(text) or _SOON.search(text))
+    return bool(_PERSON_OR_NOW.search(text) or _SOMEONE_ELSE.search(text) or _SOON.search(text) or _AT_WORK.search(text))
 
 
 def own_treatment_change(text: str) -> bool:

@@ -667,6 +667,10 @@ NEW_FAMILY_LOOK_ALIKES = [
     "does the ECG model detect ST elevation or only beat classes?",
     "we have got nothing left in the pilot budget, can we pause the node?",
     "the 'BP dropping' alert column is in our export, will the scan accept it?",
+    # someone at work named in a documentation question (a person for the router's gate, not for the rules)
+    "our staff want to know if the ECG model detects chest pain",
+    "the tech asked what chest pain type 4 means in the heart disease model",
+    "does the model detect a seizure? our engineers ask",
 ]
 
 
