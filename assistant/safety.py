@@ -555,7 +555,8 @@ _PAST_TIME = re.compile(r"\b(used to|(\d+|a few|a couple of|several|two|three|fo
 _RESOLVED = re.compile(r"\b((been|is|was|am|i'?m|she'?s|he'?s|they'?re|we'?re|we are|feels?|feeling|doing|seems?) (both |all )?(really |so |very |much |quite )?(fine|well|ok|okay|good|great|"
                        r"stable|better)|(mostly |fully |completely )?recovered|(seizure|symptom|pain)[- ]free|just (some )?bruis\w*|"
                        r"said it was|all clear|out of danger|(made|making) an? (good|full|great|remarkable) recovery|"
-                       r"(is|are|was) (back )?home|(i'?m|she'?s|he'?s|they'?re) an? (\w+ ){0,2}\w+ now|(been |is |stayed |has been )?clean (for )?(\d+|a|one|two|three|four|five|"
+                       r"(is|are|was) (back )?home|(i'?m|she'?s|he'?s|they'?re) an? (\w+ )?(nurse|doctor|paramedic|student|teacher|carer|"
+                       r"mum|mom|dad|mother|father|parent|grandparent|volunteer|counsell?or|pharmacist|medic|midwife|adult) now|(been |is |stayed |has been )?clean (for )?(\d+|a|one|two|three|four|five|"
                        r"several|a few|many) (years?|months?)|turned out to be (just |only )?(reflux|indigestion|heartburn|anxiety|"
                        r"a panic attack|muscular|a pulled muscle|nothing( serious)?|a virus|gastritis|a trapped nerve)|"
                        # treated and over: "it's mostly gone", "now on levetiracetam with no further events", "finished

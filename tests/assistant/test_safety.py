@@ -794,6 +794,8 @@ def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     "the word 'overdose' is in my note because I took 30 of my tablets an hour ago",
     "writing a play set in an ambulance, but right now my dad is not breathing",
     "I used to self-harm and I'm a nurse now, but tonight I cut again and it's deep",
+    "she had a stroke last year and she's a bit worse now, her face is drooping",
+    "my dad had a heart attack last year, he is home and he's a lot worse now with chest pain",
 ])
 def test_the_same_frames_with_something_now_still_count(text):
     assert emergency(text) is not None, text
