@@ -384,7 +384,9 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(written|wrote|writing|write|left|leave|leaving)\b.{0,20}\b(letters?|notes?)\b.{0,20}\b(to|for) (my|all my|everyone|the|them)\b",
     # goodbyes written to be found or sent: "wrote goodbye messages to everyone and left them in drafts", "my letters
     # are on the desk", "thank-you emails to everyone, scheduled for Sunday", "set the email to my boss to send at 9am"
-    r"\b(goodbye|farewell|thank[- ]you|last) (messages|e-?mails|texts|videos?|letters?|notes?)\b",
+    r"\b(goodbye|farewell|thank[- ]you|last) (messages|e-?mails|texts|videos?|letters?|notes?|poems?|songs?)\b",
+    # one's own funeral planned: "writing my own eulogy", "planning my funeral"
+    r"\b(writ\w+|wrote|planned|planning|plan|chose|choosing|picked) (out )?my (own )?(eulogy|funeral)\b",
     r"\b(my |the )?(letters?|notes?) (are|is) (on|in|under) (the|my) (desk|table|drawer|bed|pillow|kitchen)\b",
     r"\b(e-?mails?|messages?|texts?|posts?)\b.{0,40}\bscheduled (for|to)\b|\b(set|timed|scheduled) (the |an |my )?(\w+ )?(e-?mails?|messages?|texts?|posts?)\b"
     r".{0,30}\b(to send|to go out|send at|on a timer|for \d)|\bleft (them|it) in (my )?drafts\b",
@@ -608,8 +610,7 @@ _CHILD = re.compile(r"\b(child|children|kid|kids|son|daughter|baby|toddler|boy|g
 # heroine poisons her husband", "my D&D character just bled out", "a teaching scenario for our nursing students:
 # 'a 70-year-old collapses'", "role-players will say 'he's not breathing'". Only a frame planned or made up: an
 # event during a drill ("my colleague collapsed during the fire drill") is not one, and anything now still counts.
-_FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book|screenplay|script|play|game|poem|song|lyrics|"
-                    r"eulogy|memoir)\b|"
+_FRAME = re.compile(r"\b(writing|write|wrote) (a|my|an) (\w+ )?(novel|story|book|screenplay|script|play|game|poem|song|lyrics)\b|"
                     r"\b(novel|story|book|film|game|campaign|episode) where\b|\bin (my|a|the|our) (novel|story|book|screenplay|script|game|campaign)\b|"
                     r"\b(teaching|training) (session|workshop|day|lecture|tutorial)s?\b|\bfor (a|my|our|the) (workshop|lecture|tutorial|seminar)\b|\b(d&d|dnd|rpg|video ?game|my character|in[- ]game)\b|"
                     r"\b(teaching|training|practice|sample|example|mock|made[- ]up) (scenarios?|cases?|conversations?|dialogues?|"

@@ -791,6 +791,8 @@ def test_a_topic_a_story_a_drill_or_a_crisis_over_is_not_an_emergency(text):
     "my ex overdosed years ago and they're fine now, but tonight my flatmate took a whole box of paracetamol",
     # emerg9's frames with something now
     "gonna end it tonight. not the subscription. me",
+    "writing a goodbye poem to my family before I go tonight",  # a poem's frame, a farewell of one's own
+    "writing my own eulogy, got the pills next to me",
     "the word 'overdose' is in my note because I took 30 of my tablets an hour ago",
     "writing a play set in an ambulance, but right now my dad is not breathing",
     "I used to self-harm and I'm a nurse now, but tonight I cut again and it's deep",
