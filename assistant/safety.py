@@ -58,7 +58,10 @@ _EMERGENCY = [
                    r"\b(in|on|across|around|behind|through) " + _WHO + r" (chest|breastbone|sternum)\b"
                    r"(?![- ]*(x[- ]?rays?|films?|scans?|ct|radiograph\w*|images?|pictures?|model|federation|data))"),
     # a weight on the chest: "feels like someone is sitting on my chest", "an elephant on his chest"
-    ("chest pain", r"\b(sitting|standing|elephant|weight|something heavy)\b.{0,15}\b(on|across) (my|his|her|their) chest\b|"
+    # (fresh36: "coworker at next desk just grabbed his chest and slumped over")
+    ("chest pain", r"\b(grabbed|grabbing|clutched|clutching|clasped|clasping) (at )?(my|his|her|their) chest\b"
+                   r"(?![- ]?(x-?rays?|xrays?|cxrs?|scans?|films?|images?|ct|mri|reports?|results?|drains?)\b)|"
+                   r"\b(sitting|standing|elephant|weight|something heavy)\b.{0,15}\b(on|across) (my|his|her|their) chest\b|"
                    r"\bchest\b.{0,20}\bfeels? like\b.{0,25}\b(sitting|standing|crushing|squeezing|weight|elephant)\b"),
     # the look of shock or a heart attack, as a bystander describes it
     ("shock", r"\b(grey|gray|ashen|pale|clammy|cold)\b\s*(and|,|&)\s*(sweaty|sweating|clammy|cold)\b|"
@@ -445,7 +448,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(cancelled|canceled|closed) (my|all my) (phone|mobile|bank|contract|accounts?|subscriptions?)\b|"
     r"\bpaid off (all )?(my|the) (debts?|credit cards?|loans?|overdraft)\b",
     r"\bnothing('?s| is) left (hanging|undone|unfinished)\b|\btie (up|off) (the |all the |my )?loose ends\b|"
-    r"\b(has|have|gets?|get) (them|it|everything) (afterwards|after i'?m gone|when i'?m gone)\b|\b(after|when) i'?m gone\b(?! (on|for|to|from)\b)",
+    r"\b(has|have|gets?|get) (them|it|everything) (afterwards|after i'?m gone|when i'?m gone)\b|\b(after|when|if|once) i'?m gone\b(?! (on|for|to|from)\b)",
     # calm after deciding, wanting it over, a night chosen: "I feel calm for the first time in ages", "I want it over",
     # "tonight I do it", "everything after it is empty"
     r"\b(feel|felt|feeling) (so )?(calm|peaceful|at peace)\b.{0,10}\b(for the first time|since (i|deciding))\b",
@@ -529,7 +532,7 @@ _FAREWELL = [re.compile(p, re.I) for p in (
     r"\b(just )?(want|need)(ed)? (to tell someone|someone to know|to say goodbye|to let (someone|somebody|you) know|"
     r"to (type|say|write) it (somewhere|out|to someone))\b",
     # hopelessness said without the words of a plan: "don't see the point anymore", "can't do this anymore"
-    r"\b(don'?t|dont|do not|can'?t|cant|cannot) (really )?see (the |any )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
+    r"\b(don'?t|dont|do not|can'?t|cant|cannot) (really )?see (the |any |a )?point\b|\b(can'?t|cant|cannot) (do|take) (this|it) any ?more\b",
 )]
 
 
