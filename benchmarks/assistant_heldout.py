@@ -21,10 +21,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import ROOT
+from benchmarks.common import ROOT, add_again, scored_path
 
 EVAL = ROOT / "tests" / "assistant" / "eval"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def score_set(name: str) -> dict:
@@ -60,12 +59,9 @@ def score_set(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assistant_heldout", description=__doc__.splitlines()[0])
     parser.add_argument("set", help="the set's name under tests/assistant/eval/ (without .json)")
-    parser.add_argument("--again", action="store_true", help="score a set already scored (after its mends): writes "
-                        "assistant-<set>-rescored.json and leaves the first scoring as it is")
+    add_again(parser)
     args = parser.parse_args()
-    path = RESULTS / f"assistant-{args.set}-{'rescored' if args.again else 'scored'}.json"
-    if not args.again and path.exists():
-        parser.error(f"{args.set} was scored once already ({path.name}); --again scores it after its mends")
+    path = scored_path(parser, args)
     out = score_set(args.set)
     path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     s = out["summary"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -95,3 +96,18 @@ def md_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def add_again(parser: argparse.ArgumentParser) -> None:
+    """The `--again` flag of a benchmark that scores a held-apart set once (`scored_path`)."""
+    parser.add_argument("--again", action="store_true", help="score a set already scored (after its mends): writes "
+                        "assistant-<set>-rescored.json and leaves the first scoring as it is")
+
+
+def scored_path(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
+    """Where a set's verdicts go: assistant-<set>-scored.json once (a second scoring is refused), or
+    assistant-<set>-rescored.json with `--again`."""
+    path = RESULTS / f"assistant-{args.set}-{'rescored' if args.again else 'scored'}.json"
+    if not args.again and path.exists():
+        parser.error(f"{args.set} was scored once already ({path.name}); --again scores it after its mends")
+    return path
